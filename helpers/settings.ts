@@ -1,0 +1,372 @@
+/**
+ * Settings: every knob of the suite, read from environment variables.
+ *
+ * One table (SETTINGS) is the single source: the parser, the error messages,
+ * `npm run plan` and the README's settings table all come from it.
+ * An invalid value stops the run before anything is created.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pins } from './pins.ts';
+
+export type RedisBackend = 'container' | 'memorystore';
+export type ClusterMode = 'kind' | 'existing';
+export type LoadImages = 'present' | 'never';
+
+export interface Settings {
+  istioVersion: string;
+  kindNodeImage: string;
+  clusterName: string;
+  cluster: ClusterMode;
+  keepCluster: boolean;
+  reuseCluster: boolean;
+  allowContext: string | undefined;
+  redisBackend: RedisBackend;
+  redisImage: string;
+  cartImage: string;
+  probeImage: string;
+  loadImages: LoadImages;
+  artifactsDir: string;
+  toolsCacheDir: string;
+  downloadMirror: string | undefined;
+  kindBin: string | undefined;
+  istioctlBin: string | undefined;
+  setupTimeoutMs: number;
+  readyTimeoutMs: number;
+  propagationTimeoutMs: number;
+  gcpProject: string | undefined;
+  gcpRegion: string;
+  gcpZone: string | undefined;
+  redisInstance: string;
+  memorystoreCreate: boolean;
+  memorystoreRedisVersion: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface SettingSpec<K extends keyof Settings> {
+  env: string;
+  key: K;
+  /** Shown in the README and in error messages. */
+  description: string;
+  /** Human-readable default ("" when unset means "not set"). */
+  defaultText: string;
+  /** The valid values, as named in an error message. */
+  valid: string;
+  parse(raw: string | undefined, env: Env): Settings[K];
+}
+
+/** A value outside the valid set: carries the message for one setting. */
+class InvalidValue extends Error {}
+
+export class SettingsError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid settings, nothing was started:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SettingsError';
+    this.problems = problems;
+  }
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+
+function bool(raw: string | undefined): boolean {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw new InvalidValue();
+}
+
+function oneOf<T extends string>(values: readonly T[], fallback: T) {
+  return (raw: string | undefined): T => {
+    const v = (raw ?? '').trim();
+    if (v === '') return fallback;
+    if ((values as readonly string[]).includes(v)) return v as T;
+    throw new InvalidValue();
+  };
+}
+
+function optional(raw: string | undefined): string | undefined {
+  const v = raw?.trim();
+  return v ? v : undefined;
+}
+
+const DURATION = /^(\d+)(ms|s|m|h)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** "90" and "90s" are 90 seconds; "5m", "1h", "500ms" as written. */
+export function parseDuration(raw: string): number {
+  const m = DURATION.exec(raw.trim());
+  if (!m) throw new InvalidValue();
+  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS];
+  if (ms <= 0) throw new InvalidValue();
+  return ms;
+}
+
+function duration(fallback: string) {
+  return (raw: string | undefined): number => parseDuration(optional(raw) ?? fallback);
+}
+
+// x.y.z with an optional pre-release such as 1.31.0-beta.1 (istio's own tag format).
+const ISTIO_VERSION = /^\d+\.\d+\.\d+(-(alpha|beta|rc)\.\d+)?$/;
+// An image reference: [host[:port]/]path[:tag][@sha256:digest]; no spaces, no scheme.
+const IMAGE = /^[a-z0-9][a-z0-9._-]*(:\d+)?(\/[a-z0-9][a-z0-9._-]*)*(:\w[\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+// kind turns the name into Docker container names and a kubeconfig context.
+const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+
+function matching(re: RegExp, fallback: string) {
+  return (raw: string | undefined): string => {
+    const v = optional(raw) ?? fallback;
+    if (!re.test(v)) throw new InvalidValue();
+    return v;
+  };
+}
+
+function url(raw: string | undefined): string | undefined {
+  const v = optional(raw);
+  if (v === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new InvalidValue();
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidValue();
+  return v.replace(/\/+$/, '');
+}
+
+function absolutePath(fallback: string) {
+  return (raw: string | undefined): string => {
+    const v = optional(raw) ?? fallback;
+    return isAbsolute(v) ? v : resolve(v);
+  };
+}
+
+function defaultCacheDir(env: Env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME ?? homedir(), '.cache'), 'egress-verify');
+}
+
+const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/cartservice:${pins.cartservice}`;
+
+// The order here is the order of the README table.
+const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
+  istioVersion: {
+    env: 'ISTIO_VERSION', key: 'istioVersion',
+    description: 'Istio release to install; istioctl of exactly this version is used.',
+    defaultText: pins.istio, valid: 'a release version x.y.z (e.g. 1.30.4, 1.31.0-beta.1)',
+    parse: matching(ISTIO_VERSION, pins.istio),
+  },
+  kindNodeImage: {
+    env: 'KIND_NODE_IMAGE', key: 'kindNodeImage',
+    description: 'kind node image (Kubernetes version), pinned by digest.',
+    defaultText: pins.kindNodeImage, valid: 'an image reference, e.g. kindest/node:v1.36.1@sha256:<64 hex>',
+    parse: matching(IMAGE, pins.kindNodeImage),
+  },
+  clusterName: {
+    env: 'CLUSTER_NAME', key: 'clusterName',
+    description: 'Name of the kind cluster the suite creates (or reuses).',
+    defaultText: 'egress-verify', valid: 'lower-case letters, digits and "-", at most 32 characters',
+    parse: matching(CLUSTER_NAME, 'egress-verify'),
+  },
+  cluster: {
+    env: 'CLUSTER', key: 'cluster',
+    description: 'Where to run: a kind cluster the suite creates, or the existing current context of KUBECONFIG.',
+    defaultText: 'kind', valid: 'kind, existing',
+    parse: oneOf<ClusterMode>(['kind', 'existing'], 'kind'),
+  },
+  keepCluster: {
+    env: 'KEEP_CLUSTER', key: 'keepCluster',
+    description: 'Keep the kind cluster after the run (for debugging).',
+    defaultText: 'false', valid: 'true, false, 1, 0, yes, no',
+    parse: bool,
+  },
+  reuseCluster: {
+    env: 'REUSE_CLUSTER', key: 'reuseCluster',
+    description: 'Reuse a kind cluster of CLUSTER_NAME if it exists (it is then kept).',
+    defaultText: 'false', valid: 'true, false, 1, 0, yes, no',
+    parse: bool,
+  },
+  allowContext: {
+    env: 'ALLOW_CONTEXT', key: 'allowContext',
+    description: 'With CLUSTER=existing: the one kubeconfig context the suite may change.',
+    defaultText: '', valid: 'a context name from your kubeconfig',
+    parse: optional,
+  },
+  redisBackend: {
+    env: 'REDIS_BACKEND', key: 'redisBackend',
+    description: 'The external Redis: a container on the kind network, or real GCP Memorystore.',
+    defaultText: 'container', valid: 'container, memorystore',
+    parse: oneOf<RedisBackend>(['container', 'memorystore'], 'container'),
+  },
+  redisImage: {
+    env: 'REDIS_IMAGE', key: 'redisImage',
+    description: 'Image of the Redis stand-in (container backend). Use egress-verify/redis:local after `npm run images:build` where no registry is reachable.',
+    defaultText: pins.redisImage, valid: 'an image reference',
+    parse: matching(IMAGE, pins.redisImage),
+  },
+  cartImage: {
+    env: 'CART_IMAGE', key: 'cartImage',
+    description: 'The microservices-demo cartservice image.',
+    defaultText: cartImageDefault, valid: 'an image reference',
+    parse: matching(IMAGE, cartImageDefault),
+  },
+  probeImage: {
+    env: 'PROBE_IMAGE', key: 'probeImage',
+    description: 'Image of the probe pods; it needs `node` (>= 20) on PATH.',
+    defaultText: pins.probeImage, valid: 'an image reference',
+    parse: matching(IMAGE, pins.probeImage),
+  },
+  loadImages: {
+    env: 'LOAD_IMAGES', key: 'loadImages',
+    description: 'present: `kind load` every image that is present in the local Docker engine (CI caches, air-gapped mirrors); never: let the node pull them.',
+    defaultText: 'present', valid: 'present, never',
+    parse: oneOf<LoadImages>(['present', 'never'], 'present'),
+  },
+  artifactsDir: {
+    env: 'ARTIFACTS_DIR', key: 'artifactsDir',
+    description: 'Where kubeconfig, diagnostics, timings and JUnit reports go.',
+    defaultText: './artifacts', valid: 'a directory path',
+    parse: absolutePath('artifacts'),
+  },
+  toolsCacheDir: {
+    env: 'TOOLS_CACHE_DIR', key: 'toolsCacheDir',
+    description: 'Per-user cache of downloaded, verified kind and istioctl binaries.',
+    defaultText: '$XDG_CACHE_HOME/egress-verify or ~/.cache/egress-verify', valid: 'a directory path',
+    parse: (raw, env) => absolutePath(defaultCacheDir(env))(raw),
+  },
+  downloadMirror: {
+    env: 'DOWNLOAD_MIRROR', key: 'downloadMirror',
+    description: 'Base URL that replaces https://github.com for kind and istioctl release downloads (same paths below it). Checksums are still verified.',
+    defaultText: '', valid: 'an http:// or https:// URL',
+    parse: url,
+  },
+  kindBin: {
+    env: 'KIND_BIN', key: 'kindBin',
+    description: 'Path to a kind binary; wins over PATH and the cache.',
+    defaultText: '', valid: 'a path to an executable',
+    parse: optional,
+  },
+  istioctlBin: {
+    env: 'ISTIOCTL_BIN', key: 'istioctlBin',
+    description: 'Path to an istioctl binary (must be ISTIO_VERSION); wins over PATH and the cache.',
+    defaultText: '', valid: 'a path to an executable',
+    parse: optional,
+  },
+  setupTimeoutMs: {
+    env: 'SETUP_TIMEOUT', key: 'setupTimeoutMs',
+    description: 'Deadline for bringing up cluster, Istio, Redis and workloads.',
+    defaultText: '20m', valid: 'a duration: 90, 90s, 5m, 1h, 500ms',
+    parse: duration('20m'),
+  },
+  readyTimeoutMs: {
+    env: 'READY_TIMEOUT', key: 'readyTimeoutMs',
+    description: 'Deadline for one workload or control plane to become ready.',
+    defaultText: '5m', valid: 'a duration: 90, 90s, 5m, 1h, 500ms',
+    parse: duration('5m'),
+  },
+  propagationTimeoutMs: {
+    env: 'PROPAGATION_TIMEOUT', key: 'propagationTimeoutMs',
+    description: 'Deadline for a config change (ServiceEntry) to reach the sidecars; istio.io doc tests allow 120 s.',
+    defaultText: '120s', valid: 'a duration: 90, 90s, 5m, 1h, 500ms',
+    parse: duration('120s'),
+  },
+  gcpProject: {
+    env: 'GCP_PROJECT', key: 'gcpProject',
+    description: 'memorystore backend: the GCP project (default: gcloud\'s configured project).',
+    defaultText: '', valid: 'a GCP project id',
+    parse: optional,
+  },
+  gcpRegion: {
+    env: 'GCP_REGION', key: 'gcpRegion',
+    description: 'memorystore backend: the instance\'s region.',
+    defaultText: 'us-central1', valid: 'a GCP region, e.g. us-central1',
+    parse: matching(/^[a-z]+-[a-z]+\d+$/, 'us-central1'),
+  },
+  gcpZone: {
+    env: 'GCP_ZONE', key: 'gcpZone',
+    description: 'memorystore backend with MEMORYSTORE_CREATE: the zone to create the instance in.',
+    defaultText: '', valid: 'a GCP zone, e.g. us-central1-a',
+    parse: (raw) => {
+      const v = optional(raw);
+      if (v !== undefined && !/^[a-z]+-[a-z]+\d+-[a-z]$/.test(v)) throw new InvalidValue();
+      return v;
+    },
+  },
+  redisInstance: {
+    env: 'REDIS_INSTANCE', key: 'redisInstance',
+    description: 'memorystore backend: the instance name (the chapter\'s is redis-cart).',
+    defaultText: 'redis-cart', valid: 'lower-case letters, digits and "-", starting with a letter, at most 40 characters',
+    parse: matching(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, 'redis-cart'),
+  },
+  memorystoreCreate: {
+    env: 'MEMORYSTORE_CREATE', key: 'memorystoreCreate',
+    description: 'memorystore backend: create the instance if missing (and delete it at the end).',
+    defaultText: 'false', valid: 'true, false, 1, 0, yes, no',
+    parse: bool,
+  },
+  memorystoreRedisVersion: {
+    env: 'MEMORYSTORE_REDIS_VERSION', key: 'memorystoreRedisVersion',
+    description: 'memorystore backend with MEMORYSTORE_CREATE: --redis-version of the new instance.',
+    defaultText: 'redis_7_2', valid: 'redis_3_2, redis_4_0, redis_5_0, redis_6_x, redis_7_0, redis_7_2',
+    parse: oneOf(['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'], 'redis_7_2'),
+  },
+};
+
+export interface SettingDoc {
+  env: string;
+  description: string;
+  defaultText: string;
+  valid: string;
+}
+
+/** The table the README and `npm run plan` show. */
+export function settingDocs(): SettingDoc[] {
+  return Object.values(SETTINGS).map(({ env, description, defaultText, valid }) => ({
+    env, description, defaultText, valid,
+  }));
+}
+
+/** Parses every setting; reports all invalid ones at once. */
+export function loadSettings(env: Env = process.env): Settings {
+  const problems: string[] = [];
+  const out: Partial<Record<keyof Settings, unknown>> = {};
+  for (const spec of Object.values(SETTINGS) as SettingSpec<keyof Settings>[]) {
+    const raw = env[spec.env];
+    try {
+      out[spec.key] = spec.parse(raw, env);
+    } catch (e) {
+      if (!(e instanceof InvalidValue)) throw e;
+      problems.push(`${spec.env}=${JSON.stringify(raw)} is not valid; valid values: ${spec.valid}`);
+    }
+  }
+  const s = out as Settings;
+  if (problems.length === 0) problems.push(...crossChecks(s));
+  if (problems.length > 0) throw new SettingsError(problems);
+  return s;
+}
+
+/** Rules that involve more than one setting. */
+function crossChecks(s: Settings): string[] {
+  const problems: string[] = [];
+  if (s.redisBackend === 'memorystore' && s.cluster === 'kind') {
+    problems.push(
+      'REDIS_BACKEND=memorystore needs CLUSTER=existing: Memorystore is reachable only from inside its VPC, not from a kind cluster on this machine',
+    );
+  }
+  if (s.cluster === 'existing' && s.reuseCluster) {
+    problems.push('REUSE_CLUSTER applies to kind clusters only; with CLUSTER=existing, unset it');
+  }
+  if (s.memorystoreCreate && s.redisBackend !== 'memorystore') {
+    problems.push('MEMORYSTORE_CREATE is set but REDIS_BACKEND is not memorystore; valid values for REDIS_BACKEND here: memorystore');
+  }
+  return problems;
+}
+
+/** Settings as plain values for plan output (no secrets are among them). */
+export function describeSettings(s: Settings): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const spec of Object.values(SETTINGS)) out[spec.env] = (s[spec.key] as string | number | boolean | undefined) ?? null;
+  return out;
+}

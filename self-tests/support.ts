@@ -1,0 +1,46 @@
+/**
+ * What the self-tests need from the machine, and how they say when it is missing.
+ *
+ * A Docker-backed test calls `needDocker(ctx)`: without an engine (or the local images) it is
+ * reported as skipped with the reason. With REQUIRE_DOCKER=1 (set by .ci/run) a missing engine
+ * fails the test instead, so CI can never go green by skipping.
+ */
+import { execa } from 'execa';
+import type { TestContext } from 'vitest';
+
+export const PROBE_IMAGE = 'egress-verify/probe:local';
+
+let engine: Promise<string | undefined> | undefined;
+
+/** undefined when the engine answers; otherwise why not. */
+function dockerProblem(): Promise<string | undefined> {
+  engine ??= execa('docker', ['version', '--format', '{{.Server.Version}}'], { timeout: 15_000 }).then(
+    () => undefined,
+    (e: { shortMessage?: string; stderr?: string }) => `no Docker engine answers (${(e.stderr || e.shortMessage || '').split('\n')[0]})`,
+  );
+  return engine;
+}
+
+async function imageProblem(image: string): Promise<string | undefined> {
+  const r = await execa('docker', ['image', 'inspect', image], { reject: false });
+  return r.exitCode === 0 ? undefined : `image ${image} is not present locally; run \`npm run images:build\``;
+}
+
+/** Skips (or, under REQUIRE_DOCKER=1, fails) unless Docker and the given local images are there. */
+export async function needDocker(ctx: TestContext, ...images: string[]): Promise<void> {
+  const problem = (await dockerProblem()) ?? (await firstOf(images.map(imageProblem)));
+  if (!problem) return;
+  if (process.env.REQUIRE_DOCKER === '1') throw new Error(`REQUIRE_DOCKER=1 but ${problem}`);
+  ctx.skip(problem);
+}
+
+async function firstOf(checks: Promise<string | undefined>[]): Promise<string | undefined> {
+  for (const c of await Promise.all(checks)) if (c) return c;
+  return undefined;
+}
+
+/** Containers carrying a label, to prove that nothing was left behind. */
+export async function containersWithLabel(label: string): Promise<string[]> {
+  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=${label}`]);
+  return stdout.split('\n').filter(Boolean);
+}

@@ -1,0 +1,35 @@
+import { defineConfig } from 'vitest/config';
+
+// Two suites: `scenarios` (the chapter, end to end, against a real cluster) and
+// `self` (the suite's own tests, runnable on any machine with Docker).
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'scenarios',
+          include: ['scenarios/**/*.spec.ts'],
+          globalSetup: ['scenarios/global-setup.ts'],
+          // One scenario file at a time: they share one cluster and one mesh.
+          fileParallelism: false,
+          sequence: { concurrent: false },
+          testTimeout: 10 * 60_000,
+          hookTimeout: 30 * 60_000,
+          // A failed step must not be retried silently: its diagnostics are the point.
+          retry: 0,
+        },
+      },
+      {
+        test: {
+          name: 'self',
+          include: ['self-tests/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Docker-backed tests start containers; two cores, so keep files in one worker at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
