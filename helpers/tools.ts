@@ -168,7 +168,9 @@ export async function resolveTool(need: ToolNeed, s: Settings, platform = curren
       timeoutMs: 120_000,
     });
   } catch (e) {
-    if (e instanceof DownloadError) throw new PrerequisitesError([e.message]);
+    if (e instanceof DownloadError) {
+      throw new PrerequisitesError([`${need.name} ${need.version} is not on PATH nor in the cache (${cached}), and ${e.message.replace(`${need.name} ${need.version}: `, '')}`]);
+    }
     throw e;
   }
   process.stderr.write(`[tools] ${need.name} ${need.version} verified and cached at ${cached} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);

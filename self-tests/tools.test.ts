@@ -198,7 +198,7 @@ describe('download and verify (loopback mirror)', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err).toBeInstanceOf(PrerequisitesError);
     const msg = (err as Error).message;
-    expect(msg).toContain(`istioctl ${ISTIO}: could not download http://127.0.0.1:${port}/istio/istio/releases/download/${ISTIO}/`);
+    expect(msg).toContain(`istioctl ${ISTIO} is not on PATH nor in the cache (${cachePath(cache, 'istioctl', ISTIO)}), and could not download http://127.0.0.1:${port}/istio/istio/releases/download/${ISTIO}/`);
     expect(msg).toContain('ECONNREFUSED');
     expect(msg).toContain(`Put istioctl ${ISTIO} on PATH, set ISTIOCTL_BIN to its path, or set DOWNLOAD_MIRROR`);
   });
@@ -253,8 +253,8 @@ describe('prerequisites report', () => {
       const err = await checkPrerequisites(settings({ DOWNLOAD_MIRROR: dead })).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PrerequisitesError);
       const problems = (err as PrerequisitesError).problems;
-      expect(problems.some((p) => p.startsWith(`kind ${pins.kind}: could not download ${dead}/kubernetes-sigs/kind/`))).toBe(true);
-      expect(problems.some((p) => p.startsWith(`istioctl ${ISTIO}: could not download ${dead}/istio/istio/`))).toBe(true);
+      expect(problems.some((p) => p.startsWith(`kind ${pins.kind} is not on PATH nor in the cache`) && p.includes(`could not download ${dead}/kubernetes-sigs/kind/`))).toBe(true);
+      expect(problems.some((p) => p.startsWith(`istioctl ${ISTIO} is not on PATH nor in the cache`) && p.includes(`could not download ${dead}/istio/istio/`))).toBe(true);
       // docker is not on this PATH either: it is in the same report.
       expect(problems.some((p) => p.startsWith('docker: the Docker CLI is not on PATH'))).toBe(true);
       expect(await readdir(cache)).toEqual([]);

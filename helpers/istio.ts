@@ -1,0 +1,143 @@
+/**
+ * Istio: install with istioctl, check the live mesh config, read a proxy's stats.
+ *
+ * Upstream facts used here (istio/istio 1.30):
+ * - `istioctl install -y -f FILE --kubeconfig K --context C --readiness-timeout D`
+ *   (operator/cmd/mesh/install.go; -c/--kubeconfig and --context are root flags). install
+ *   waits for the components to be ready itself, up to --readiness-timeout.
+ * - The live mesh config is the `mesh` key of ConfigMap `istio` in `istio-system`;
+ *   outboundTrafficPolicy.mode defaults to ALLOW_ANY when absent (mesh/v1alpha1/config.proto).
+ * - `pilot-agent request GET stats/prometheus` in container istio-proxy prints Envoy's stats
+ *   (pilot/cmd/pilot-agent/app/request.go, admin port 15000).
+ * - A TCP connection sent to BlackHoleCluster is counted in istio_tcp_connections_opened_total
+ *   and ..._closed_total with destination_service_name="BlackHoleCluster" (istio/proxy
+ *   istio_stats.cc; asserted by tests/integration/telemetry/policy/traffic_registry_only_test.go).
+ */
+import { execa } from 'execa';
+import { parse as parseYaml } from 'yaml';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { Kube } from './kube.ts';
+import { FIXTURES_DIR } from './manifests.ts';
+import { log } from './progress.ts';
+import { join } from 'node:path';
+
+export const ISTIO_NAMESPACE = 'istio-system';
+export const ISTIO_OPERATOR_FILE = join(FIXTURES_DIR, 'istio-operator.yaml');
+
+export interface InstallTarget {
+  kubeconfigPath: string;
+  context: string;
+  readinessTimeoutMs: number;
+}
+
+export function installArgs(t: InstallTarget, operatorFile = ISTIO_OPERATOR_FILE): string[] {
+  return [
+    'install', '-y',
+    '-f', operatorFile,
+    '--kubeconfig', t.kubeconfigPath,
+    '--context', t.context,
+    '--readiness-timeout', `${Math.ceil(t.readinessTimeoutMs / 1000)}s`,
+  ];
+}
+
+export async function install(istioctl: string, t: InstallTarget, operatorFile?: string): Promise<void> {
+  const child = execa(istioctl, installArgs(t, operatorFile), { all: true });
+  child.all?.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) if (line.trim()) log(`  istioctl: ${line.trim()}`);
+  });
+  await child;
+}
+
+export type OutboundMode = 'REGISTRY_ONLY' | 'ALLOW_ANY' | 'ALLOW_ANY_DYNAMIC_DNS' | string;
+
+export interface MeshConfigCheck {
+  ok: boolean;
+  mode: OutboundMode;
+  /** Whether the mode was set explicitly or is Istio's default. */
+  explicit: boolean;
+  message: string;
+}
+
+/** Reads outboundTrafficPolicy.mode from the `istio` ConfigMap and says whether it is REGISTRY_ONLY. */
+export function checkMeshConfig(cm: V1ConfigMap | undefined): MeshConfigCheck {
+  const where = `ConfigMap ${ISTIO_NAMESPACE}/istio`;
+  if (!cm) {
+    return { ok: false, mode: 'unknown', explicit: false, message: `${where} not found: is Istio installed in this cluster?` };
+  }
+  const text = cm.data?.mesh;
+  if (text === undefined) {
+    return { ok: false, mode: 'unknown', explicit: false, message: `${where} has no "mesh" key` };
+  }
+  let mesh: { outboundTrafficPolicy?: { mode?: string } } | null;
+  try {
+    mesh = parseYaml(text) as typeof mesh;
+  } catch (e) {
+    return { ok: false, mode: 'unknown', explicit: false, message: `${where}: the "mesh" key is not YAML (${(e as Error).message})` };
+  }
+  const set = mesh?.outboundTrafficPolicy?.mode;
+  const mode = set ?? 'ALLOW_ANY';
+  if (mode === 'REGISTRY_ONLY') {
+    return { ok: true, mode, explicit: true, message: `${where}: outboundTrafficPolicy.mode is REGISTRY_ONLY` };
+  }
+  return {
+    ok: false, mode, explicit: set !== undefined,
+    message: `${where}: outboundTrafficPolicy.mode is ${mode}${set ? '' : ' (not set: Istio\'s default)'}, but the chapter needs REGISTRY_ONLY; `
+      + 'install with --set meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY (fixtures/istio-operator.yaml does)',
+  };
+}
+
+export interface PromSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+/** Prometheus text exposition format, as Envoy's stats/prometheus prints it. */
+export function parsePrometheus(text: string): PromSample[] {
+  const out: PromSample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = SAMPLE.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, '$1');
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** Sum of a metric over the samples whose labels include all of `where`. */
+export function sumMetric(samples: readonly PromSample[], name: string, where: Record<string, string> = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
+}
+
+export interface TcpEvidence {
+  opened: number;
+  closed: number;
+}
+
+/** TCP connections this (client) sidecar sent to a destination service name, e.g. BlackHoleCluster. */
+export function tcpConnectionsTo(samples: readonly PromSample[], destinationServiceName: string): TcpEvidence {
+  const where = { reporter: 'source', destination_service_name: destinationServiceName };
+  return {
+    opened: sumMetric(samples, 'istio_tcp_connections_opened_total', where),
+    closed: sumMetric(samples, 'istio_tcp_connections_closed_total', where),
+  };
+}
+
+/** The pilot-agent command that prints a proxy's Envoy admin endpoint. */
+export function proxyAdminCommand(path: string): string[] {
+  return ['pilot-agent', 'request', 'GET', path];
+}
+
+/** The stats of a pod's sidecar, parsed. */
+export async function proxyStats(kube: Kube, namespace: string, pod: string): Promise<PromSample[]> {
+  const r = await kube.exec(namespace, pod, 'istio-proxy', proxyAdminCommand('stats/prometheus'));
+  if (r.exitCode !== 0) throw new Error(`reading ${namespace}/${pod} istio-proxy stats failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  return parsePrometheus(r.stdout);
+}

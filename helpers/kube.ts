@@ -1,0 +1,230 @@
+/**
+ * The Kubernetes API, through @kubernetes/client-node, bound to one kubeconfig file and one
+ * named context. It never reads the user's default kubeconfig and never changes a context:
+ * `setCurrentContext` only selects the context in memory (client-node src/config.ts).
+ */
+import net from 'node:net';
+import { Writable } from 'node:stream';
+import {
+  ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, PatchStrategy,
+  PortForward, type V1Pod, type V1Status,
+} from '@kubernetes/client-node';
+import { describeObject, type KubeObject } from './manifests.ts';
+import { pollUntil, RetryableError } from './poll.ts';
+
+export const FIELD_MANAGER = 'egress-verify';
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface PortForwarding {
+  /** Local address that forwards to the pod's port. */
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function isNotFound(e: unknown): boolean {
+  return e instanceof ApiException && e.code === 404;
+}
+
+/** Exit code from an exec status (remotecommand: NonZeroExitCode with an ExitCode cause). */
+export function exitCodeOf(status: V1Status): number {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  return cause?.message ? Number(cause.message) : 1;
+}
+
+/** True when the pod carries an istio-proxy sidecar, classic or native (init container, restartPolicy Always). */
+export function hasIstioSidecar(pod: V1Pod): boolean {
+  const spec = pod.spec;
+  if (!spec) return false;
+  if (spec.containers.some((c) => c.name === 'istio-proxy')) return true;
+  // Istio >= 1.27 with kubelets >= 1.33: native sidecar (pkg/kube/inject/webhook.go DetectNativeSidecar).
+  return (spec.initContainers ?? []).some((c) => c.name === 'istio-proxy' && c.restartPolicy === 'Always');
+}
+
+/** All containers of the pod are ready, sidecar included (native sidecars report in initContainerStatuses). */
+export function podReady(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running') return false;
+  const ready = pod.status.conditions?.find((c) => c.type === 'Ready');
+  return ready?.status === 'True';
+}
+
+export class Kube {
+  readonly kubeconfigPath: string;
+  readonly context: string;
+  readonly config: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly objects: KubernetesObjectApi;
+
+  private constructor(kubeconfigPath: string, context: string, config: KubeConfig) {
+    this.kubeconfigPath = kubeconfigPath;
+    this.context = context;
+    this.config = config;
+    this.core = config.makeApiClient(CoreV1Api);
+    this.apps = config.makeApiClient(AppsV1Api);
+    this.custom = config.makeApiClient(CustomObjectsApi);
+    this.objects = KubernetesObjectApi.makeApiClient(config);
+  }
+
+  /** Loads exactly this file and selects exactly this context (in memory). */
+  static fromFile(kubeconfigPath: string, context: string): Kube {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    if (!kc.getContexts().some((c) => c.name === context)) {
+      throw new Error(`context "${context}" is not in ${kubeconfigPath}`);
+    }
+    kc.setCurrentContext(context); // must precede makeApiClient
+    return new Kube(kubeconfigPath, context, kc);
+  }
+
+  /** Server-side apply, forced: the suite owns the fields it sets. */
+  async apply(objects: readonly KubeObject[]): Promise<void> {
+    for (const o of objects) {
+      try {
+        await this.objects.patch(o, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      } catch (e) {
+        throw new Error(`apply ${describeObject(o)} failed: ${apiMessage(e)}`, { cause: e });
+      }
+    }
+  }
+
+  /** Deletes, ignoring objects that are already gone; in reverse order of the list. */
+  async delete(objects: readonly KubeObject[]): Promise<void> {
+    for (const o of [...objects].reverse()) {
+      try {
+        await this.objects.delete(o, undefined, undefined, undefined, undefined, 'Background');
+      } catch (e) {
+        if (!isNotFound(e)) throw new Error(`delete ${describeObject(o)} failed: ${apiMessage(e)}`, { cause: e });
+      }
+    }
+  }
+
+  async exists(o: KubeObject): Promise<boolean> {
+    try {
+      await this.objects.read(o);
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Waits until the namespace is gone (deleting it takes its pods with it). */
+  async waitForNamespaceGone(name: string, timeoutMs: number): Promise<void> {
+    await pollUntil(`namespace ${name} deleted`, timeoutMs, async () => {
+      try {
+        await this.core.readNamespace({ name });
+        return undefined;
+      } catch (e) {
+        if (isNotFound(e)) return true;
+        throw e;
+      }
+    });
+  }
+
+  async waitForDeployment(namespace: string, name: string, timeoutMs: number): Promise<void> {
+    await pollUntil(`deployment ${namespace}/${name} available`, timeoutMs, async () => {
+      const d = await this.apps.readNamespacedDeployment({ name, namespace });
+      const want = d.spec?.replicas ?? 1;
+      const s = d.status;
+      const ok = (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0)
+        && (s?.updatedReplicas ?? 0) >= want && (s?.availableReplicas ?? 0) >= want && (s?.replicas ?? 0) === want;
+      if (!ok) throw new RetryableError(`want ${want} replicas; status ${JSON.stringify({ replicas: s?.replicas, updated: s?.updatedReplicas, available: s?.availableReplicas, conditions: s?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''}`) })}`);
+      return true;
+    });
+  }
+
+  /** The one ready pod behind a label selector; with `sidecar`, it must have (or lack) istio-proxy. */
+  async readyPod(namespace: string, labelSelector: string, sidecar: boolean, timeoutMs: number): Promise<V1Pod> {
+    return pollUntil(`a ready pod ${labelSelector} in ${namespace} (${sidecar ? 'with' : 'without'} sidecar)`, timeoutMs, async () => {
+      const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
+      const ready = pods.items.filter(podReady);
+      const wrong = ready.find((p) => hasIstioSidecar(p) !== sidecar);
+      if (wrong) {
+        throw new Error(`pod ${namespace}/${wrong.metadata?.name} ${sidecar ? 'has no' : 'has an'} istio-proxy sidecar; check the namespace's istio-injection label and the injection webhook`);
+      }
+      if (ready.length !== 1) throw new RetryableError(`${pods.items.length} pods, ${ready.length} ready: ${pods.items.map((p) => `${p.metadata?.name} ${p.status?.phase}`).join(', ')}`);
+      return ready[0];
+    });
+  }
+
+  async exec(namespace: string, pod: string, container: string, command: string[], timeoutMs = 60_000): Promise<ExecResult> {
+    let stdout = '';
+    let stderr = '';
+    const sink = (append: (s: string) => void) => new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        append(chunk.toString('utf8'));
+        cb();
+      },
+    });
+    return new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`exec in ${namespace}/${pod}/${container} timed out after ${timeoutMs} ms: ${command.join(' ')}`)), timeoutMs);
+      // The promise resolves when the WebSocket opens; the command's end is the status callback.
+      new Exec(this.config)
+        .exec(namespace, pod, container, command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (status) => {
+          clearTimeout(timer);
+          // Let the last stream chunks land before resolving.
+          setImmediate(() => resolve({ exitCode: exitCodeOf(status), stdout, stderr }));
+        })
+        .then((ws) => ws.on('error', (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        }), (e: unknown) => {
+          clearTimeout(timer);
+          reject(new Error(`exec in ${namespace}/${pod}/${container} failed: ${apiMessage(e)}`, { cause: e }));
+        });
+    });
+  }
+
+  async logs(namespace: string, pod: string, container: string, tailLines = 2000): Promise<string> {
+    return this.core.readNamespacedPodLog({ namespace, name: pod, container, tailLines });
+  }
+
+  /** A local TCP port that forwards each connection to the pod's port (one WebSocket per connection). */
+  async portForward(namespace: string, pod: string, port: number): Promise<PortForwarding> {
+    const forward = new PortForward(this.config);
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      forward.portForward(namespace, pod, [port], socket, null, socket).catch(() => socket.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    return {
+      host: '127.0.0.1',
+      port: (server.address() as net.AddressInfo).port,
+      close: async () => {
+        for (const s of sockets) s.destroy();
+        await new Promise((r) => server.close(r));
+      },
+    };
+  }
+}
+
+/** The API server's message from an ApiException (its body is raw text, usually a V1Status). */
+export function apiMessage(e: unknown): string {
+  if (e instanceof ApiException) {
+    const body: unknown = e.body;
+    if (typeof body === 'string') {
+      try {
+        const status = JSON.parse(body) as { message?: string };
+        if (status.message) return `HTTP ${e.code}: ${status.message}`;
+      } catch {
+        /* not JSON */
+      }
+      return `HTTP ${e.code}: ${body.slice(0, 300)}`;
+    }
+    return `HTTP ${e.code}`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}

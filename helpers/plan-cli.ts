@@ -1,0 +1,62 @@
+/**
+ * `npm run plan [-- --json]`: the resolved settings and the ordered steps the scenarios will
+ * take, with every manifest each applies. Needs no cluster, no Docker, no network.
+ */
+import { stringify } from 'yaml';
+import { allSteps, renderUse } from '../scenarios/chapter.ts';
+import { describeSettings, loadSettings, SettingsError } from './settings.ts';
+import { planExtras } from './plan-extras.ts';
+
+function main(argv: string[]): number {
+  const json = argv.includes('--json');
+  const unknown = argv.filter((a) => a !== '--json');
+  if (unknown.length > 0) {
+    process.stderr.write(`plan: unknown argument ${unknown.join(' ')}; valid: --json\n`);
+    return 2;
+  }
+  let settings;
+  try {
+    settings = loadSettings();
+  } catch (e) {
+    if (e instanceof SettingsError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const steps = allSteps(settings).map((step) => ({
+    id: step.id,
+    title: step.title,
+    manifests: step.manifests.map((use) => ({
+      file: use.file,
+      action: use.action,
+      objects: renderUse(use, settings, undefined, 'plan'),
+    })),
+  }));
+  const plan = { settings: describeSettings(settings), ...planExtras(settings), steps };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    return 0;
+  }
+  const out: string[] = ['Settings'];
+  for (const [k, v] of Object.entries(plan.settings)) out.push(`  ${k.padEnd(26)} ${v ?? '(not set)'}`);
+  for (const [title, lines] of Object.entries(planExtras(settings))) {
+    out.push('', title.replace(/^./, (c) => c.toUpperCase()));
+    for (const l of lines as string[]) out.push(`  ${l}`);
+  }
+  out.push('', 'Steps');
+  steps.forEach((step, i) => {
+    out.push(`  ${String(i + 1).padStart(2)}. [${step.id}] ${step.title}`);
+    for (const m of step.manifests) {
+      out.push(`      ${m.action} ${m.file}`);
+      for (const o of m.objects) {
+        out.push(stringify(o).trimEnd().split('\n').map((l) => `        ${l}`).join('\n'));
+        out.push('        ---');
+      }
+    }
+  });
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,85 @@
+/**
+ * Polling with a deadline: the suite's only way to wait. No fixed sleeps.
+ *
+ * `check` returns a value when the condition holds, undefined to try again; a thrown error
+ * stops the wait at once (a condition that can no longer become true). On timeout the error
+ * says what was awaited, for how long, and the last observation.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class PollTimeoutError extends Error {
+  constructor(what: string, timeoutMs: number, last: string) {
+    super(`timed out after ${(timeoutMs / 1000).toFixed(1)}s waiting for ${what}${last ? `; last seen: ${last}` : ''}`);
+    this.name = 'PollTimeoutError';
+  }
+}
+
+export interface Polled<T> {
+  value: T;
+  /** How long the condition took to hold. */
+  elapsedMs: number;
+  attempts: number;
+}
+
+export interface PollOptions {
+  /** Delay between attempts; istio.io doc tests retry every 1 s. */
+  intervalMs?: number;
+  /** The condition must hold this many times in a row (istio/istio echo checks use 3). */
+  consecutive?: number;
+}
+
+/** Like pollUntil, and also reports how long it took. */
+export async function pollTimed<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined>,
+  describeLast: (last: unknown) => string = defaultDescribe,
+  options: PollOptions = {},
+): Promise<Polled<T>> {
+  const interval = options.intervalMs ?? 1000;
+  const needed = options.consecutive ?? 1;
+  const started = performance.now();
+  let attempts = 0;
+  let streak = 0;
+  let last: unknown;
+  let firstOfStreak = 0;
+  for (;;) {
+    attempts++;
+    const attemptAt = performance.now();
+    let value: T | undefined;
+    try {
+      value = await check();
+      last = value;
+    } catch (e) {
+      if (!(e instanceof RetryableError)) throw e;
+      last = e.message;
+    }
+    if (value !== undefined) {
+      if (streak === 0) firstOfStreak = attemptAt;
+      streak++;
+      if (streak >= needed) return { value, elapsedMs: Math.round(firstOfStreak - started), attempts };
+    } else {
+      streak = 0;
+    }
+    if (performance.now() - started >= timeoutMs) throw new PollTimeoutError(what, timeoutMs, describeLast(last));
+    await sleep(interval);
+  }
+}
+
+export async function pollUntil<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined>,
+  describeLast?: (last: unknown) => string,
+  options?: PollOptions,
+): Promise<T> {
+  return (await pollTimed(what, timeoutMs, check, describeLast, options)).value;
+}
+
+/** Thrown by a check to mean "not yet, and here is why" (kept as the last observation). */
+export class RetryableError extends Error {}
+
+function defaultDescribe(last: unknown): string {
+  if (last === undefined) return '';
+  return typeof last === 'string' ? last : JSON.stringify(last);
+}

@@ -1,0 +1,64 @@
+/**
+ * Progress lines and phase timings for long steps.
+ *
+ *   const t = new Timings();
+ *   await t.phase('cluster', () => kind.start());   // prints "▶ cluster" and "✔ cluster 61.2s"
+ *   t.summary()                                      // table for the end of the run
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface PhaseRecord {
+  name: string;
+  ms: number;
+  ok: boolean;
+  note?: string;
+}
+
+export function log(message: string): void {
+  process.stderr.write(`[egress-verify ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+export class Timings {
+  readonly records: PhaseRecord[] = [];
+
+  async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    log(`▶ ${name}`);
+    const started = performance.now();
+    // A heartbeat so a long step (cluster create, image pulls) never looks hung.
+    const beat = setInterval(() => log(`  … ${name} (${seconds(performance.now() - started)})`), 15_000);
+    beat.unref();
+    try {
+      const value = await fn();
+      this.record({ name, ms: performance.now() - started, ok: true });
+      log(`✔ ${name} ${seconds(performance.now() - started)}`);
+      return value;
+    } catch (e) {
+      this.record({ name, ms: performance.now() - started, ok: false });
+      log(`✘ ${name} failed after ${seconds(performance.now() - started)}`);
+      throw e;
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  record(r: PhaseRecord): void {
+    this.records.push({ ...r, ms: Math.round(r.ms) });
+  }
+
+  summary(): string {
+    const width = Math.max(10, ...this.records.map((r) => r.name.length));
+    const lines = this.records.map((r) =>
+      `${r.ok ? '✔' : '✘'} ${r.name.padEnd(width)} ${seconds(r.ms).padStart(8)}${r.note ? `  ${r.note}` : ''}`);
+    return ['Timings', ...lines].join('\n');
+  }
+
+  async write(path: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, `${JSON.stringify({ phases: this.records }, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The chapter's steps, in its order: the single list that the scenario files run and that
+ * `npm run plan` prints. A step names the manifests it applies (or deletes); values known only
+ * at run time (the Redis IP) are placeholders in the plan.
+ */
+import { CART_PORT } from '../helpers/cart.ts';
+import { render, type KubeObject, type Values } from '../helpers/manifests.ts';
+import { probeScript } from '../helpers/probe.ts';
+import { REDIS_PORT } from '../helpers/redis.ts';
+import type { Settings } from '../helpers/settings.ts';
+
+export const MESH_NS = 'egress-verify-mesh';
+export const OUTSIDE_NS = 'egress-verify-outside';
+export const CART = { namespace: MESH_NS, selector: 'app=cartservice', port: CART_PORT } as const;
+export const PROBE_SELECTOR = 'app=probe';
+
+export interface ManifestUse {
+  /** Path from the repository root. */
+  file: string;
+  action: 'apply' | 'delete' | 'kind create cluster --config' | 'istioctl install -f';
+  /** Values beyond the common ones (e.g. the namespace of a probe). */
+  values?: Values;
+}
+
+export interface Step {
+  id: string;
+  title: string;
+  manifests: ManifestUse[];
+}
+
+/** Values every fixture may use; REDIS_IP only once the stand-in (or Memorystore) is known. */
+export function commonValues(s: Settings, redisIp: string | undefined, mode: 'apply' | 'plan'): Values {
+  return {
+    CART_IMAGE: s.cartImage,
+    PROBE_IMAGE: s.probeImage,
+    REDIS_PORT,
+    REDIS_IP: redisIp,
+    REDIS_ADDR: redisIp === undefined ? undefined : `${redisIp}:${REDIS_PORT}`,
+    PROBE_SCRIPT: mode === 'plan' ? '<the contents of helpers/probe.mjs>' : probeScript(),
+  };
+}
+
+const probeIn = (namespace: string): ManifestUse => ({ file: 'fixtures/probe.yaml', action: 'apply', values: { NAMESPACE: namespace } });
+
+export function setupSteps(s: Settings): Step[] {
+  const steps: Step[] = [
+    { id: 'prerequisites', title: `Check the prerequisites: Docker engine, ${s.cluster === 'kind' ? 'kind, ' : ''}istioctl ${s.istioVersion}${s.redisBackend === 'memorystore' ? ', gcloud' : ''}`, manifests: [] },
+  ];
+  if (s.cluster === 'kind') {
+    steps.push({
+      id: 'cluster',
+      title: `Create the kind cluster "${s.clusterName}" (${s.kindNodeImage})${s.reuseCluster ? ', or reuse it' : ''}`,
+      manifests: [{ file: 'kind-config.yaml', action: 'kind create cluster --config' }],
+    });
+    steps.push({ id: 'istio', title: `Install Istio ${s.istioVersion} with outboundTrafficPolicy REGISTRY_ONLY, and check the live mesh config`, manifests: [{ file: 'fixtures/istio-operator.yaml', action: 'istioctl install -f' }] });
+  } else {
+    steps.push({ id: 'istio', title: 'Check that the existing cluster\'s mesh runs REGISTRY_ONLY', manifests: [] });
+  }
+  steps.push(s.redisBackend === 'container'
+    ? { id: 'redis', title: `Start the Redis stand-in for Memorystore (${s.redisImage}) on the kind network`, manifests: [] }
+    : { id: 'redis', title: `Find the Memorystore instance ${s.redisInstance} in ${s.gcpRegion}${s.memorystoreCreate ? ' (create it if missing)' : ''}`, manifests: [] });
+  return steps;
+}
+
+export function workloadSteps(): Step[] {
+  return [{
+    id: 'workloads',
+    title: 'Deploy the Cart Service (REDIS_ADDR = the external Redis) and the probes, inside and outside the mesh',
+    manifests: [
+      { file: 'fixtures/namespaces.yaml', action: 'apply' },
+      probeIn(OUTSIDE_NS),
+      probeIn(MESH_NS),
+      { file: 'fixtures/cartservice.yaml', action: 'apply' },
+    ],
+  }];
+}
+
+/** The egress chapter itself: blocked, declared, allowed, revoked. */
+export const egressSteps = {
+  control: { id: 'control', title: 'Redis answers from outside the mesh (the stand-in is up and reachable)', manifests: [] },
+  blocked: { id: 'blocked', title: 'With REGISTRY_ONLY the mesh blocks Redis: the sidecar closes the connection and the cart fails', manifests: [] },
+  serviceEntry: { id: 'serviceentry', title: 'Declare the external Redis with a ServiceEntry and wait for the sidecars to allow it', manifests: [{ file: 'fixtures/redis-serviceentry.yaml', action: 'apply' }] },
+  allowed: { id: 'allowed', title: 'The cart works: the item comes back and the cart is in Redis', manifests: [] },
+  removed: { id: 'removed', title: 'Remove the ServiceEntry: Redis is blocked again', manifests: [{ file: 'fixtures/redis-serviceentry.yaml', action: 'delete' }] },
+} as const satisfies Record<string, Step>;
+
+export function teardownSteps(s: Settings): Step[] {
+  return [{
+    id: 'teardown',
+    title: `Clean up in reverse order: namespaces, Redis stand-in${s.cluster === 'kind' ? `, kind cluster (${s.keepCluster || s.reuseCluster ? 'kept' : 'deleted'})` : ''}`,
+    manifests: [],
+  }];
+}
+
+export function allSteps(s: Settings): Step[] {
+  return [...setupSteps(s), ...workloadSteps(), ...Object.values(egressSteps), ...teardownSteps(s)];
+}
+
+/** The objects a manifest use stands for, rendered with what is known. */
+export function renderUse(use: ManifestUse, s: Settings, redisIp: string | undefined, mode: 'apply' | 'plan'): KubeObject[] {
+  return render(use.file, { ...commonValues(s, redisIp, mode), ...use.values }, mode);
+}

@@ -1,0 +1,129 @@
+/**
+ * The "Egress Gateway" chapter, as the workshop tells it:
+ *   the cart keeps its carts in a managed Redis outside the cluster; the mesh allows only what
+ *   its registry declares (REGISTRY_ONLY), so the cart fails until a ServiceEntry declares
+ *   that Redis; then it works; and without the ServiceEntry it is blocked again.
+ *
+ * Each step is its own test, in the chapter's order. "Blocked" must be the mesh's doing (the
+ * sidecar accepted and closed the connection, BlackHoleCluster counted it) while Redis answered
+ * from outside the mesh; "works" means the item came back and is in Redis.
+ */
+import { CartCallError, grpcStatus, readStoredCart } from '../helpers/cart.ts';
+import { proxyStats, tcpConnectionsTo } from '../helpers/istio.ts';
+import { pollTimed, RetryableError } from '../helpers/poll.ts';
+import { log, seconds } from '../helpers/progress.ts';
+import { CART, egressSteps as chapter } from './chapter.ts';
+import { describe, expect, test } from './fixtures.ts';
+
+// One user per run, so a kept cluster or a reused Redis never mixes runs.
+const USER = `egress-verify-${Date.now().toString(36)}`;
+const ITEM = { productId: 'OLJCESPC7Z', quantity: 3 }; // a product id from the Online Boutique catalogue
+
+/** The cart's call fails the way cartservice fails without its storage. */
+async function expectCartStorageFailure(call: Promise<unknown>): Promise<void> {
+  const err = await call.then(() => undefined, (e: unknown) => e);
+  expect(err, 'the cart call succeeded although Redis should be unreachable').toBeInstanceOf(CartCallError);
+  expect(grpcStatus[(err as CartCallError).code]).toBe('FAILED_PRECONDITION');
+  expect((err as CartCallError).details).toMatch(/^Can't access cart storage/);
+}
+
+describe('Egress Gateway: the cart reaches its external Redis only through a declared ServiceEntry', () => {
+  test(chapter.control.title, async ({ step, probes }) => {
+    await step(chapter.control, async () => {
+      const r = await probes.outside();
+      expect(r, 'Redis did not answer from outside the mesh: later failures would prove nothing').toMatchObject({ outcome: 'answered', reply: '+PONG' });
+    });
+  });
+
+  test(chapter.blocked.title, async ({ step, probes, cart, kube, workloads }) => {
+    await step(chapter.blocked, async () => {
+      // The chapter's telnet: "Connection closed by foreign host", i.e. accepted, then closed.
+      const meshed = await probes.meshed();
+      expect(meshed.outcome, `from inside the mesh: ${JSON.stringify(meshed)}`).toBe('closed');
+
+      const before = tcpConnectionsTo(await proxyStats(kube, CART.namespace, workloads.cartPod), 'BlackHoleCluster');
+      await expectCartStorageFailure(cart.addItem(USER, ITEM));
+      // The cart's own sidecar sent its Redis connection to BlackHoleCluster.
+      const rose = await pollTimed('BlackHoleCluster TCP connections to rise in the cart sidecar', 30_000, async () => {
+        const now = tcpConnectionsTo(await proxyStats(kube, CART.namespace, workloads.cartPod), 'BlackHoleCluster');
+        if (now.closed <= before.closed) throw new RetryableError(`before ${JSON.stringify(before)}, now ${JSON.stringify(now)}`);
+        return now;
+      });
+      log(`BlackHoleCluster TCP connections in the cart sidecar: ${before.closed} -> ${rose.value.closed}`);
+
+      // And at the same time Redis itself is fine: the mesh is what blocks.
+      expect((await probes.outside()).outcome).toBe('answered');
+    });
+  });
+
+  test(chapter.serviceEntry.title, async ({ step, workloads, probes, env, note }) => {
+    await step(chapter.serviceEntry, async () => {
+      await workloads.run(chapter.serviceEntry);
+      // Propagation: istiod pushes the new listener to the sidecars. Retry every second until
+      // the probe is answered three times in a row (the istio/istio echo-check convention).
+      const allowed = await pollTimed('the meshed probe to be answered by Redis', env.settings.propagationTimeoutMs, async () => {
+        const r = await probes.meshed();
+        if (r.outcome !== 'answered') throw new RetryableError(JSON.stringify(r));
+        return r;
+      }, undefined, { consecutive: 3 });
+      log(`ServiceEntry propagated to the sidecar in ${seconds(allowed.elapsedMs)} (${allowed.attempts} probes)`);
+      await note('propagation: ServiceEntry applied -> Redis reachable', allowed.elapsedMs);
+      expect(allowed.value.reply).toBe('+PONG');
+    });
+  });
+
+  test(chapter.allowed.title, async ({ step, cart, redis, kube, workloads, env, note }) => {
+    await step(chapter.allowed, async () => {
+      // The cart's Redis client reconnects on its own schedule after the failures: retry the
+      // first call until it succeeds, within the propagation deadline.
+      const added = await pollTimed('AddItem to succeed', env.settings.propagationTimeoutMs, async () => {
+        try {
+          await cart.addItem(USER, ITEM);
+          return true;
+        } catch (e) {
+          if (e instanceof CartCallError) throw new RetryableError(e.message);
+          throw e;
+        }
+      }, undefined, { intervalMs: 2000 });
+      await note('cart reconnected to Redis after the ServiceEntry', added.elapsedMs);
+
+      const got = await cart.getCart(USER);
+      expect(got.items).toContainEqual(ITEM);
+
+      // The data reached the external store: read it there, not through the cart.
+      const stored = readStoredCart(await redis.hgetall(USER));
+      log(`cart of ${USER} found in Redis (HASH field "${stored.field}")`);
+      expect(stored.cart.items).toContainEqual(ITEM);
+
+      // And the cart's sidecar counted connections to the declared service, not the black hole.
+      const stats = await proxyStats(kube, CART.namespace, workloads.cartPod);
+      expect(tcpConnectionsTo(stats, 'redis.memorystore.internal').opened).toBeGreaterThan(0);
+    });
+  });
+
+  test(chapter.removed.title, async ({ step, workloads, probes, cart, env, note }) => {
+    await step(chapter.removed, async () => {
+      await workloads.run(chapter.removed);
+      const blocked = await pollTimed('the meshed probe to be closed again', env.settings.propagationTimeoutMs, async () => {
+        const r = await probes.meshed();
+        if (r.outcome !== 'closed') throw new RetryableError(JSON.stringify(r));
+        return r;
+      }, undefined, { consecutive: 3 });
+      await note('propagation: ServiceEntry deleted -> Redis blocked', blocked.elapsedMs);
+      // The cart's already-open Redis connection ends when the sidecar drains the removed
+      // listener; from then on every call fails again.
+      const failing = await pollTimed('the cart to fail again', env.settings.propagationTimeoutMs, async () => {
+        try {
+          await cart.addItem(USER, ITEM);
+        } catch (e) {
+          if (e instanceof CartCallError) return e;
+          throw e;
+        }
+        throw new RetryableError('AddItem still succeeds over the connection opened before the ServiceEntry was removed');
+      }, undefined, { intervalMs: 2000 });
+      await note('cart failing again after the ServiceEntry was deleted', failing.elapsedMs);
+      await expectCartStorageFailure(Promise.reject(failing.value));
+      expect((await probes.outside()).outcome).toBe('answered');
+    });
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * What a scenario asks for, set up once per file and torn down after it (reverse order):
+ *
+ *   env        the environment from global setup (cluster, mesh, Redis address)
+ *   kube       the Kubernetes API of that cluster (its own kubeconfig and context only)
+ *   workloads  namespaces, probes and the Cart Service, deployed and ready (sidecar present)
+ *   probes     the reachability probe from inside the mesh and from outside it
+ *   cart       a gRPC client of the Cart Service through a port-forward
+ *   redis      what is stored in the external Redis (read directly, not through the cart)
+ *   step       runs one chapter step: on failure collects diagnostics and names the folder;
+ *              after a failed step the rest of the file is skipped with that reason
+ */
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { inject, test as base } from 'vitest';
+import { CartClient } from '../helpers/cart.ts';
+import { collectDiagnostics } from '../helpers/diagnostics.ts';
+import { Kube } from '../helpers/kube.ts';
+import type { KubeObject } from '../helpers/manifests.ts';
+import { probeFromPod, type ProbeResult } from '../helpers/probe.ts';
+import { log, seconds } from '../helpers/progress.ts';
+import { CART, MESH_NS, OUTSIDE_NS, PROBE_SELECTOR, renderUse, type Step, workloadSteps } from './chapter.ts';
+import type { EnvHandle } from './environment.ts';
+
+export interface Workloads {
+  /** Render and apply a step's manifests (or delete them, as the step says). */
+  run(step: Step): Promise<KubeObject[]>;
+  cartPod: string;
+  meshedProbePod: string;
+  outsideProbePod: string;
+}
+
+export interface Probes {
+  /** From the pod with a sidecar, in egress-verify-mesh. */
+  meshed(): Promise<ProbeResult>;
+  /** From the pod without a sidecar, in egress-verify-outside. */
+  outside(): Promise<ProbeResult>;
+}
+
+export interface RedisStore {
+  /** HGETALL with binary values, as the cart's cache library wrote them. */
+  hgetall(key: string): Promise<Record<string, Buffer>>;
+}
+
+export type StepRunner = (step: Step, body: () => Promise<void>) => Promise<void>;
+
+interface ChapterState {
+  failed: string | undefined;
+}
+
+async function recordTiming(env: EnvHandle, name: string, ms: number, ok: boolean, note?: string): Promise<void> {
+  await appendFile(env.timingsFile, `${JSON.stringify({ name, ms: Math.round(ms), ok, note })}\n`);
+}
+
+export const test = base.extend<{
+  $file: {
+    env: EnvHandle;
+    kube: Kube;
+    workloads: Workloads;
+    probes: Probes;
+    cart: CartClient;
+    redis: RedisStore;
+    chapter: ChapterState;
+  };
+  $test: { step: StepRunner; note: (name: string, ms: number) => Promise<void> };
+}>({
+  env: [async ({}, use) => {
+    await use(inject('env'));
+  }, { scope: 'file' }],
+
+  kube: [async ({ env }, use) => {
+    await use(Kube.fromFile(env.kubeconfigPath, env.context));
+  }, { scope: 'file' }],
+
+  chapter: [async ({}, use) => {
+    await use({ failed: undefined });
+  }, { scope: 'file' }],
+
+  workloads: [async ({ env, kube }, use) => {
+    const s = env.settings;
+    const applied: KubeObject[] = [];
+    const run = async (step: Step) => {
+      const objects: KubeObject[] = [];
+      for (const m of step.manifests) {
+        const rendered = renderUse(m, s, env.redis.host, 'apply');
+        if (m.action === 'delete') await kube.delete(rendered);
+        else {
+          await kube.apply(rendered);
+          applied.push(...rendered);
+        }
+        objects.push(...rendered);
+      }
+      return objects;
+    };
+    const started = performance.now();
+    try {
+      for (const step of workloadSteps()) await run(step);
+      await Promise.all([
+        kube.waitForDeployment(OUTSIDE_NS, 'probe', s.readyTimeoutMs),
+        kube.waitForDeployment(MESH_NS, 'probe', s.readyTimeoutMs),
+        kube.waitForDeployment(CART.namespace, 'cartservice', s.readyTimeoutMs),
+      ]);
+      const [cartPod, meshedProbe, outsideProbe] = await Promise.all([
+        kube.readyPod(CART.namespace, CART.selector, true, s.readyTimeoutMs),
+        kube.readyPod(MESH_NS, PROBE_SELECTOR, true, s.readyTimeoutMs),
+        kube.readyPod(OUTSIDE_NS, PROBE_SELECTOR, false, s.readyTimeoutMs),
+      ]);
+      await recordTiming(env, 'workloads', performance.now() - started, true);
+      log(`workloads ready in ${seconds(performance.now() - started)}`);
+      await use({
+        run,
+        cartPod: cartPod.metadata!.name!,
+        meshedProbePod: meshedProbe.metadata!.name!,
+        outsideProbePod: outsideProbe.metadata!.name!,
+      });
+    } finally {
+      // Namespaces take their objects with them; the wait keeps the next file from racing them.
+      const namespaces = applied.filter((o) => o.kind === 'Namespace');
+      await kube.delete(applied.filter((o) => o.kind !== 'Namespace' && !namespaces.some((n) => n.metadata.name === o.metadata.namespace)));
+      await kube.delete(namespaces);
+      for (const n of namespaces) await kube.waitForNamespaceGone(n.metadata.name, s.readyTimeoutMs);
+    }
+  }, { scope: 'file' }],
+
+  probes: [async ({ env, kube, workloads }, use) => {
+    const { host, port } = env.redis;
+    await use({
+      meshed: () => probeFromPod({ kube, namespace: MESH_NS, pod: workloads.meshedProbePod }, host, port),
+      outside: () => probeFromPod({ kube, namespace: OUTSIDE_NS, pod: workloads.outsideProbePod }, host, port),
+    });
+  }, { scope: 'file' }],
+
+  cart: [async ({ kube, workloads }, use) => {
+    const forward = await kube.portForward(CART.namespace, workloads.cartPod, CART.port);
+    const client = new CartClient(`${forward.host}:${forward.port}`);
+    try {
+      await use(client);
+    } finally {
+      client.close();
+      await forward.close();
+    }
+  }, { scope: 'file' }],
+
+  redis: [async ({ env }, use) => {
+    if (!env.redisFromHost) throw new Error('this backend gives no direct access to Redis from the test process');
+    const client = new Redis({ ...env.redisFromHost, lazyConnect: true, maxRetriesPerRequest: 2 });
+    await client.connect();
+    try {
+      await use({ hgetall: (key) => client.hgetallBuffer(key) });
+    } finally {
+      client.disconnect();
+    }
+  }, { scope: 'file' }],
+
+  note: [async ({ env }, use) => {
+    await use((name: string, ms: number) => recordTiming(env, name, ms, true, 'measured'));
+  }, { scope: 'test' }],
+
+  step: [async ({ env, kube, chapter, skip }, use) => {
+    await use(async (step: Step, body: () => Promise<void>) => {
+      if (chapter.failed) skip(`an earlier step failed ("${chapter.failed}"); this one depends on it`);
+      const started = performance.now();
+      let ok = false;
+      try {
+        await body();
+        ok = true;
+      } catch (e) {
+        chapter.failed = step.id;
+        // chainsaw's catch: evidence of the failure, gathered only now.
+        const dir = join(env.settings.artifactsDir, 'diagnostics', step.id);
+        await mkdir(dir, { recursive: true });
+        const { problems } = await collectDiagnostics({
+          kube, dir, namespaces: [MESH_NS, OUTSIDE_NS, 'istio-system'],
+          proxies: [[CART.namespace, CART.selector], [MESH_NS, PROBE_SELECTOR], ['istio-system', 'app=istio-egressgateway']],
+        });
+        const where = `\nDiagnostics for step "${step.id}": ${dir}${problems.length ? ` (${problems.length} items could not be collected, see collection-problems.txt)` : ''}`;
+        if (e instanceof Error) e.message += where;
+        throw e;
+      } finally {
+        await recordTiming(env, `step ${step.id}`, performance.now() - started, ok);
+      }
+    });
+  }, { scope: 'test' }],
+});
+
+export { describe, expect } from 'vitest';

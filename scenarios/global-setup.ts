@@ -1,0 +1,64 @@
+/**
+ * Global setup of the `scenarios` project: brings the environment up once, hands it to the
+ * test files (provide/inject), and always tears it down: after the run, when setup fails,
+ * and on Ctrl-C. Prints the timing summary and writes ARTIFACTS_DIR/timings.json.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { Cleanup } from '../helpers/cleanup.ts';
+import { log, type PhaseRecord, Timings } from '../helpers/progress.ts';
+import { loadSettings, SettingsError } from '../helpers/settings.ts';
+import { PrerequisitesError } from '../helpers/tools.ts';
+import { startEnvironment } from './environment.ts';
+
+async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string): Promise<void> {
+  const problems = await timings.phase('teardown', async () => cleanup.run());
+  try {
+    const lines = (await readFile(join(artifactsDir, 'timings.steps.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    for (const l of lines) timings.record(JSON.parse(l) as PhaseRecord);
+  } catch {
+    /* no step ran */
+  }
+  await timings.write(join(artifactsDir, 'timings.json'));
+  process.stderr.write(`\n${timings.summary()}\n(written to ${join(artifactsDir, 'timings.json')})\n`);
+  if (problems.length > 0) throw new Error(`cleanup left things behind:\n  ${problems.join('\n  ')}`);
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Invalid settings stop here, before anything is created.
+  const settings = loadSettings();
+  const timings = new Timings();
+  const cleanup = new Cleanup();
+  const removeSignalHandlers = cleanup.onSignals();
+  let deadline: NodeJS.Timeout | undefined;
+  try {
+    const env = await Promise.race([
+      startEnvironment(settings, timings, cleanup),
+      new Promise<never>((_, reject) => {
+        deadline = setTimeout(() => reject(new Error(`setup did not finish within SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s)`)), settings.setupTimeoutMs);
+      }),
+    ]);
+    project.provide('env', env);
+  } catch (e) {
+    log('setup failed: cleaning up what was created');
+    await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => log(String(x)));
+    removeSignalHandlers();
+    // Known user-facing errors: the message says it all; a code frame would only distract.
+    if (e instanceof PrerequisitesError) {
+      e.message += '\nThe chapter\'s scenarios run only against a real cluster (kind + Istio); none was created, so none ran.'
+        + '\nThe suite\'s own tests need only Docker and Node: npm run test:self';
+    }
+    if (e instanceof SettingsError || e instanceof PrerequisitesError) e.stack = `${e.name}: ${e.message}`;
+    throw e;
+  } finally {
+    clearTimeout(deadline);
+  }
+  return async () => {
+    try {
+      await finish(timings, cleanup, settings.artifactsDir);
+    } finally {
+      removeSignalHandlers();
+    }
+  };
+}
