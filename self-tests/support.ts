@@ -26,6 +26,11 @@ async function imageProblem(image: string): Promise<string | undefined> {
   return r.exitCode === 0 ? undefined : `image ${image} is not present locally; run \`npm run images:build\``;
 }
 
+/** True when an engine answers (for beforeAll, which cannot skip; the tests then call needDocker). */
+export async function dockerAvailable(): Promise<boolean> {
+  return (await dockerProblem()) === undefined;
+}
+
 /** Skips (or, under REQUIRE_DOCKER=1, fails) unless Docker and the given local images are there. */
 export async function needDocker(ctx: TestContext, ...images: string[]): Promise<void> {
   const problem = (await dockerProblem()) ?? (await firstOf(images.map(imageProblem)));

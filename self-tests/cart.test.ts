@@ -1,0 +1,137 @@
+/**
+ * The cart client and the Redis readback, against a STAND-IN for cartservice: a small gRPC
+ * server written here (the real one is a .NET image that cannot be pulled on this machine).
+ * It serves hipstershop.CartService from fixtures/cart.proto and stores carts the way
+ * cartservice v0.10.x does (RedisCartStore via Microsoft.Extensions.Caching.StackExchangeRedis):
+ * key = user id, a HASH with absexp/sldexp = -1 and `data` = the protobuf Cart; and when Redis
+ * cannot be reached it answers FAILED_PRECONDITION "Can't access cart storage. ...".
+ * The Redis behind it is real (the Redis stand-in container).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { Redis } from 'ioredis';
+import { Network, type StartedNetwork } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  type Cart, CartCallError, CartClient, cartServiceDefinition, decodeCart, encodeCart, grpcStatus, readStoredCart,
+} from '../helpers/cart.ts';
+import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
+import { loadSettings } from '../helpers/settings.ts';
+import { dockerAvailable, needDocker } from './support.ts';
+
+/** The cartservice stand-in. */
+async function startCartStandIn(redis: Redis): Promise<{ address: string; stop: () => Promise<void> }> {
+  const storageError = (e: unknown): grpc.ServiceError => Object.assign(new Error('storage'), {
+    code: grpc.status.FAILED_PRECONDITION,
+    details: `Can't access cart storage. ${String(e)}`,
+    metadata: new grpc.Metadata(),
+  });
+  const load = async (userId: string): Promise<Cart> => {
+    const data = await redis.hgetBuffer(userId, 'data');
+    return data ? decodeCart(data) : { userId, items: [] };
+  };
+  const save = async (cart: Cart) => {
+    await redis.hset(cart.userId, { absexp: '-1', sldexp: '-1', data: encodeCart(cart) });
+  };
+  type Call<T> = grpc.ServerUnaryCall<T, unknown>;
+  const server = new grpc.Server();
+  server.addService(cartServiceDefinition(), {
+    AddItem: (call: Call<{ userId: string; item: { productId: string; quantity: number } }>, cb: grpc.sendUnaryData<object>) => {
+      (async () => {
+        const cart = await load(call.request.userId);
+        const same = cart.items.find((i) => i.productId === call.request.item.productId);
+        if (same) same.quantity += call.request.item.quantity;
+        else cart.items.push(call.request.item);
+        await save({ ...cart, userId: call.request.userId });
+      })().then(() => cb(null, {}), (e: unknown) => cb(storageError(e)));
+    },
+    GetCart: (call: Call<{ userId: string }>, cb: grpc.sendUnaryData<Cart>) => {
+      load(call.request.userId).then((c) => cb(null, c), (e: unknown) => cb(storageError(e)));
+    },
+    EmptyCart: (call: Call<{ userId: string }>, cb: grpc.sendUnaryData<object>) => {
+      save({ userId: '', items: [] }).then(() => cb(null, {}), (e: unknown) => cb(storageError(e)));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return { address: `127.0.0.1:${port}`, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
+}
+
+describe('stored cart format', () => {
+  test('encode/decode round trip of hipstershop.Cart', () => {
+    const cart = { userId: 'u1', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }, { productId: '66VCHSJNUP', quantity: 1 }] };
+    expect(decodeCart(encodeCart(cart))).toEqual(cart);
+  });
+  test('field numbers are upstream\'s: user_id = 1 (tag 0x0a), items = 2 (tag 0x12)', () => {
+    const bytes = encodeCart({ userId: 'u', items: [{ productId: 'p', quantity: 2 }] });
+    // 0a 01 'u' | 12 05 [0a 01 'p' 10 02]
+    expect([...bytes]).toEqual([0x0a, 0x01, 0x75, 0x12, 0x05, 0x0a, 0x01, 0x70, 0x10, 0x02]);
+  });
+  test('the data field is found as `data` or `dv`, and its absence is explained', () => {
+    const data = encodeCart({ userId: 'u', items: [{ productId: 'p', quantity: 1 }] });
+    expect(readStoredCart({ absexp: Buffer.from('-1'), data })).toMatchObject({ field: 'data', cart: { userId: 'u' } });
+    expect(readStoredCart({ dv: data })).toMatchObject({ field: 'dv' });
+    expect(() => readStoredCart({})).toThrow(/no cart in Redis under that user id/);
+    expect(() => readStoredCart({ absexp: Buffer.from('-1') })).toThrow(/no data field \(data or dv\); fields: absexp/);
+  });
+});
+
+describe('cart client against the cartservice stand-in, with a real Redis', () => {
+  let network: StartedNetwork | undefined;
+  let redis: StartedRedisStandIn | undefined;
+  let store: Redis | undefined;
+  let cartService: { address: string; stop: () => Promise<void> } | undefined;
+  let client: CartClient | undefined;
+
+  beforeAll(async () => {
+    if (!(await dockerAvailable())) return;
+    network = await new Network().start();
+    redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(network.getName()).start();
+    store = redis.client();
+    await store.connect();
+    cartService = await startCartStandIn(store);
+    client = new CartClient(cartService.address);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await cartService?.stop();
+    await redis?.stop();
+    await network?.stop();
+  });
+
+  test('AddItem then GetCart returns the item; Redis holds it under the user id', async (ctx) => {
+    await needDocker(ctx);
+    await client!.addItem('user-a', { productId: 'OLJCESPC7Z', quantity: 3 });
+    expect(await client!.getCart('user-a')).toEqual({ userId: 'user-a', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
+    const direct = new Redis({ ...redis!.hostAddress, lazyConnect: true });
+    await direct.connect();
+    try {
+      const stored = readStoredCart(await direct.hgetallBuffer('user-a'));
+      expect(stored).toEqual({ field: 'data', cart: { userId: 'user-a', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] } });
+      expect(await direct.type('user-a')).toBe('hash');
+    } finally {
+      direct.disconnect();
+    }
+  });
+
+  test('without its storage the cart fails with FAILED_PRECONDITION, and the client says so', async (ctx) => {
+    await needDocker(ctx);
+    await redis!.stop();
+    redis = undefined;
+    const err = await client!.addItem('user-b', { productId: 'x', quantity: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CartCallError);
+    expect(grpcStatus[(err as CartCallError).code]).toBe('FAILED_PRECONDITION');
+    expect((err as CartCallError).details).toMatch(/^Can't access cart storage\./);
+    expect((err as Error).message).toMatch(/^CartService\.AddItem failed: FAILED_PRECONDITION \(9\)/);
+  });
+
+  test('no server at all: UNAVAILABLE, not a storage error', async () => {
+    const nowhere = new CartClient('127.0.0.1:9', 3000);
+    try {
+      const err = await nowhere.getCart('u').catch((e: unknown) => e);
+      expect(grpcStatus[(err as CartCallError).code]).toBe('UNAVAILABLE');
+    } finally {
+      nowhere.close();
+    }
+  });
+});

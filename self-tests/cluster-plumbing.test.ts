@@ -1,0 +1,193 @@
+/**
+ * The pieces of the end-to-end path that can be checked without a cluster: the kind and
+ * istioctl command lines built from settings, the mesh-config check on sample ConfigMaps,
+ * the proxy-stats evidence on Envoy's Prometheus format, sidecar detection on both pod shapes,
+ * exec status decoding, polling and cleanup order. The samples follow upstream formats; the
+ * stats lines are assembled from istio/proxy's label order (no live Envoy was available).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, test } from 'vitest';
+import { Cleanup } from '../helpers/cleanup.ts';
+import { checkMeshConfig, installArgs, parsePrometheus, proxyAdminCommand, sumMetric, tcpConnectionsTo } from '../helpers/istio.ts';
+import { createClusterArgs, deleteClusterArgs } from '../helpers/kind.ts';
+import { exitCodeOf, hasIstioSidecar, podReady } from '../helpers/kube.ts';
+import { ROOT_DIR } from '../helpers/manifests.ts';
+import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
+import { pollTimed, PollTimeoutError, RetryableError } from '../helpers/poll.ts';
+import { parseProbeOutput } from '../helpers/probe.ts';
+import { withTable } from '../helpers/readme-cli.ts';
+import { loadSettings } from '../helpers/settings.ts';
+
+describe('kind command lines', () => {
+  const s = loadSettings({ CLUSTER_NAME: 'ci-7', ARTIFACTS_DIR: '/tmp/run' });
+  const o = {
+    name: s.clusterName, configPath: '/repo/kind-config.yaml', nodeImage: s.kindNodeImage,
+    kubeconfigPath: kubeconfigPathFor(s), wait: '180s', reuse: false, keep: false,
+  };
+  test('create: its own kubeconfig file, pinned image, kind waits for the control plane', () => {
+    expect(createClusterArgs(o)).toEqual([
+      'create', 'cluster', '--name', 'ci-7', '--config', '/repo/kind-config.yaml',
+      '--image', s.kindNodeImage, '--wait', '180s', '--kubeconfig', '/tmp/run/kubeconfig',
+    ]);
+  });
+  test('delete: the same name and kubeconfig file, nothing else', () => {
+    expect(deleteClusterArgs(o)).toEqual(['delete', 'cluster', '--name', 'ci-7', '--kubeconfig', '/tmp/run/kubeconfig']);
+  });
+});
+
+describe('istioctl command line', () => {
+  test('install from the IstioOperator file, into our kubeconfig and context only', () => {
+    const args = installArgs({ kubeconfigPath: '/tmp/run/kubeconfig', context: 'kind-ci-7', readinessTimeoutMs: 300_000 });
+    expect(args).toEqual([
+      'install', '-y', '-f', join(ROOT_DIR, 'fixtures/istio-operator.yaml'),
+      '--kubeconfig', '/tmp/run/kubeconfig', '--context', 'kind-ci-7', '--readiness-timeout', '300s',
+    ]);
+  });
+  test('proxy admin through pilot-agent', () => {
+    expect(proxyAdminCommand('stats/prometheus')).toEqual(['pilot-agent', 'request', 'GET', 'stats/prometheus']);
+  });
+});
+
+describe('mesh config check (ConfigMap istio-system/istio, key "mesh")', () => {
+  const cm = (mesh: string | undefined): V1ConfigMap => ({ metadata: { name: 'istio', namespace: 'istio-system' }, data: mesh === undefined ? {} : { mesh } });
+  test('REGISTRY_ONLY passes', () => {
+    const r = checkMeshConfig(cm('accessLogFile: /dev/stdout\ndefaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\noutboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n'));
+    expect(r).toMatchObject({ ok: true, mode: 'REGISTRY_ONLY' });
+  });
+  test('ALLOW_ANY is refused with how to fix it', () => {
+    const r = checkMeshConfig(cm('outboundTrafficPolicy:\n  mode: ALLOW_ANY\n'));
+    expect(r).toMatchObject({ ok: false, mode: 'ALLOW_ANY', explicit: true });
+    expect(r.message).toMatch(/outboundTrafficPolicy\.mode is ALLOW_ANY, but the chapter needs REGISTRY_ONLY; install with --set meshConfig\.outboundTrafficPolicy\.mode=REGISTRY_ONLY/);
+  });
+  test('unset means Istio\'s default, ALLOW_ANY', () => {
+    expect(checkMeshConfig(cm('accessLogFile: ""\n'))).toMatchObject({ ok: false, mode: 'ALLOW_ANY', explicit: false });
+  });
+  test('missing ConfigMap, missing key, broken YAML', () => {
+    expect(checkMeshConfig(undefined).message).toMatch(/not found: is Istio installed/);
+    expect(checkMeshConfig(cm(undefined)).message).toMatch(/has no "mesh" key/);
+    expect(checkMeshConfig(cm('outboundTrafficPolicy: [')).message).toMatch(/is not YAML/);
+  });
+});
+
+describe('proxy stats evidence', () => {
+  // Label order from istio/proxy istio_stats.cc (TCP: no response_code).
+  const labels = (dest: string, reporter = 'source') =>
+    `reporter="${reporter}",source_workload="cartservice",source_canonical_service="cartservice",source_canonical_revision="latest",source_workload_namespace="egress-verify-mesh",source_principal="unknown",source_app="cartservice",source_version="unknown",source_cluster="Kubernetes",destination_workload="unknown",destination_workload_namespace="unknown",destination_principal="unknown",destination_app="unknown",destination_version="unknown",destination_service="unknown",destination_canonical_service="unknown",destination_canonical_revision="latest",destination_service_name="${dest}",destination_service_namespace="unknown",destination_cluster="unknown",request_protocol="tcp",response_flags="UH",connection_security_policy="unknown"`;
+  const stats = [
+    '# TYPE istio_tcp_connections_opened_total counter',
+    `istio_tcp_connections_opened_total{${labels('BlackHoleCluster')}} 7`,
+    `istio_tcp_connections_opened_total{${labels('redis.memorystore.internal')}} 2`,
+    '# TYPE istio_tcp_connections_closed_total counter',
+    `istio_tcp_connections_closed_total{${labels('BlackHoleCluster')}} 7`,
+    `istio_tcp_connections_closed_total{${labels('BlackHoleCluster', 'destination')}} 100`,
+    '# TYPE envoy_cluster_upstream_cx_total counter',
+    'envoy_cluster_upstream_cx_total{cluster_name="xds-grpc"} 1',
+    'envoy_server_live 1',
+  ].join('\n');
+
+  test('parses Envoy\'s Prometheus text', () => {
+    const samples = parsePrometheus(stats);
+    expect(samples).toHaveLength(6);
+    expect(samples[5]).toEqual({ name: 'envoy_server_live', labels: {}, value: 1 });
+    expect(sumMetric(samples, 'envoy_cluster_upstream_cx_total', { cluster_name: 'xds-grpc' })).toBe(1);
+  });
+  test('counts only the client side (reporter="source") per destination service name', () => {
+    const samples = parsePrometheus(stats);
+    expect(tcpConnectionsTo(samples, 'BlackHoleCluster')).toEqual({ opened: 7, closed: 7 });
+    expect(tcpConnectionsTo(samples, 'redis.memorystore.internal')).toEqual({ opened: 2, closed: 0 });
+    expect(tcpConnectionsTo(samples, 'PassthroughCluster')).toEqual({ opened: 0, closed: 0 });
+  });
+  test('escaped quotes in label values', () => {
+    expect(parsePrometheus('m{a="x\\"y"} 3')[0]).toEqual({ name: 'm', labels: { a: 'x"y' }, value: 3 });
+  });
+});
+
+describe('sidecar detection: classic and native (Istio >= 1.27 on kubelet >= 1.33)', () => {
+  const pod = (spec: Partial<NonNullable<V1Pod['spec']>>, ready = true): V1Pod => ({
+    spec: { containers: [{ name: 'server' }], ...spec },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  });
+  test('classic: istio-proxy among the containers', () => {
+    expect(hasIstioSidecar(pod({ containers: [{ name: 'server' }, { name: 'istio-proxy' }] }))).toBe(true);
+  });
+  test('native: istio-proxy as an init container with restartPolicy Always', () => {
+    expect(hasIstioSidecar(pod({ initContainers: [{ name: 'istio-init' }, { name: 'istio-proxy', restartPolicy: 'Always' }] }))).toBe(true);
+  });
+  test('an istio-proxy init container that is not a sidecar, or none at all', () => {
+    expect(hasIstioSidecar(pod({ initContainers: [{ name: 'istio-proxy' }] }))).toBe(false);
+    expect(hasIstioSidecar(pod({}))).toBe(false);
+  });
+  test('ready means the pod condition Ready, not just Running', () => {
+    expect(podReady(pod({}))).toBe(true);
+    expect(podReady(pod({}, false))).toBe(false);
+  });
+});
+
+describe('exec status (remotecommand) and probe output', () => {
+  test('exit codes', () => {
+    expect(exitCodeOf({ status: 'Success' })).toBe(0);
+    expect(exitCodeOf({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '2' }] } })).toBe(2);
+    expect(exitCodeOf({ status: 'Failure', message: 'executable file not found' })).toBe(1);
+  });
+  test('the probe\'s JSON line is read; anything else is quoted in the error', () => {
+    expect(parseProbeOutput('{"outcome":"closed","host":"10.0.0.1","port":6379,"phase":"reply","elapsedMs":3}\n').outcome).toBe('closed');
+    expect(() => parseProbeOutput('sh: node: not found', '')).toThrow(/the probe printed no result: stdout="sh: node: not found"/);
+  });
+});
+
+describe('polling', () => {
+  test('returns with how long it took and how many attempts', async () => {
+    let n = 0;
+    const r = await pollTimed('n to reach 3', 5000, async () => (++n >= 3 ? n : undefined), undefined, { intervalMs: 10 });
+    expect(r.value).toBe(3);
+    expect(r.attempts).toBe(3);
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(15);
+  });
+  test('consecutive successes: a flap restarts the count', async () => {
+    const seq = [true, false, true, true, true];
+    let i = 0;
+    const r = await pollTimed('3 in a row', 5000, async () => (seq[i++] ? i : undefined), undefined, { intervalMs: 5, consecutive: 3 });
+    expect(r.value).toBe(5);
+  });
+  test('times out naming what it waited for and the last observation', async () => {
+    const err = await pollTimed('Redis to answer', 50, async () => {
+      throw new RetryableError('closed');
+    }, undefined, { intervalMs: 10 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PollTimeoutError);
+    expect((err as Error).message).toMatch(/^timed out after 0\.1s waiting for Redis to answer; last seen: closed$/);
+  });
+  test('a hard error stops the wait at once', async () => {
+    await expect(pollTimed('x', 5000, async () => {
+      throw new Error('namespace is terminating');
+    })).rejects.toThrow('namespace is terminating');
+  });
+});
+
+describe('cleanup', () => {
+  test('undoes in reverse order, continues past failures, runs once', async () => {
+    const done: string[] = [];
+    const c = new Cleanup();
+    c.add('cluster', async () => { done.push('cluster'); });
+    c.add('redis', async () => { throw new Error('already gone'); });
+    c.add('namespaces', async () => { done.push('namespaces'); });
+    const problems = await c.run();
+    expect(done).toEqual(['namespaces', 'cluster']);
+    expect(problems).toEqual(['redis: already gone']);
+    expect(await c.run()).toEqual(problems);
+    expect(done).toEqual(['namespaces', 'cluster']);
+  });
+});
+
+describe('README', () => {
+  test('the settings table is the one the code generates (npm run docs)', () => {
+    const readme = readFileSync(join(ROOT_DIR, 'README.md'), 'utf8');
+    expect(withTable(readme)).toBe(readme);
+  });
+  test('gives the two commands for a fresh machine', () => {
+    const readme = readFileSync(join(ROOT_DIR, 'README.md'), 'utf8');
+    expect(readme).toContain('npm ci && npm test');
+    expect(readme).toContain('npm run test:self');
+  });
+});
