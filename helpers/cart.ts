@@ -66,7 +66,8 @@ export class CartClient {
   readonly #stub: CartStub;
   readonly #deadlineMs: number;
 
-  constructor(address: string, deadlineMs = 10_000) {
+  // 30 s: without storage, cartservice's Redis client may retry its connect before it answers.
+  constructor(address: string, deadlineMs = 30_000) {
     const Ctor = grpc.makeGenericClientConstructor(cartServiceDefinition(), 'CartService');
     this.#stub = new Ctor(address, grpc.credentials.createInsecure()) as unknown as CartStub;
     this.#deadlineMs = deadlineMs;

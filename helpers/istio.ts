@@ -135,9 +135,48 @@ export function proxyAdminCommand(path: string): string[] {
   return ['pilot-agent', 'request', 'GET', path];
 }
 
-/** The stats of a pod's sidecar, parsed. */
-export async function proxyStats(kube: Kube, namespace: string, pod: string): Promise<PromSample[]> {
-  const r = await kube.exec(namespace, pod, 'istio-proxy', proxyAdminCommand('stats/prometheus'));
-  if (r.exitCode !== 0) throw new Error(`reading ${namespace}/${pod} istio-proxy stats failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+/** The stats of a pod's proxy (the sidecar, or a gateway's `istio-proxy` container), parsed. */
+export async function proxyStats(kube: Kube, namespace: string, pod: string, container = 'istio-proxy'): Promise<PromSample[]> {
+  const r = await kube.exec(namespace, pod, container, proxyAdminCommand('stats/prometheus'));
+  if (r.exitCode !== 0) throw new Error(`reading ${namespace}/${pod} ${container} stats failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
   return parsePrometheus(r.stdout);
+}
+
+export interface ClusterHostStat {
+  cluster: string;
+  host: string;
+  stat: string;
+  value: string;
+}
+
+/**
+ * Envoy's `clusters` admin page: one line per cluster/host/stat, `cluster::host:port::stat::value`
+ * (e.g. `outbound|6379||redis.memorystore.internal::172.18.0.5:6379::cx_total::2`). Per-host
+ * counters are printed whatever the stats inclusion settings, so they show where the proxy
+ * really connected.
+ */
+export function parseClusterHostStats(text: string): ClusterHostStat[] {
+  const out: ClusterHostStat[] = [];
+  for (const line of text.split('\n')) {
+    const parts = line.trim().split('::');
+    if (parts.length !== 4) continue;
+    const [cluster, host, stat, value] = parts as [string, string, string, string];
+    if (!/^[^\s:]+:\d+$|^\[[0-9a-f:]+\]:\d+$/i.test(host)) continue;
+    out.push({ cluster, host, stat, value });
+  }
+  return out;
+}
+
+/** Total connections a proxy opened to `host` through the clusters whose name matches. */
+export function upstreamConnections(stats: readonly ClusterHostStat[], cluster: RegExp | string, host: string): number {
+  return stats
+    .filter((s) => (typeof cluster === 'string' ? s.cluster === cluster : cluster.test(s.cluster)) && s.host === host && s.stat === 'cx_total')
+    .reduce((a, s) => a + Number(s.value), 0);
+}
+
+/** The `clusters` page of a pod's proxy (sidecar or gateway), parsed. */
+export async function proxyClusters(kube: Kube, namespace: string, pod: string, container = 'istio-proxy'): Promise<ClusterHostStat[]> {
+  const r = await kube.exec(namespace, pod, container, proxyAdminCommand('clusters'));
+  if (r.exitCode !== 0) throw new Error(`reading ${namespace}/${pod} ${container} clusters failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  return parseClusterHostStats(r.stdout);
 }

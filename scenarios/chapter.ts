@@ -13,6 +13,8 @@ export const MESH_NS = 'egress-verify-mesh';
 export const OUTSIDE_NS = 'egress-verify-outside';
 export const CART = { namespace: MESH_NS, selector: 'app=cartservice', port: CART_PORT } as const;
 export const PROBE_SELECTOR = 'app=probe';
+/** hosts[0] of fixtures/redis-serviceentry.yaml: names the proxies' cluster for it. */
+export const SERVICE_ENTRY_HOST = 'redis.memorystore.internal';
 
 export interface ManifestUse {
   /** Path from the repository root. */

@@ -9,10 +9,10 @@
  * from outside the mesh; "works" means the item came back and is in Redis.
  */
 import { CartCallError, grpcStatus, readStoredCart } from '../helpers/cart.ts';
-import { proxyStats, tcpConnectionsTo } from '../helpers/istio.ts';
+import { proxyClusters, proxyStats, tcpConnectionsTo, upstreamConnections } from '../helpers/istio.ts';
 import { pollTimed, RetryableError } from '../helpers/poll.ts';
 import { log, seconds } from '../helpers/progress.ts';
-import { CART, egressSteps as chapter } from './chapter.ts';
+import { CART, egressSteps as chapter, SERVICE_ENTRY_HOST } from './chapter.ts';
 import { describe, expect, test } from './fixtures.ts';
 
 // One user per run, so a kept cluster or a reused Redis never mixes runs.
@@ -95,9 +95,11 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       log(`cart of ${USER} found in Redis (HASH field "${stored.field}")`);
       expect(stored.cart.items).toContainEqual(ITEM);
 
-      // And the cart's sidecar counted connections to the declared service, not the black hole.
-      const stats = await proxyStats(kube, CART.namespace, workloads.cartPod);
-      expect(tcpConnectionsTo(stats, 'redis.memorystore.internal').opened).toBeGreaterThan(0);
+      // And the cart's sidecar connected through the cluster the ServiceEntry declared, to the
+      // declared endpoint (STATIC): `outbound|6379||redis.memorystore.internal` -> <ip>:6379.
+      const clusters = await proxyClusters(kube, CART.namespace, workloads.cartPod);
+      const via = upstreamConnections(clusters, `outbound|${env.redis.port}||${SERVICE_ENTRY_HOST}`, `${env.redis.host}:${env.redis.port}`);
+      expect(via, 'connections from the cart sidecar through the ServiceEntry cluster').toBeGreaterThan(0);
     });
   });
 

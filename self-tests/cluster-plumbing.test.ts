@@ -10,10 +10,13 @@ import { join } from 'node:path';
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { Cleanup } from '../helpers/cleanup.ts';
-import { checkMeshConfig, installArgs, parsePrometheus, proxyAdminCommand, sumMetric, tcpConnectionsTo } from '../helpers/istio.ts';
+import {
+  checkMeshConfig, installArgs, parseClusterHostStats, parsePrometheus, proxyAdminCommand, sumMetric, tcpConnectionsTo, upstreamConnections,
+} from '../helpers/istio.ts';
 import { createClusterArgs, deleteClusterArgs } from '../helpers/kind.ts';
 import { exitCodeOf, hasIstioSidecar, podReady } from '../helpers/kube.ts';
-import { ROOT_DIR } from '../helpers/manifests.ts';
+import { render, ROOT_DIR } from '../helpers/manifests.ts';
+import { SERVICE_ENTRY_HOST } from '../scenarios/chapter.ts';
 import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
 import { pollTimed, PollTimeoutError, RetryableError } from '../helpers/poll.ts';
 import { parseProbeOutput } from '../helpers/probe.ts';
@@ -101,6 +104,36 @@ describe('proxy stats evidence', () => {
   });
   test('escaped quotes in label values', () => {
     expect(parsePrometheus('m{a="x\\"y"} 3')[0]).toEqual({ name: 'm', labels: { a: 'x"y' }, value: 3 });
+  });
+});
+
+describe('Envoy clusters page (per-host counters)', () => {
+  // The admin `clusters` format: cluster::host::stat::value, plus per-cluster lines like
+  // `cluster::default_priority::max_connections::4294967295` (no host: ignored).
+  const page = [
+    'outbound|6379||redis.memorystore.internal::observability_name::outbound|6379||redis.memorystore.internal',
+    'outbound|6379||redis.memorystore.internal::default_priority::max_connections::4294967295',
+    'outbound|6379||redis.memorystore.internal::172.18.0.5:6379::cx_active::1',
+    'outbound|6379||redis.memorystore.internal::172.18.0.5:6379::cx_total::2',
+    'outbound|6379||redis.memorystore.internal::172.18.0.5:6379::health_flags::healthy',
+    'outbound|443||istio-egressgateway.istio-system.svc.cluster.local::10.244.0.9:8443::cx_total::5',
+    'BlackHoleCluster::default_priority::max_connections::1024',
+  ].join('\n');
+  test('per-host lines are parsed; cluster-level lines are not hosts', () => {
+    const stats = parseClusterHostStats(page);
+    expect(stats.map((s) => `${s.host} ${s.stat}`)).toEqual([
+      '172.18.0.5:6379 cx_active', '172.18.0.5:6379 cx_total', '172.18.0.5:6379 health_flags', '10.244.0.9:8443 cx_total',
+    ]);
+  });
+  test('connections through a named cluster to one endpoint', () => {
+    const stats = parseClusterHostStats(page);
+    expect(upstreamConnections(stats, 'outbound|6379||redis.memorystore.internal', '172.18.0.5:6379')).toBe(2);
+    expect(upstreamConnections(stats, /egressgateway/, '10.244.0.9:8443')).toBe(5);
+    expect(upstreamConnections(stats, 'outbound|6379||redis.memorystore.internal', '172.18.0.6:6379')).toBe(0);
+  });
+  test('the cluster name the scenario expects comes from the ServiceEntry fixture', () => {
+    const se = render('fixtures/redis-serviceentry.yaml', { REDIS_IP: '1.2.3.4', REDIS_PORT: 6379 })[0] as unknown as { spec: { hosts: string[] } };
+    expect(se.spec.hosts).toEqual([SERVICE_ENTRY_HOST]);
   });
 });
 
