@@ -25,7 +25,8 @@ export const ISTIO_NAMESPACE = 'istio-system';
 export const ISTIO_OPERATOR_FILE = join(FIXTURES_DIR, 'istio-operator.yaml');
 
 export interface InstallTarget {
-  kubeconfigPath: string;
+  /** Absent: istioctl's default (KUBECONFIG or ~/.kube/config), for CLUSTER=existing. */
+  kubeconfigPath: string | undefined;
   context: string;
   readinessTimeoutMs: number;
 }
@@ -34,7 +35,7 @@ export function installArgs(t: InstallTarget, operatorFile = ISTIO_OPERATOR_FILE
   return [
     'install', '-y',
     '-f', operatorFile,
-    '--kubeconfig', t.kubeconfigPath,
+    ...(t.kubeconfigPath ? ['--kubeconfig', t.kubeconfigPath] : []),
     '--context', t.context,
     '--readiness-timeout', `${Math.ceil(t.readinessTimeoutMs / 1000)}s`,
   ];

@@ -73,6 +73,18 @@ export class Kube {
     this.objects = KubernetesObjectApi.makeApiClient(config);
   }
 
+  /**
+   * Loads kubectl's default configuration (KUBECONFIG, else ~/.kube/config) and selects exactly
+   * this context, for CLUSTER=existing after the context guard allowed it.
+   */
+  static fromDefault(context: string): Kube {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    if (!kc.getContexts().some((c) => c.name === context)) throw new Error(`context "${context}" is not in your kubeconfig`);
+    kc.setCurrentContext(context);
+    return new Kube('(kubectl default: KUBECONFIG or ~/.kube/config)', context, kc);
+  }
+
   /** Loads exactly this file and selects exactly this context (in memory). */
   static fromFile(kubeconfigPath: string, context: string): Kube {
     const kc = new KubeConfig();
@@ -227,4 +239,31 @@ export function apiMessage(e: unknown): string {
     return `HTTP ${e.code}`;
   }
   return e instanceof Error ? e.message : String(e);
+}
+
+export class ContextGuardError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContextGuardError';
+  }
+}
+
+/**
+ * The suite changes only a cluster it created, or the one context named in ALLOW_CONTEXT.
+ * Reads the kubeconfig (no connection is made) and refuses any other current context.
+ */
+export function guardExistingContext(allowContext: string | undefined, kubeconfig?: string): string {
+  const kc = new KubeConfig();
+  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  else kc.loadFromDefault();
+  const current = kc.getCurrentContext();
+  const where = kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
+  if (!current) throw new ContextGuardError(`CLUSTER=existing: ${where} has no current context; select one with kubectl config use-context NAME and set ALLOW_CONTEXT=NAME`);
+  if (!allowContext) {
+    throw new ContextGuardError(`CLUSTER=existing would change the cluster of your current context "${current}" (${where}); the suite does that only when told: set ALLOW_CONTEXT=${current}`);
+  }
+  if (current !== allowContext) {
+    throw new ContextGuardError(`the current context is "${current}", but ALLOW_CONTEXT=${allowContext}; refusing to touch "${current}". Switch with kubectl config use-context ${allowContext}, or set ALLOW_CONTEXT=${current}`);
+  }
+  return current;
 }

@@ -3,6 +3,7 @@
  * context the run will use. Computed from settings alone: no command is run, nothing is fetched.
  */
 import { join } from 'node:path';
+import { createArgs, deleteArgs, describeArgs } from './gcp.ts';
 import { pins } from './pins.ts';
 import type { Settings } from './settings.ts';
 import { cachePath, currentPlatform, releaseAsset } from './tools.ts';
@@ -11,7 +12,24 @@ export function kubeconfigPathFor(s: Settings): string {
   return join(s.artifactsDir, 'kubeconfig');
 }
 
-export function planExtras(s: Settings): { cluster: string[]; tools: string[] } {
+function gcloudPlan(s: Settings): string[] {
+  const t = {
+    project: s.gcpProject ?? '<gcloud config get-value project>', region: s.gcpRegion, zone: s.gcpZone,
+    instance: s.redisInstance, redisVersion: s.memorystoreRedisVersion,
+  };
+  const cmd = (args: string[]) => `gcloud ${args.join(' ')}`;
+  return [
+    cmd(['auth', 'list', '--filter=status:ACTIVE', '--format=value(account)']),
+    ...(s.gcpProject ? [] : [cmd(['config', 'get-value', 'project'])]),
+    cmd(['services', 'list', '--enabled', `--project=${t.project}`, '--filter=config.name=redis.googleapis.com', '--format=value(config.name)']),
+    cmd(describeArgs(t)),
+    ...(s.memorystoreCreate
+      ? [`${cmd(createArgs(t, '<run id>'))}   (only if the instance is missing)`, `${cmd(deleteArgs(t))}   (at the end, only if this run created it)`]
+      : ['(the instance must exist: MEMORYSTORE_CREATE is not set; it is never deleted)']),
+  ];
+}
+
+export function planExtras(s: Settings): { cluster: string[]; tools: string[]; gcloud?: string[] } {
   const platform = currentPlatform();
   const tool = (name: 'kind' | 'istioctl', version: string, setting: string, configured: string | undefined) => {
     if (configured) return `${name} ${version}: ${setting}=${configured}`;
@@ -26,10 +44,13 @@ export function planExtras(s: Settings): { cluster: string[]; tools: string[] } 
     ]
     : [
       `the current context of ${process.env.KUBECONFIG ?? '~/.kube/config'}, only if it is ALLOW_CONTEXT=${s.allowContext ?? '(not set: the run will refuse)'}`,
+      s.installIstio ? `Istio ${s.istioVersion} installed there with istioctl (INSTALL_ISTIO)` : 'Istio must already be installed there; REGISTRY_ONLY is checked, not set',
+      'test namespaces egress-verify-mesh and egress-verify-outside, deleted at the end',
     ];
   const tools = [
     ...(s.cluster === 'kind' ? [tool('kind', pins.kind, 'KIND_BIN', s.kindBin)] : []),
-    tool('istioctl', s.istioVersion, 'ISTIOCTL_BIN', s.istioctlBin),
+    ...(s.installIstio ? [tool('istioctl', s.istioVersion, 'ISTIOCTL_BIN', s.istioctlBin)] : []),
+    ...(s.redisBackend === 'memorystore' ? ['gcloud: PATH'] : []),
   ];
-  return { cluster, tools };
+  return s.redisBackend === 'memorystore' ? { cluster, tools, gcloud: gcloudPlan(s) } : { cluster, tools };
 }

@@ -35,9 +35,11 @@ export function parseProbeOutput(stdout: string, stderr = ''): ProbeResult {
   throw new Error(`the probe printed no result: stdout=${JSON.stringify(stdout.slice(0, 300))} stderr=${JSON.stringify(stderr.slice(0, 300))}`);
 }
 
-export async function probeFromPod(p: ProbePod, host: string, port: number, timeoutMs = 3000): Promise<ProbeResult> {
+/** Runs the probe in the pod's `probe` container; with `hgetall`, also reads that HASH. */
+export async function probeFromPod(p: ProbePod, host: string, port: number, timeoutMs = 3000, hgetall?: string): Promise<ProbeResult> {
   const r = await p.kube.exec(p.namespace, p.pod, 'probe',
-    ['node', '/probe/probe.mjs', host, String(port), '--timeout-ms', String(timeoutMs)], timeoutMs + 30_000);
+    ['node', '/probe/probe.mjs', host, String(port), '--timeout-ms', String(timeoutMs), ...(hgetall ? ['--hgetall', hgetall] : [])],
+    timeoutMs + 30_000);
   if (r.exitCode !== 0) throw new Error(`probe in ${p.namespace}/${p.pod} exited ${r.exitCode}: ${r.stderr.trim()}`);
   return parseProbeOutput(r.stdout, r.stderr);
 }

@@ -21,6 +21,7 @@ export interface Settings {
   keepCluster: boolean;
   reuseCluster: boolean;
   allowContext: string | undefined;
+  installIstio: boolean;
   redisBackend: RedisBackend;
   redisImage: string;
   cartImage: string;
@@ -194,6 +195,12 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
     defaultText: '', valid: 'a context name from your kubeconfig',
     parse: optional,
   },
+  installIstio: {
+    env: 'INSTALL_ISTIO', key: 'installIstio',
+    description: 'With CLUSTER=existing: install Istio (REGISTRY_ONLY) with istioctl instead of using the mesh already there. Always true for kind.',
+    defaultText: 'false', valid: 'true, false, 1, 0, yes, no',
+    parse: bool,
+  },
   redisBackend: {
     env: 'REDIS_BACKEND', key: 'redisBackend',
     description: 'The external Redis: a container on the kind network, or real GCP Memorystore.',
@@ -355,6 +362,7 @@ function crossChecks(s: Settings): string[] {
       'REDIS_BACKEND=memorystore needs CLUSTER=existing: Memorystore is reachable only from inside its VPC, not from a kind cluster on this machine',
     );
   }
+  if (s.cluster === 'kind') s.installIstio = true;
   if (s.cluster === 'existing' && s.reuseCluster) {
     problems.push('REUSE_CLUSTER applies to kind clusters only; with CLUSTER=existing, unset it');
   }

@@ -27,7 +27,8 @@ export interface ResolvedTool {
 export interface Tools {
   /** Absent with CLUSTER=existing: no kind needed. */
   kind: ResolvedTool | undefined;
-  istioctl: ResolvedTool;
+  /** Absent when Istio is not installed by the suite (CLUSTER=existing without INSTALL_ISTIO). */
+  istioctl: ResolvedTool | undefined;
   dockerServerVersion: string;
   gcloud?: string;
 }
@@ -204,10 +205,12 @@ export async function gcloudPath(): Promise<string> {
 export async function checkPrerequisites(s: Settings): Promise<Tools> {
   const [kind, istioctl] = needs(s);
   const results = await Promise.allSettled([
-    dockerServerVersion(),
+    // Docker runs kind and the Redis stand-in; with an existing cluster and Memorystore it is not needed.
+    s.cluster === 'kind' || s.redisBackend === 'container' ? dockerServerVersion() : Promise.resolve('not needed'),
     // kind is not needed against an existing cluster.
     s.cluster === 'kind' ? resolveTool(kind!, s) : Promise.resolve(undefined),
-    resolveTool(istioctl!, s),
+    // istioctl only when the suite installs Istio (always on kind; INSTALL_ISTIO on existing clusters).
+    s.installIstio ? resolveTool(istioctl!, s) : Promise.resolve(undefined),
     s.redisBackend === 'memorystore' ? gcloudPath() : Promise.resolve(undefined),
   ]);
   const problems = results.flatMap((r) =>
@@ -220,7 +223,7 @@ export async function checkPrerequisites(s: Settings): Promise<Tools> {
   return {
     dockerServerVersion: docker as string,
     kind: kindTool as ResolvedTool | undefined,
-    istioctl: istioctlTool as ResolvedTool,
+    istioctl: istioctlTool as ResolvedTool | undefined,
     gcloud: gcloud as string | undefined,
   };
 }

@@ -6,7 +6,7 @@
 import { CART_PORT } from '../helpers/cart.ts';
 import { render, type KubeObject, type Values } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
-import { REDIS_PORT } from '../helpers/redis.ts';
+import { type Address, REDIS_PORT } from '../helpers/redis.ts';
 import type { Settings } from '../helpers/settings.ts';
 
 export const MESH_NS = 'egress-verify-mesh';
@@ -31,13 +31,13 @@ export interface Step {
 }
 
 /** Values every fixture may use; REDIS_IP only once the stand-in (or Memorystore) is known. */
-export function commonValues(s: Settings, redisIp: string | undefined, mode: 'apply' | 'plan'): Values {
+export function commonValues(s: Settings, redis: Address | undefined, mode: 'apply' | 'plan'): Values {
   return {
     CART_IMAGE: s.cartImage,
     PROBE_IMAGE: s.probeImage,
-    REDIS_PORT,
-    REDIS_IP: redisIp,
-    REDIS_ADDR: redisIp === undefined ? undefined : `${redisIp}:${REDIS_PORT}`,
+    REDIS_PORT: redis?.port ?? REDIS_PORT,
+    REDIS_IP: redis?.host,
+    REDIS_ADDR: redis === undefined ? undefined : `${redis.host}:${redis.port}`,
     PROBE_SCRIPT: mode === 'plan' ? '<the contents of helpers/probe.mjs>' : probeScript(),
   };
 }
@@ -99,6 +99,6 @@ export function allSteps(s: Settings): Step[] {
 }
 
 /** The objects a manifest use stands for, rendered with what is known. */
-export function renderUse(use: ManifestUse, s: Settings, redisIp: string | undefined, mode: 'apply' | 'plan'): KubeObject[] {
-  return render(use.file, { ...commonValues(s, redisIp, mode), ...use.values }, mode);
+export function renderUse(use: ManifestUse, s: Settings, redis: Address | undefined, mode: 'apply' | 'plan'): KubeObject[] {
+  return render(use.file, { ...commonValues(s, redis, mode), ...use.values }, mode);
 }

@@ -3,25 +3,31 @@
  * prerequisites, cluster, Istio in REGISTRY_ONLY, the external Redis, the images.
  * Everything created is registered for cleanup right after it exists; a failure or Ctrl-C
  * undoes it in reverse order. Nothing is created before every prerequisite is present.
+ *
+ *   CLUSTER=kind      a kind cluster of its own (kubeconfig under ARTIFACTS_DIR), Istio installed
+ *   CLUSTER=existing  the current context of your kubeconfig, only if ALLOW_CONTEXT names it;
+ *                     Istio installed only with INSTALL_ISTIO; REGISTRY_ONLY checked either way
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { partitionByPresence } from '../helpers/docker.ts';
+import { Gcloud, Memorystore } from '../helpers/gcp.ts';
 import { checkMeshConfig, install as installIstio, ISTIO_NAMESPACE } from '../helpers/istio.ts';
-import { KindCluster, type StartedKindCluster } from '../helpers/kind.ts';
-import { isNotFound, Kube } from '../helpers/kube.ts';
-import { ROOT_DIR } from '../helpers/manifests.ts';
+import { KIND_NETWORK, KindCluster, type StartedKindCluster } from '../helpers/kind.ts';
+import { guardExistingContext, isNotFound, Kube } from '../helpers/kube.ts';
+import { render, ROOT_DIR } from '../helpers/manifests.ts';
 import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
 import { log, type Timings } from '../helpers/progress.ts';
 import { type Address, RedisStandIn } from '../helpers/redis.ts';
 import type { Settings } from '../helpers/settings.ts';
-import { checkPrerequisites } from '../helpers/tools.ts';
+import { checkPrerequisites, type Tools } from '../helpers/tools.ts';
 import type { Cleanup } from '../helpers/cleanup.ts';
 
 /** What the test files receive (serializable: it crosses from the main process to workers). */
 export interface EnvHandle {
   settings: Settings;
-  kubeconfigPath: string;
+  /** The kind cluster's own kubeconfig; undefined: kubectl's default (CLUSTER=existing). */
+  kubeconfigPath: string | undefined;
   context: string;
   /** Where the cluster reaches Redis: REDIS_ADDR of the cart, the ServiceEntry's address. */
   redis: Address;
@@ -37,6 +43,10 @@ declare module 'vitest' {
   }
 }
 
+export function kubeFor(env: Pick<EnvHandle, 'kubeconfigPath' | 'context'>): Kube {
+  return env.kubeconfigPath ? Kube.fromFile(env.kubeconfigPath, env.context) : Kube.fromDefault(env.context);
+}
+
 async function meshConfigCheck(kube: Kube): Promise<void> {
   let cm;
   try {
@@ -50,19 +60,21 @@ async function meshConfigCheck(kube: Kube): Promise<void> {
 }
 
 export async function startEnvironment(s: Settings, timings: Timings, cleanup: Cleanup): Promise<EnvHandle> {
+  // 0. An existing cluster: refuse any context but ALLOW_CONTEXT, before any API call.
+  const existingContext = s.cluster === 'existing' ? guardExistingContext(s.allowContext) : undefined;
+
   // 1. Prerequisites: all missing tools reported at once, before anything exists.
   const tools = await timings.phase('prerequisites', () => checkPrerequisites(s));
   for (const t of [tools.kind, tools.istioctl]) {
     if (t) log(`${t.name} ${t.version} (${t.source}: ${t.path})${t.warning ? ` WARNING: ${t.warning}` : ''}`);
   }
-  if (s.cluster !== 'kind' || !tools.kind) {
-    throw new Error('CLUSTER=existing is not supported by this build yet; use CLUSTER=kind');
-  }
   await mkdir(s.artifactsDir, { recursive: true });
   const timingsFile = join(s.artifactsDir, 'timings.steps.jsonl');
 
+  if (existingContext) return prepareExisting(s, timings, cleanup, tools, existingContext, timingsFile);
+
   // 2. The cluster, with a kubeconfig of its own under ARTIFACTS_DIR.
-  const kind = new KindCluster(tools.kind.path)
+  const kind = new KindCluster(tools.kind!.path)
     .withName(s.clusterName)
     .withConfig(join(ROOT_DIR, 'kind-config.yaml'))
     .withNodeImage(s.kindNodeImage)
@@ -74,7 +86,7 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   const cluster = await timings.phase('cluster', () => kind.start());
   cleanup.add(`kind cluster ${s.clusterName}`, () => cluster.stop());
   try {
-    return await prepareCluster(s, timings, cleanup, cluster, tools.istioctl.path, timingsFile);
+    return await prepareKind(s, timings, cleanup, cluster, tools.istioctl!.path, timingsFile);
   } catch (e) {
     const dir = join(s.artifactsDir, 'kind-logs');
     await cluster.exportLogs(dir).then(
@@ -85,10 +97,37 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   }
 }
 
-async function prepareCluster(
+/** The test namespaces go at the end even if a worker was killed before its own teardown. */
+function registerNamespaceCleanup(cleanup: Cleanup, kube: Kube, s: Settings): void {
+  cleanup.add('test namespaces', async () => {
+    const namespaces = render('fixtures/namespaces.yaml', {});
+    await kube.delete(namespaces);
+    for (const n of namespaces) await kube.waitForNamespaceGone(n.metadata.name, s.readyTimeoutMs);
+  });
+}
+
+/** Runs phases that do not depend on each other at once; waits for all before reporting a failure. */
+async function overlap(...phases: Promise<unknown>[]): Promise<void> {
+  // allSettled: a phase still running must finish (and register its cleanup) before we unwind.
+  const failed = (await Promise.allSettled(phases)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup) {
+  return timings.phase('redis stand-in', async () => {
+    const started = await new RedisStandIn(s.redisImage).onNetwork(KIND_NETWORK)
+      .withName(`${s.clusterName}-redis`).start();
+    cleanup.add('redis stand-in', () => started.stop());
+    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${KIND_NETWORK}`);
+    return started;
+  });
+}
+
+async function prepareKind(
   s: Settings, timings: Timings, cleanup: Cleanup, cluster: StartedKindCluster, istioctl: string, timingsFile: string,
 ): Promise<EnvHandle> {
   const kube = Kube.fromFile(cluster.kubeconfigPath, cluster.context);
+  registerNamespaceCleanup(cleanup, kube, s);
 
   // 3. Overlapping: Istio install, the Redis stand-in, image loading. None needs the others.
   const istio = timings.phase(`istio ${s.istioVersion}`, async () => {
@@ -98,13 +137,7 @@ async function prepareCluster(
     await kube.waitForDeployment(ISTIO_NAMESPACE, 'istiod', s.readyTimeoutMs);
     await meshConfigCheck(kube);
   });
-  const redis = timings.phase('redis stand-in', async () => {
-    const started = await new RedisStandIn(s.redisImage).onNetwork(cluster.network)
-      .withName(`${s.clusterName}-redis`).start();
-    cleanup.add('redis stand-in', () => started.stop());
-    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${cluster.network}`);
-    return started;
-  });
+  const redis = startRedisStandIn(s, timings, cleanup);
   const images = timings.phase('images', async () => {
     if (s.loadImages === 'never') return;
     const { present, absent } = await partitionByPresence([s.cartImage, s.probeImage]);
@@ -112,12 +145,8 @@ async function prepareCluster(
     if (absent.length > 0) log(`not present locally, the node will pull: ${absent.join(' ')}`);
     await cluster.loadImages(present);
   });
-  // allSettled: a phase still running must finish (and register its cleanup) before we unwind.
-  const results = await Promise.allSettled([istio, redis, images]);
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  await overlap(istio, redis, images);
   const started = await redis;
-
   return {
     settings: s,
     kubeconfigPath: cluster.kubeconfigPath,
@@ -126,4 +155,39 @@ async function prepareCluster(
     redisFromHost: started.hostAddress,
     timingsFile,
   };
+}
+
+async function prepareExisting(
+  s: Settings, timings: Timings, cleanup: Cleanup, tools: Tools, context: string, timingsFile: string,
+): Promise<EnvHandle> {
+  const kube = Kube.fromDefault(context);
+  log(`using the existing cluster of context "${context}" (ALLOW_CONTEXT)`);
+
+  let redis: Address;
+  let redisFromHost: Address | undefined;
+  if (s.redisBackend === 'memorystore') {
+    // Preflight (account, project, API) runs before anything is created; see helpers/gcp.ts.
+    const memorystore = await timings.phase(`memorystore ${s.redisInstance}`, async () => {
+      const m = await new Memorystore(s, new Gcloud(tools.gcloud)).start();
+      cleanup.add(`memorystore ${s.redisInstance}`, () => m.stop());
+      return m;
+    });
+    redis = memorystore.address;
+    log(`Memorystore ${s.redisInstance} at ${redis.host}:${redis.port} (${memorystore.instance.redisVersion}, ${memorystore.createdByThisRun ? 'created by this run, deleted at the end' : 'existing, kept'})`);
+  } else {
+    // Only an existing *kind* cluster can reach a container on the `kind` Docker network.
+    const started = await startRedisStandIn(s, timings, cleanup);
+    redis = started.networkAddress;
+    redisFromHost = started.hostAddress;
+  }
+
+  registerNamespaceCleanup(cleanup, kube, s);
+  await timings.phase('istio', async () => {
+    if (s.installIstio) {
+      await installIstio(tools.istioctl!.path, { kubeconfigPath: undefined, context, readinessTimeoutMs: s.readyTimeoutMs });
+      await kube.waitForDeployment(ISTIO_NAMESPACE, 'istiod', s.readyTimeoutMs);
+    }
+    await meshConfigCheck(kube);
+  });
+  return { settings: s, kubeconfigPath: undefined, context, redis, redisFromHost, timingsFile };
 }

@@ -16,12 +16,12 @@ import { Redis } from 'ioredis';
 import { inject, test as base } from 'vitest';
 import { CartClient } from '../helpers/cart.ts';
 import { collectDiagnostics } from '../helpers/diagnostics.ts';
-import { Kube } from '../helpers/kube.ts';
+import type { Kube } from '../helpers/kube.ts';
 import type { KubeObject } from '../helpers/manifests.ts';
 import { probeFromPod, type ProbeResult } from '../helpers/probe.ts';
 import { log, seconds } from '../helpers/progress.ts';
 import { CART, MESH_NS, OUTSIDE_NS, PROBE_SELECTOR, renderUse, type Step, workloadSteps } from './chapter.ts';
-import type { EnvHandle } from './environment.ts';
+import { type EnvHandle, kubeFor } from './environment.ts';
 
 export interface Workloads {
   /** Render and apply a step's manifests (or delete them, as the step says). */
@@ -70,7 +70,7 @@ export const test = base.extend<{
   }, { scope: 'file' }],
 
   kube: [async ({ env }, use) => {
-    await use(Kube.fromFile(env.kubeconfigPath, env.context));
+    await use(kubeFor(env));
   }, { scope: 'file' }],
 
   chapter: [async ({}, use) => {
@@ -83,7 +83,7 @@ export const test = base.extend<{
     const run = async (step: Step) => {
       const objects: KubeObject[] = [];
       for (const m of step.manifests) {
-        const rendered = renderUse(m, s, env.redis.host, 'apply');
+        const rendered = renderUse(m, s, env.redis, 'apply');
         if (m.action === 'delete') await kube.delete(rendered);
         else {
           await kube.apply(rendered);
@@ -142,8 +142,18 @@ export const test = base.extend<{
     }
   }, { scope: 'file' }],
 
-  redis: [async ({ env }, use) => {
-    if (!env.redisFromHost) throw new Error('this backend gives no direct access to Redis from the test process');
+  redis: [async ({ env, kube, workloads }, use) => {
+    if (!env.redisFromHost) {
+      // Memorystore is reachable only inside its VPC: read it from the probe pod outside the mesh.
+      await use({
+        hgetall: async (key) => {
+          const r = await probeFromPod({ kube, namespace: OUTSIDE_NS, pod: workloads.outsideProbePod }, env.redis.host, env.redis.port, 5000, key);
+          if (r.outcome !== 'answered' || !r.hash) throw new Error(`reading ${key} from Redis through the cluster failed: ${JSON.stringify(r)}`);
+          return Object.fromEntries(Object.entries(r.hash).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+        },
+      });
+      return;
+    }
     const client = new Redis({ ...env.redisFromHost, lazyConnect: true, maxRetriesPerRequest: 2 });
     await client.connect();
     try {

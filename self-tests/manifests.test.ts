@@ -18,7 +18,7 @@ const REDIS_IP = '172.18.0.5'; // a typical address on kind's Docker network
 const applied = allSteps(settings).flatMap((step) =>
   step.manifests
     .filter((m) => m.action === 'apply' || m.action === 'istioctl install -f')
-    .flatMap((m) => renderUse(m, settings, REDIS_IP, 'apply').map((o) => ({ step: step.id, file: m.file, o }))));
+    .flatMap((m) => renderUse(m, settings, { host: REDIS_IP, port: 6379 }, 'apply').map((o) => ({ step: step.id, file: m.file, o }))));
 
 function find(kind: string, name: string, namespace?: string): KubeObject {
   const hit = applied.find(({ o }) => o.kind === kind && o.metadata.name === name && (!namespace || o.metadata.namespace === namespace));

@@ -59,6 +59,18 @@ describe('reachability probe against real TCP peers', () => {
     expect(r.elapsedMs).toBeLessThan(2000);
   });
 
+  test('--hgetall: a RESP array arriving in pieces, binary values intact (base64)', async () => {
+    const value = Buffer.from([0x0a, 0x00, 0xff, 0x0d, 0x0a, 0x12]); // includes \r\n and a NUL
+    const reply = Buffer.concat([Buffer.from(`*2\r\n$4\r\ndata\r\n$${value.length}\r\n`), value, Buffer.from('\r\n')]);
+    const port = await listen((s) => s.once('data', () => {
+      s.write(reply.subarray(0, 9));
+      setTimeout(() => s.write(reply.subarray(9)), 20);
+    }));
+    const r = await probe('127.0.0.1', port, { hgetall: 'user-1' });
+    expect(r.outcome).toBe('answered');
+    expect(Buffer.from(r.hash!.data!, 'base64')).toEqual(value);
+  });
+
   test('CLI: prints one JSON line and exits 0; usage errors exit 2', async () => {
     const port = await listen((s) => s.end());
     const ok = await execa(process.execPath, ['helpers/probe.mjs', '127.0.0.1', String(port)]);

@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, describe, expect, test } from 'vitest';
+import { encodeCart, readStoredCart } from '../helpers/cart.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { containersWithLabel, needDocker, PROBE_IMAGE } from './support.ts';
@@ -46,6 +47,22 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
     // The same key is visible from inside the container, so it is the same server.
     const { stdout } = await execa('docker', ['exec', redis!.containerId, 'redis-cli', 'GET', 'egress-verify:self-test']);
     expect(stdout.trim()).toBe('written from the test process');
+  });
+
+  test('the probe reads a binary HASH from inside the network (how Memorystore is read back)', async (ctx) => {
+    await needDocker(ctx, PROBE_IMAGE);
+    expect(redis, 'the stand-in did not start').toBeDefined();
+    const cart = encodeCart({ userId: 'user-x', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
+    const client = redis!.client();
+    if (client.status !== 'ready') await client.connect();
+    await client.hset('user-x', { absexp: '-1', sldexp: '-1', data: cart });
+    const { stdout } = await execa('docker', [
+      'run', '--rm', '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379', '--hgetall', 'user-x',
+    ]);
+    const r = JSON.parse(stdout) as { outcome: string; hash: Record<string, string> };
+    expect(r.outcome).toBe('answered');
+    const hash = Object.fromEntries(Object.entries(r.hash).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+    expect(readStoredCart(hash)).toEqual({ field: 'data', cart: { userId: 'user-x', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] } });
   });
 
   test('stop() leaves no container behind', async (ctx) => {
