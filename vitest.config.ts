@@ -1,10 +1,15 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Reports go to ARTIFACTS_DIR, beside the diagnostics and timings (CI uploads that folder).
+const artifacts = resolve(process.env.ARTIFACTS_DIR || 'artifacts');
 
 // Two suites: `scenarios` (the chapter, end to end, against a real cluster) and
 // `self` (the suite's own tests, runnable on any machine with Docker).
 export default defineConfig({
   test: {
-    reporters: ['default'],
+    reporters: ['default', 'junit'],
+    outputFile: { junit: `${artifacts}/junit.xml` },
     projects: [
       {
         test: {

@@ -32,9 +32,12 @@ export interface VerifiedDownload {
 }
 
 export class DownloadError extends Error {
-  constructor(message: string) {
+  /** The HTTP status when the server answered with an error (404: no such release). */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
     super(message);
     this.name = 'DownloadError';
+    this.status = status;
   }
 }
 
@@ -67,7 +70,7 @@ async function get(spec: VerifiedDownload, url: string): Promise<Response> {
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new DownloadError(`${spec.tool}: ${url} answered HTTP ${res.status}. ${spec.alternatives}`);
+    throw new DownloadError(`${spec.tool}: ${url} answered HTTP ${res.status}. ${spec.alternatives}`, res.status);
   }
   return res;
 }

@@ -18,6 +18,33 @@ export const pins = {
   // renovate: datasource=docker depName=kindest/node
   kindNodeImage: 'kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5',
 
+  /**
+   * The node images kind v0.32.0 publishes (its release notes), newest first. When
+   * KIND_NODE_IMAGE is not set and ISTIO_VERSION does not support the default's Kubernetes,
+   * the newest one it supports is used.
+   */
+  kindNodeImages: [
+    'kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5',
+    'kindest/node:v1.35.5@sha256:ce977ae6d65918d0b58a5f8b5e940429c2ce42fa3a5619ec2bbc60b949c0ac95',
+    'kindest/node:v1.34.8@sha256:02722c2dedddcfc00febf5d27fbeb9b7b2c14294c82109ff4a85d89ac9ba3256',
+    'kindest/node:v1.33.12@sha256:3f5c8443c620245e4d355cfe09e96a91ead32ceaa569d3f1ca9edf0cb2fe2ff4',
+  ],
+
+  /**
+   * Kubernetes minors each Istio minor supports (istio.io release announcements, "officially
+   * supported on Kubernetes versions X to Y"). 1.28's announcement exists in two versions
+   * (1.29-1.34 and 1.29-1.35); the narrower one is kept.
+   */
+  istioKubernetes: {
+    '1.28': [29, 34],
+    '1.29': [31, 35],
+    '1.30': [32, 36],
+  },
+
+  /** The Istio versions CI runs the scenarios on: the current and the previous minor. */
+  // renovate: datasource=github-releases depName=istio/istio
+  istioMatrix: ['1.29.8', '1.30.5'],
+
   /** microservices-demo cartservice image (v0.10.x, amd64 only). */
   // renovate: datasource=github-releases depName=GoogleCloudPlatform/microservices-demo
   cartservice: 'v0.10.6',
@@ -29,4 +56,7 @@ export const pins = {
   /** Image for the probe pods: any image with Node >= 20 runs the probe script. */
   // renovate: datasource=docker depName=node
   probeImage: 'node:24-alpine',
-} as const;
+} as const satisfies {
+  istioKubernetes: Record<string, readonly [number, number]>;
+  [key: string]: unknown;
+};

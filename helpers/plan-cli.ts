@@ -5,9 +5,9 @@
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
 import { describeSettings, loadSettings, SettingsError } from './settings.ts';
-import { planExtras } from './plan-extras.ts';
+import { imagePlan, planExtras } from './plan-extras.ts';
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const unknown = argv.filter((a) => a !== '--json');
   if (unknown.length > 0) {
@@ -33,14 +33,14 @@ function main(argv: string[]): number {
       objects: renderUse(use, settings, undefined, 'plan'),
     })),
   }));
-  const plan = { settings: describeSettings(settings), ...planExtras(settings), steps };
+  const plan = { settings: describeSettings(settings), ...planExtras(settings), images: await imagePlan(settings), steps };
   if (json) {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;
   }
   const out: string[] = ['Settings'];
   for (const [k, v] of Object.entries(plan.settings)) out.push(`  ${k.padEnd(26)} ${v ?? '(not set)'}`);
-  for (const [title, lines] of Object.entries(planExtras(settings))) {
+  for (const [title, lines] of Object.entries({ ...planExtras(settings), images: plan.images })) {
     out.push('', title.replace(/^./, (c) => c.toUpperCase()));
     for (const l of lines as string[]) out.push(`  ${l}`);
   }
@@ -59,4 +59,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -3,6 +3,8 @@
  * context the run will use. Computed from settings alone: no command is run, nothing is fetched.
  */
 import { join } from 'node:path';
+import { execa } from 'execa';
+import { partitionByPresence } from './docker.ts';
 import { createArgs, deleteArgs, describeArgs } from './gcp.ts';
 import { pins } from './pins.ts';
 import type { Settings } from './settings.ts';
@@ -53,4 +55,15 @@ export function planExtras(s: Settings): { cluster: string[]; tools: string[]; g
     ...(s.redisBackend === 'memorystore' ? ['gcloud: PATH'] : []),
   ];
   return s.redisBackend === 'memorystore' ? { cluster, tools, gcloud: gcloudPlan(s) } : { cluster, tools };
+}
+
+/** Which images the run loads into kind (present locally) and which the node pulls. Read-only. */
+export async function imagePlan(s: Settings): Promise<string[]> {
+  const images = [s.cartImage, s.probeImage];
+  if (s.cluster !== 'kind') return images.map((i) => `${i}: pulled by the cluster`);
+  if (s.loadImages === 'never') return images.map((i) => `${i}: pulled by the kind node (LOAD_IMAGES=never)`);
+  const docker = await execa('docker', ['version', '--format', '{{.Server.Version}}'], { reject: false, timeout: 10_000 }).catch(() => undefined);
+  if (docker?.exitCode !== 0) return images.map((i) => `${i}: kind load if present locally, else pulled by the node (no Docker engine answers now to tell which)`);
+  const { present } = await partitionByPresence(images);
+  return images.map((i) => `${i}: ${present.includes(i) ? 'present locally: kind load docker-image' : 'not present locally: pulled by the kind node'}`);
 }

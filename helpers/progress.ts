@@ -57,6 +57,12 @@ export class Timings {
     return ['Timings', ...lines].join('\n');
   }
 
+  /** For a CI job summary (GitHub Actions: $GITHUB_STEP_SUMMARY). */
+  markdown(title = 'egress-verify timings'): string {
+    const rows = this.records.map((r) => `| ${r.ok ? '✅' : '❌'} | ${r.name} | ${seconds(r.ms)} |${r.note ? ` ${r.note}` : ''}`);
+    return [`### ${title}`, '', '| | phase | duration |', '|---|---|---|', ...rows, ''].join('\n');
+  }
+
   async write(path: string): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, `${JSON.stringify({ phases: this.records }, null, 2)}\n`);

@@ -7,6 +7,7 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { compatibilityProblem, compatibleNodeImage } from './compat.ts';
 import { pins } from './pins.ts';
 
 export type RedisBackend = 'container' | 'memorystore';
@@ -161,7 +162,7 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
   },
   kindNodeImage: {
     env: 'KIND_NODE_IMAGE', key: 'kindNodeImage',
-    description: 'kind node image (Kubernetes version), pinned by digest.',
+    description: 'kind node image (Kubernetes version), pinned by digest. Unset: the newest pinned image ISTIO_VERSION supports.',
     defaultText: pins.kindNodeImage, valid: 'an image reference, e.g. kindest/node:v1.36.1@sha256:<64 hex>',
     parse: matching(IMAGE, pins.kindNodeImage),
   },
@@ -349,20 +350,26 @@ export function loadSettings(env: Env = process.env): Settings {
     }
   }
   const s = out as Settings;
-  if (problems.length === 0) problems.push(...crossChecks(s));
+  if (problems.length === 0) problems.push(...crossChecks(s, env));
   if (problems.length > 0) throw new SettingsError(problems);
   return s;
 }
 
 /** Rules that involve more than one setting. */
-function crossChecks(s: Settings): string[] {
+function crossChecks(s: Settings, env: Env): string[] {
   const problems: string[] = [];
   if (s.redisBackend === 'memorystore' && s.cluster === 'kind') {
     problems.push(
       'REDIS_BACKEND=memorystore needs CLUSTER=existing: Memorystore is reachable only from inside its VPC, not from a kind cluster on this machine',
     );
   }
-  if (s.cluster === 'kind') s.installIstio = true;
+  if (s.cluster === 'kind') {
+    s.installIstio = true;
+    // The default node image follows ISTIO_VERSION; an explicit one must be supported by it.
+    if (!env.KIND_NODE_IMAGE?.trim()) s.kindNodeImage = compatibleNodeImage(s.istioVersion) ?? s.kindNodeImage;
+    const problem = compatibilityProblem(s.istioVersion, s.kindNodeImage);
+    if (problem) problems.push(problem);
+  }
   if (s.cluster === 'existing' && s.reuseCluster) {
     problems.push('REUSE_CLUSTER applies to kind clusters only; with CLUSTER=existing, unset it');
   }

@@ -169,6 +169,12 @@ export async function resolveTool(need: ToolNeed, s: Settings, platform = curren
       timeoutMs: 120_000,
     });
   } catch (e) {
+    if (e instanceof DownloadError && e.status === 404) {
+      // No such release asset: the version does not exist (or the mirror does not carry it).
+      const releases = need.name === 'kind' ? 'https://github.com/kubernetes-sigs/kind/releases' : 'https://github.com/istio/istio/releases';
+      const what = need.name === 'istioctl' ? 'ISTIO_VERSION' : 'the kind pin (helpers/pins.ts)';
+      throw new PrerequisitesError([`${need.name} ${need.version}: no such release at ${asset.checksumUrl} (HTTP 404). Check ${what} against ${releases}${s.downloadMirror ? ', and that DOWNLOAD_MIRROR carries it' : ''}.`]);
+    }
     if (e instanceof DownloadError) {
       throw new PrerequisitesError([`${need.name} ${need.version} is not on PATH nor in the cache (${cached}), and ${e.message.replace(`${need.name} ${need.version}: `, '')}`]);
     }

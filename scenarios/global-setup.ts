@@ -3,7 +3,7 @@
  * test files (provide/inject), and always tears it down: after the run, when setup fails,
  * and on Ctrl-C. Prints the timing summary and writes ARTIFACTS_DIR/timings.json.
  */
-import { readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { Cleanup } from '../helpers/cleanup.ts';
@@ -22,6 +22,9 @@ async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string):
   }
   await timings.write(join(artifactsDir, 'timings.json'));
   process.stderr.write(`\n${timings.summary()}\n(written to ${join(artifactsDir, 'timings.json')})\n`);
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await appendFile(process.env.GITHUB_STEP_SUMMARY, `${timings.markdown(`egress-verify timings (Istio ${process.env.ISTIO_VERSION ?? 'default'})`)}\n`);
+  }
   if (problems.length > 0) throw new Error(`cleanup left things behind:\n  ${problems.join('\n  ')}`);
 }
 

@@ -1,0 +1,57 @@
+/**
+ * `npm run matrix -- 1.29.8 1.30.5`: the scenarios once per Istio version (default: the pinned
+ * matrix), each with its own cluster and ARTIFACTS_DIR/matrix/<version>/; a failure on one
+ * version does not stop the others. Every version is checked before any cluster work.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { allSteps } from '../scenarios/chapter.ts';
+import { matrixTable, type MatrixRun, type VitestJsonReport } from './matrix.ts';
+import { pins } from './pins.ts';
+import { loadSettings, SettingsError } from './settings.ts';
+
+async function main(argv: string[]): Promise<number> {
+  const versions = argv.length > 0 ? argv : [...pins.istioMatrix];
+  const base = loadSettings();
+  const problems: string[] = [];
+  for (const v of versions) {
+    try {
+      loadSettings({ ...process.env, ISTIO_VERSION: v });
+    } catch (e) {
+      if (!(e instanceof SettingsError)) throw e;
+      problems.push(...e.problems.map((p) => `${v}: ${p}`));
+    }
+  }
+  if (problems.length > 0) {
+    process.stderr.write(`matrix: nothing was started:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    return 2;
+  }
+  const runs: MatrixRun[] = [];
+  for (const version of versions) {
+    const dir = join(base.artifactsDir, 'matrix', version);
+    await mkdir(dir, { recursive: true });
+    process.stderr.write(`\n=== Istio ${version} (artifacts: ${dir})\n`);
+    const started = performance.now();
+    const r = await execa('npx', ['vitest', 'run', '--project', 'scenarios',
+      '--reporter=default', '--reporter=json', `--outputFile.json=${join(dir, 'results.json')}`,
+      '--reporter=junit', `--outputFile.junit=${join(dir, 'junit.xml')}`], {
+      env: { ISTIO_VERSION: version, ARTIFACTS_DIR: dir, CLUSTER_NAME: `${base.clusterName}-${version.replace(/\./g, '-')}`.slice(0, 32) },
+      stdio: 'inherit', reject: false,
+    });
+    let report: VitestJsonReport | undefined;
+    try {
+      report = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as VitestJsonReport;
+    } catch {
+      report = undefined;
+    }
+    runs.push({ version, exitCode: r.exitCode ?? 1, durationMs: performance.now() - started, report });
+  }
+  const table = matrixTable(runs, allSteps(base));
+  await writeFile(join(base.artifactsDir, 'matrix', 'summary.md'), `${table}\n`);
+  process.stdout.write(`\n${table}\n`);
+  if (process.env.GITHUB_STEP_SUMMARY) await writeFile(process.env.GITHUB_STEP_SUMMARY, `## Istio matrix\n\n${table}\n`, { flag: 'a' });
+  return runs.every((r) => r.exitCode === 0) ? 0 : 1;
+}
+
+process.exitCode = await main(process.argv.slice(2));

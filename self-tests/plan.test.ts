@@ -1,0 +1,47 @@
+/** `npm run plan` as a maintainer runs it: a subprocess, no cluster, no Docker needed. */
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+
+interface Plan {
+  settings: Record<string, unknown>;
+  steps: { id: string; title: string; manifests: { file: string; action: string; objects: { kind: string; spec?: unknown }[] }[] }[];
+}
+
+async function plan(env: Record<string, string> = {}, args: string[] = ['--json']) {
+  return execa('npm', ['run', '-s', 'plan', '--', ...args], { env: { ...env, DOCKER_HOST: 'unix:///nonexistent.sock' }, reject: false });
+}
+
+describe('npm run plan', () => {
+  test('--json: settings and the ordered steps with their manifests; the Redis IP as a placeholder', async () => {
+    const r = await plan();
+    expect(r.exitCode).toBe(0);
+    const p = JSON.parse(r.stdout) as Plan;
+    expect(p.settings).toMatchObject({ ISTIO_VERSION: expect.any(String), REDIS_BACKEND: 'container', CLUSTER: 'kind' });
+    expect(p.steps.map((s) => s.id)).toEqual(['prerequisites', 'cluster', 'istio', 'redis', 'workloads', 'control', 'blocked', 'serviceentry', 'allowed', 'removed', 'teardown']);
+    for (const s of p.steps) expect(s).toEqual({ id: expect.any(String), title: expect.any(String), manifests: expect.any(Array) });
+    const se = p.steps.find((s) => s.id === 'serviceentry')!.manifests[0]!;
+    expect(se).toMatchObject({ file: 'fixtures/redis-serviceentry.yaml', action: 'apply' });
+    expect(JSON.stringify(se.objects)).toContain('<REDIS_IP>/32');
+  });
+
+  test('the text form lists the same steps and says where tools and images come from', async () => {
+    const r = await plan({}, []);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/Steps\n {3}1\. \[prerequisites\]/);
+    expect(r.stdout).toContain('kind create cluster --config kind-config.yaml');
+    expect(r.stdout).toMatch(/Images\n .*cartservice:v0\.10\.\d+: kind load if present locally, else pulled by the node/);
+  });
+
+  test('invalid settings: exit 2 with the message, nothing printed on stdout', async () => {
+    const r = await plan({ REDIS_BACKEND: 'redis-cloud' });
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/REDIS_BACKEND="redis-cloud" is not valid; valid values: container, memorystore/);
+  });
+
+  test('unknown arguments are refused', async () => {
+    const r = await plan({}, ['--yaml']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/unknown argument --yaml; valid: --json/);
+  });
+});
