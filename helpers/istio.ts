@@ -181,3 +181,83 @@ export async function proxyClusters(kube: Kube, namespace: string, pod: string, 
   if (r.exitCode !== 0) throw new Error(`reading ${namespace}/${pod} ${container} clusters failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
   return parseClusterHostStats(r.stdout);
 }
+
+export const EGRESS_GATEWAY = {
+  namespace: ISTIO_NAMESPACE,
+  selector: 'istio=egressgateway',
+  service: 'istio-egressgateway',
+  host: 'istio-egressgateway.istio-system.svc.cluster.local',
+} as const;
+
+/** Where a client's Redis connections went, read from the proxies' clusters pages. */
+export interface EgressPath {
+  /** Cart sidecar -> the Redis endpoint itself. */
+  direct: number;
+  /** Cart sidecar -> the egress gateway. */
+  toGateway: number;
+  /** Egress gateway -> the Redis endpoint. */
+  gatewayToRedis: number;
+}
+
+export type EgressVerdict = 'through-gateway' | 'bypassed' | 'inconclusive';
+
+export function egressPath(client: readonly ClusterHostStat[], gateway: readonly ClusterHostStat[], redisEndpoint: string): EgressPath {
+  const cx = (stats: readonly ClusterHostStat[], pick: (s: ClusterHostStat) => boolean) =>
+    stats.filter((s) => s.stat === 'cx_total' && pick(s)).reduce((a, s) => a + Number(s.value), 0);
+  return {
+    direct: cx(client, (s) => s.host === redisEndpoint),
+    toGateway: cx(client, (s) => s.cluster.endsWith(`|${EGRESS_GATEWAY.host}`)),
+    gatewayToRedis: cx(gateway, (s) => s.host === redisEndpoint),
+  };
+}
+
+export function pathDelta(before: EgressPath, after: EgressPath): EgressPath {
+  return {
+    direct: after.direct - before.direct,
+    toGateway: after.toGateway - before.toGateway,
+    gatewayToRedis: after.gatewayToRedis - before.gatewayToRedis,
+  };
+}
+
+/**
+ * Through the gateway: the client went to the gateway, the gateway to Redis, and the client
+ * never straight to Redis. Bypassed: the client went straight to Redis and the gateway did not.
+ */
+export function egressVerdict(d: EgressPath): EgressVerdict {
+  if (d.toGateway > 0 && d.gatewayToRedis > 0 && d.direct === 0) return 'through-gateway';
+  if (d.direct > 0 && d.gatewayToRedis === 0) return 'bypassed';
+  return 'inconclusive';
+}
+
+/** Envoy's text stats (`stats?filter=...`): `name: value` lines. */
+export function parseTextStats(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([^\s:]+):\s+(\d+)$/.exec(line.trim());
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * Connections the proxy's network RBAC filters allowed or denied (stat prefix "tcp.", e.g.
+ * tcp.rbac.denied; pilot/pkg/security/authz/model RBACTCPFilterStatPrefix). Shadow (dry-run)
+ * counters are not counted.
+ */
+export function rbacCount(stats: Map<string, number>, decision: 'allowed' | 'denied'): number {
+  let sum = 0;
+  for (const [name, v] of stats) if (name.endsWith(`rbac.${decision}`) && !name.includes('shadow')) sum += v;
+  return sum;
+}
+
+/**
+ * Lines of a proxy's access log (Istio's default text format) that record a connection
+ * through `cluster` to `upstreamHost`, e.g. `... "172.18.0.5:6379" outbound|6379||redis... ...`.
+ */
+export function accessLogLinesTo(log: string, cluster: string, upstreamHost: string): string[] {
+  return log.split('\n').filter((line) => {
+    const fields = line.match(/"[^"]*"|\S+/g) ?? [];
+    const bare = fields.map((f) => f.replace(/^"|"$/g, ''));
+    return bare.includes(cluster) && bare.includes(upstreamHost);
+  });
+}

@@ -167,6 +167,19 @@ export class Kube {
     });
   }
 
+  /** Deletes the pods behind a selector and waits for their Deployment to bring ready new ones. */
+  async restartPods(namespace: string, labelSelector: string, deployment: string, timeoutMs: number): Promise<void> {
+    const old = (await this.core.listNamespacedPod({ namespace, labelSelector })).items.map((p) => p.metadata?.name ?? '');
+    for (const name of old) await this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 5 });
+    await pollUntil(`new pods for ${namespace}/${deployment}`, timeoutMs, async () => {
+      const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
+      const fresh = pods.items.filter((p) => !old.includes(p.metadata?.name ?? '') && podReady(p));
+      if (fresh.length === 0) throw new RetryableError(`pods: ${pods.items.map((p) => `${p.metadata?.name} ${p.status?.phase}`).join(', ')}`);
+      return true;
+    });
+    await this.waitForDeployment(namespace, deployment, timeoutMs);
+  }
+
   async exec(namespace: string, pod: string, container: string, command: string[], timeoutMs = 60_000): Promise<ExecResult> {
     let stdout = '';
     let stderr = '';
@@ -199,14 +212,21 @@ export class Kube {
     return this.core.readNamespacedPodLog({ namespace, name: pod, container, tailLines });
   }
 
-  /** A local TCP port that forwards each connection to the pod's port (one WebSocket per connection). */
-  async portForward(namespace: string, pod: string, port: number): Promise<PortForwarding> {
+  /**
+   * A local TCP port that forwards each connection to the pod's port (one WebSocket per
+   * connection). `pod` may be a function: it is asked for the pod at each new connection, so
+   * the forwarding follows a Deployment's pod across restarts.
+   */
+  async portForward(namespace: string, pod: string | (() => Promise<string>), port: number): Promise<PortForwarding> {
     const forward = new PortForward(this.config);
     const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
-      forward.portForward(namespace, pod, [port], socket, null, socket).catch(() => socket.destroy());
+      const target = typeof pod === 'string' ? Promise.resolve(pod) : pod();
+      target
+        .then((name) => forward.portForward(namespace, name, [port], socket, null, socket))
+        .catch(() => socket.destroy());
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

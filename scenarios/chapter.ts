@@ -64,6 +64,7 @@ export function setupSteps(s: Settings): Step[] {
   return steps;
 }
 
+/** Run at the start of each scenario file (fresh namespaces), torn down at its end. */
 export function workloadSteps(): Step[] {
   return [{
     id: 'workloads',
@@ -86,6 +87,23 @@ export const egressSteps = {
   removed: { id: 'removed', title: 'Remove the ServiceEntry: Redis is blocked again', manifests: [{ file: 'fixtures/redis-serviceentry.yaml', action: 'delete' }] },
 } as const satisfies Record<string, Step>;
 
+/** The chapter's title: the egress gateway, with least-privilege authorization. */
+export const gatewaySteps = {
+  installed: { id: 'gateway-installed', title: 'The egress gateway is installed: istio-egressgateway runs and its Service exposes 443 -> 8443', manifests: [] },
+  route: { id: 'gateway-route', title: 'Route Redis traffic from the mesh through the egress gateway (ServiceEntry, Gateway, VirtualService, DestinationRule)', manifests: [{ file: 'fixtures/egress-gateway.yaml', action: 'apply' }] },
+  through: { id: 'gateway-through', title: 'The cart works, and the gateway made the connection to Redis (not the cart\'s sidecar)', manifests: [] },
+  authz: { id: 'gateway-authz', title: 'Only the cart\'s service account may use the gateway: another workload is denied, the cart still works', manifests: [{ file: 'fixtures/egress-gateway-authz.yaml', action: 'apply' }] },
+  bypass: {
+    id: 'gateway-bypass',
+    title: 'The workshop\'s original step (a Gateway and no VirtualService) is caught: traffic bypasses the gateway',
+    manifests: [
+      { file: 'fixtures/egress-gateway-authz.yaml', action: 'delete' },
+      { file: 'fixtures/egress-gateway.yaml', action: 'delete' },
+      { file: 'fixtures/workshop-gateway.yaml', action: 'apply' },
+    ],
+  },
+} as const satisfies Record<string, Step>;
+
 export function teardownSteps(s: Settings): Step[] {
   return [{
     id: 'teardown',
@@ -95,7 +113,12 @@ export function teardownSteps(s: Settings): Step[] {
 }
 
 export function allSteps(s: Settings): Step[] {
-  return [...setupSteps(s), ...workloadSteps(), ...Object.values(egressSteps), ...teardownSteps(s)];
+  return [
+    ...setupSteps(s),
+    ...workloadSteps(), ...Object.values(egressSteps),
+    ...workloadSteps(), ...Object.values(gatewaySteps),
+    ...teardownSteps(s),
+  ];
 }
 
 /** The objects a manifest use stands for, rendered with what is known. */

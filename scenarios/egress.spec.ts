@@ -41,11 +41,11 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       const meshed = await probes.meshed();
       expect(meshed.outcome, `from inside the mesh: ${JSON.stringify(meshed)}`).toBe('closed');
 
-      const before = tcpConnectionsTo(await proxyStats(kube, CART.namespace, workloads.cartPod), 'BlackHoleCluster');
+      const before = tcpConnectionsTo(await proxyStats(kube, CART.namespace, await workloads.cartPod()), 'BlackHoleCluster');
       await expectCartStorageFailure(cart.addItem(USER, ITEM));
       // The cart's own sidecar sent its Redis connection to BlackHoleCluster.
       const rose = await pollTimed('BlackHoleCluster TCP connections to rise in the cart sidecar', 30_000, async () => {
-        const now = tcpConnectionsTo(await proxyStats(kube, CART.namespace, workloads.cartPod), 'BlackHoleCluster');
+        const now = tcpConnectionsTo(await proxyStats(kube, CART.namespace, await workloads.cartPod()), 'BlackHoleCluster');
         if (now.closed <= before.closed) throw new RetryableError(`before ${JSON.stringify(before)}, now ${JSON.stringify(now)}`);
         return now;
       });
@@ -97,7 +97,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
 
       // And the cart's sidecar connected through the cluster the ServiceEntry declared, to the
       // declared endpoint (STATIC): `outbound|6379||redis.memorystore.internal` -> <ip>:6379.
-      const clusters = await proxyClusters(kube, CART.namespace, workloads.cartPod);
+      const clusters = await proxyClusters(kube, CART.namespace, await workloads.cartPod());
       const via = upstreamConnections(clusters, `outbound|${env.redis.port}||${SERVICE_ENTRY_HOST}`, `${env.redis.host}:${env.redis.port}`);
       expect(via, 'connections from the cart sidecar through the ServiceEntry cluster').toBeGreaterThan(0);
     });

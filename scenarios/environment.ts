@@ -99,7 +99,9 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
 
 /** The test namespaces go at the end even if a worker was killed before its own teardown. */
 function registerNamespaceCleanup(cleanup: Cleanup, kube: Kube, s: Settings): void {
-  cleanup.add('test namespaces', async () => {
+  cleanup.add('test namespaces and the gateway policy', async () => {
+    // The one object outside the test namespaces: the AuthorizationPolicy in istio-system.
+    await kube.delete(render('fixtures/egress-gateway-authz.yaml', {}));
     const namespaces = render('fixtures/namespaces.yaml', {});
     await kube.delete(namespaces);
     for (const n of namespaces) await kube.waitForNamespaceGone(n.metadata.name, s.readyTimeoutMs);

@@ -26,7 +26,8 @@ import { type EnvHandle, kubeFor } from './environment.ts';
 export interface Workloads {
   /** Render and apply a step's manifests (or delete them, as the step says). */
   run(step: Step): Promise<KubeObject[]>;
-  cartPod: string;
+  /** The cart's current ready pod (asked each time: a step may restart it). */
+  cartPod(): Promise<string>;
   meshedProbePod: string;
   outsideProbePod: string;
 }
@@ -101,7 +102,7 @@ export const test = base.extend<{
         kube.waitForDeployment(MESH_NS, 'probe', s.readyTimeoutMs),
         kube.waitForDeployment(CART.namespace, 'cartservice', s.readyTimeoutMs),
       ]);
-      const [cartPod, meshedProbe, outsideProbe] = await Promise.all([
+      const [, meshedProbe, outsideProbe] = await Promise.all([
         kube.readyPod(CART.namespace, CART.selector, true, s.readyTimeoutMs),
         kube.readyPod(MESH_NS, PROBE_SELECTOR, true, s.readyTimeoutMs),
         kube.readyPod(OUTSIDE_NS, PROBE_SELECTOR, false, s.readyTimeoutMs),
@@ -110,7 +111,7 @@ export const test = base.extend<{
       log(`workloads ready in ${seconds(performance.now() - started)}`);
       await use({
         run,
-        cartPod: cartPod.metadata!.name!,
+        cartPod: async () => (await kube.readyPod(CART.namespace, CART.selector, true, s.readyTimeoutMs)).metadata!.name!,
         meshedProbePod: meshedProbe.metadata!.name!,
         outsideProbePod: outsideProbe.metadata!.name!,
       });
@@ -132,7 +133,7 @@ export const test = base.extend<{
   }, { scope: 'file' }],
 
   cart: [async ({ kube, workloads }, use) => {
-    const forward = await kube.portForward(CART.namespace, workloads.cartPod, CART.port);
+    const forward = await kube.portForward(CART.namespace, () => workloads.cartPod(), CART.port);
     const client = new CartClient(`${forward.host}:${forward.port}`);
     try {
       await use(client);

@@ -17,7 +17,12 @@ describe('npm run plan', () => {
     expect(r.exitCode).toBe(0);
     const p = JSON.parse(r.stdout) as Plan;
     expect(p.settings).toMatchObject({ ISTIO_VERSION: expect.any(String), REDIS_BACKEND: 'container', CLUSTER: 'kind' });
-    expect(p.steps.map((s) => s.id)).toEqual(['prerequisites', 'cluster', 'istio', 'redis', 'workloads', 'control', 'blocked', 'serviceentry', 'allowed', 'removed', 'teardown']);
+    expect(p.steps.map((s) => s.id)).toEqual([
+      'prerequisites', 'cluster', 'istio', 'redis',
+      'workloads', 'control', 'blocked', 'serviceentry', 'allowed', 'removed',
+      'workloads', 'gateway-installed', 'gateway-route', 'gateway-through', 'gateway-authz', 'gateway-bypass',
+      'teardown',
+    ]);
     for (const s of p.steps) expect(s).toEqual({ id: expect.any(String), title: expect.any(String), manifests: expect.any(Array) });
     const se = p.steps.find((s) => s.id === 'serviceentry')!.manifests[0]!;
     expect(se).toMatchObject({ file: 'fixtures/redis-serviceentry.yaml', action: 'apply' });
