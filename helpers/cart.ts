@@ -15,6 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { FIXTURES_DIR } from './manifests.ts';
+import { type Polled, pollTimed, RetryableError } from './poll.ts';
 
 export const CART_PORT = 7070;
 /** gRPC status names by code (grpc/grpc doc/statuscodes.md). */
@@ -98,6 +99,29 @@ export class CartClient {
 
   close(): void {
     this.#stub.close();
+  }
+
+  /**
+   * Calls AddItem every 2 s until the cart accepts it (`accepted`) or rejects it with a gRPC
+   * error (`rejected`): after a routing change the cart's Redis client reconnects, or its open
+   * connection is drained, on its own schedule. Resolves with the time it took (and, for
+   * `rejected`, the error).
+   */
+  addItemUntil(until: 'accepted', userId: string, item: CartItem, timeoutMs: number): Promise<Polled<true>>;
+  addItemUntil(until: 'rejected', userId: string, item: CartItem, timeoutMs: number): Promise<Polled<CartCallError>>;
+  addItemUntil(until: 'accepted' | 'rejected', userId: string, item: CartItem, timeoutMs: number): Promise<Polled<true | CartCallError>> {
+    return pollTimed(`the cart to ${until === 'accepted' ? 'accept' : 'reject'} AddItem`, timeoutMs, async () => {
+      let error: CartCallError | undefined;
+      try {
+        await this.addItem(userId, item);
+      } catch (e) {
+        if (!(e instanceof CartCallError)) throw e;
+        error = e;
+      }
+      if (until === 'accepted' && !error) return true as const;
+      if (until === 'rejected' && error) return error;
+      throw new RetryableError(error ? error.message : 'AddItem still succeeds');
+    }, undefined, { intervalMs: 2000 });
   }
 }
 

@@ -49,9 +49,9 @@ export const pins = {
   // renovate: datasource=github-releases depName=GoogleCloudPlatform/microservices-demo
   cartservice: 'v0.10.6',
 
-  /** Official Redis image used as the Memorystore stand-in. */
+  /** Official Redis image used as the Memorystore stand-in: the version Memorystore creates by default (7.0). */
   // renovate: datasource=docker depName=redis
-  redisImage: 'redis:7.2',
+  redisImage: 'redis:7.0',
 
   /** Image for the probe pods: any image with Node >= 20 runs the probe script. */
   // renovate: datasource=docker depName=node

@@ -150,88 +150,51 @@ function defaultCacheDir(env: Env): string {
   return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME ?? homedir(), '.cache'), 'egress-verify');
 }
 
+type KeysOf<T> = { [K in keyof Settings]: Settings[K] extends T ? K : never }[keyof Settings];
+const BOOL_VALID = 'true, false, 1, 0, yes, no';
+const DURATION_VALID = 'a duration: 90, 90s, 5m, 1h, 500ms';
+
+/** A true/false setting, false unless set. */
+function flag<K extends KeysOf<boolean>>(env: string, key: K, description: string): SettingSpec<K> {
+  return { env, key, description, defaultText: 'false', valid: BOOL_VALID, parse: bool } as unknown as SettingSpec<K>;
+}
+
+/** A free-form setting that is unset by default. */
+function optionalText<K extends KeysOf<string | undefined>>(env: string, key: K, description: string, valid: string): SettingSpec<K> {
+  return { env, key, description, defaultText: '', valid, parse: optional } as unknown as SettingSpec<K>;
+}
+
+function timeout<K extends KeysOf<number>>(env: string, key: K, description: string, fallback: string): SettingSpec<K> {
+  return { env, key, description, defaultText: fallback, valid: DURATION_VALID, parse: duration(fallback) } as unknown as SettingSpec<K>;
+}
+
+/** A setting matching a pattern, with a default. */
+function pattern<K extends KeysOf<string>>(env: string, key: K, description: string, re: RegExp, fallback: string, valid: string): SettingSpec<K> {
+  return { env, key, description, defaultText: fallback, valid, parse: matching(re, fallback) } as unknown as SettingSpec<K>;
+}
+
+/** A setting that is one of a few words; the default is the first unless named. */
+function choice<K extends KeysOf<string>>(env: string, key: K, description: string, values: readonly [string, ...string[]], fallback = values[0]): SettingSpec<K> {
+  return { env, key, description, defaultText: fallback, valid: values.join(', '), parse: oneOf(values, fallback) } as unknown as SettingSpec<K>;
+}
+
 const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/cartservice:${pins.cartservice}`;
 
 // The order here is the order of the README table.
 const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
-  istioVersion: {
-    env: 'ISTIO_VERSION', key: 'istioVersion',
-    description: 'Istio release to install; istioctl of exactly this version is used.',
-    defaultText: pins.istio, valid: 'a release version x.y.z (e.g. 1.30.4, 1.31.0-beta.1)',
-    parse: matching(ISTIO_VERSION, pins.istio),
-  },
-  kindNodeImage: {
-    env: 'KIND_NODE_IMAGE', key: 'kindNodeImage',
-    description: 'kind node image (Kubernetes version), pinned by digest. Unset: the newest pinned image ISTIO_VERSION supports.',
-    defaultText: pins.kindNodeImage, valid: 'an image reference, e.g. kindest/node:v1.36.1@sha256:<64 hex>',
-    parse: matching(IMAGE, pins.kindNodeImage),
-  },
-  clusterName: {
-    env: 'CLUSTER_NAME', key: 'clusterName',
-    description: 'Name of the kind cluster the suite creates (or reuses).',
-    defaultText: 'egress-verify', valid: 'lower-case letters, digits and "-", at most 32 characters',
-    parse: matching(CLUSTER_NAME, 'egress-verify'),
-  },
-  cluster: {
-    env: 'CLUSTER', key: 'cluster',
-    description: 'Where to run: a kind cluster the suite creates, or the existing current context of KUBECONFIG.',
-    defaultText: 'kind', valid: 'kind, existing',
-    parse: oneOf<ClusterMode>(['kind', 'existing'], 'kind'),
-  },
-  keepCluster: {
-    env: 'KEEP_CLUSTER', key: 'keepCluster',
-    description: 'Keep the kind cluster after the run (for debugging).',
-    defaultText: 'false', valid: 'true, false, 1, 0, yes, no',
-    parse: bool,
-  },
-  reuseCluster: {
-    env: 'REUSE_CLUSTER', key: 'reuseCluster',
-    description: 'Reuse a kind cluster of CLUSTER_NAME if it exists (it is then kept).',
-    defaultText: 'false', valid: 'true, false, 1, 0, yes, no',
-    parse: bool,
-  },
-  allowContext: {
-    env: 'ALLOW_CONTEXT', key: 'allowContext',
-    description: 'With CLUSTER=existing: the one kubeconfig context the suite may change.',
-    defaultText: '', valid: 'a context name from your kubeconfig',
-    parse: optional,
-  },
-  installIstio: {
-    env: 'INSTALL_ISTIO', key: 'installIstio',
-    description: 'With CLUSTER=existing: install Istio (REGISTRY_ONLY) with istioctl instead of using the mesh already there. Always true for kind.',
-    defaultText: 'false', valid: 'true, false, 1, 0, yes, no',
-    parse: bool,
-  },
-  redisBackend: {
-    env: 'REDIS_BACKEND', key: 'redisBackend',
-    description: 'The external Redis: a container on the kind network, or real GCP Memorystore.',
-    defaultText: 'container', valid: 'container, memorystore',
-    parse: oneOf<RedisBackend>(['container', 'memorystore'], 'container'),
-  },
-  redisImage: {
-    env: 'REDIS_IMAGE', key: 'redisImage',
-    description: 'Image of the Redis stand-in (container backend). Use egress-verify/redis:local after `npm run images:build` where no registry is reachable.',
-    defaultText: pins.redisImage, valid: 'an image reference',
-    parse: matching(IMAGE, pins.redisImage),
-  },
-  cartImage: {
-    env: 'CART_IMAGE', key: 'cartImage',
-    description: 'The microservices-demo cartservice image.',
-    defaultText: cartImageDefault, valid: 'an image reference',
-    parse: matching(IMAGE, cartImageDefault),
-  },
-  probeImage: {
-    env: 'PROBE_IMAGE', key: 'probeImage',
-    description: 'Image of the probe pods; it needs `node` (>= 20) on PATH.',
-    defaultText: pins.probeImage, valid: 'an image reference',
-    parse: matching(IMAGE, pins.probeImage),
-  },
-  loadImages: {
-    env: 'LOAD_IMAGES', key: 'loadImages',
-    description: 'present: `kind load` every image that is present in the local Docker engine (CI caches, air-gapped mirrors); never: let the node pull them.',
-    defaultText: 'present', valid: 'present, never',
-    parse: oneOf<LoadImages>(['present', 'never'], 'present'),
-  },
+  istioVersion: pattern('ISTIO_VERSION', 'istioVersion', 'Istio release to install; istioctl of exactly this version is used.', ISTIO_VERSION, pins.istio, 'a release version x.y.z (e.g. 1.30.4, 1.31.0-beta.1)'),
+  kindNodeImage: pattern('KIND_NODE_IMAGE', 'kindNodeImage', 'kind node image (Kubernetes version), pinned by digest. Unset: the newest pinned image ISTIO_VERSION supports.', IMAGE, pins.kindNodeImage, 'an image reference, e.g. kindest/node:v1.36.1@sha256:<64 hex>'),
+  clusterName: pattern('CLUSTER_NAME', 'clusterName', 'Name of the kind cluster the suite creates (or reuses).', CLUSTER_NAME, 'egress-verify', 'lower-case letters, digits and "-", at most 32 characters'),
+  cluster: choice('CLUSTER', 'cluster', 'Where to run: a kind cluster the suite creates, or the existing current context of KUBECONFIG.', ['kind', 'existing']),
+  keepCluster: flag('KEEP_CLUSTER', 'keepCluster', 'Keep the kind cluster after the run (for debugging).'),
+  reuseCluster: flag('REUSE_CLUSTER', 'reuseCluster', 'Reuse a kind cluster of CLUSTER_NAME if it exists (it is then kept).'),
+  allowContext: optionalText('ALLOW_CONTEXT', 'allowContext', 'With CLUSTER=existing: the one kubeconfig context the suite may change.', 'a context name from your kubeconfig'),
+  installIstio: flag('INSTALL_ISTIO', 'installIstio', 'With CLUSTER=existing: install Istio (REGISTRY_ONLY) with istioctl instead of using the mesh already there. Always true for kind.'),
+  redisBackend: choice('REDIS_BACKEND', 'redisBackend', 'The external Redis: a container on the kind network, or real GCP Memorystore.', ['container', 'memorystore']),
+  redisImage: pattern('REDIS_IMAGE', 'redisImage', 'Image of the Redis stand-in (container backend). Use egress-verify/redis:local after `npm run images:build` where no registry is reachable.', IMAGE, pins.redisImage, 'an image reference'),
+  cartImage: pattern('CART_IMAGE', 'cartImage', 'The microservices-demo cartservice image.', IMAGE, cartImageDefault, 'an image reference'),
+  probeImage: pattern('PROBE_IMAGE', 'probeImage', 'Image of the probe pods; it needs `node` (>= 20) on PATH.', IMAGE, pins.probeImage, 'an image reference'),
+  loadImages: choice('LOAD_IMAGES', 'loadImages', 'present: `kind load` every image that is present in the local Docker engine (CI caches, air-gapped mirrors); never: let the node pull them.', ['present', 'never']),
   artifactsDir: {
     env: 'ARTIFACTS_DIR', key: 'artifactsDir',
     description: 'Where kubeconfig, diagnostics, timings and JUnit reports go.',
@@ -250,42 +213,12 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
     defaultText: '', valid: 'an http:// or https:// URL',
     parse: url,
   },
-  kindBin: {
-    env: 'KIND_BIN', key: 'kindBin',
-    description: 'Path to a kind binary; wins over PATH and the cache.',
-    defaultText: '', valid: 'a path to an executable',
-    parse: optional,
-  },
-  istioctlBin: {
-    env: 'ISTIOCTL_BIN', key: 'istioctlBin',
-    description: 'Path to an istioctl binary (must be ISTIO_VERSION); wins over PATH and the cache.',
-    defaultText: '', valid: 'a path to an executable',
-    parse: optional,
-  },
-  setupTimeoutMs: {
-    env: 'SETUP_TIMEOUT', key: 'setupTimeoutMs',
-    description: 'Deadline for bringing up cluster, Istio, Redis and workloads.',
-    defaultText: '20m', valid: 'a duration: 90, 90s, 5m, 1h, 500ms',
-    parse: duration('20m'),
-  },
-  readyTimeoutMs: {
-    env: 'READY_TIMEOUT', key: 'readyTimeoutMs',
-    description: 'Deadline for one workload or control plane to become ready.',
-    defaultText: '5m', valid: 'a duration: 90, 90s, 5m, 1h, 500ms',
-    parse: duration('5m'),
-  },
-  propagationTimeoutMs: {
-    env: 'PROPAGATION_TIMEOUT', key: 'propagationTimeoutMs',
-    description: 'Deadline for a config change (ServiceEntry) to reach the sidecars; istio.io doc tests allow 120 s.',
-    defaultText: '120s', valid: 'a duration: 90, 90s, 5m, 1h, 500ms',
-    parse: duration('120s'),
-  },
-  gcpProject: {
-    env: 'GCP_PROJECT', key: 'gcpProject',
-    description: 'memorystore backend: the GCP project (default: gcloud\'s configured project).',
-    defaultText: '', valid: 'a GCP project id',
-    parse: optional,
-  },
+  kindBin: optionalText('KIND_BIN', 'kindBin', 'Path to a kind binary; wins over PATH and the cache.', 'a path to an executable'),
+  istioctlBin: optionalText('ISTIOCTL_BIN', 'istioctlBin', 'Path to an istioctl binary (must be ISTIO_VERSION); wins over PATH and the cache.', 'a path to an executable'),
+  setupTimeoutMs: timeout('SETUP_TIMEOUT', 'setupTimeoutMs', 'Deadline for bringing up cluster, Istio, Redis and workloads.', '20m'),
+  readyTimeoutMs: timeout('READY_TIMEOUT', 'readyTimeoutMs', 'Deadline for one workload or control plane to become ready.', '5m'),
+  propagationTimeoutMs: timeout('PROPAGATION_TIMEOUT', 'propagationTimeoutMs', 'Deadline for a config change (ServiceEntry) to reach the sidecars; istio.io doc tests allow 120 s.', '120s'),
+  gcpProject: optionalText('GCP_PROJECT', 'gcpProject', 'memorystore backend: the GCP project (default: gcloud\'s configured project).', 'a GCP project id'),
   gcpRegion: {
     env: 'GCP_REGION', key: 'gcpRegion',
     description: 'memorystore backend: the instance\'s region.',
@@ -308,18 +241,10 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
     defaultText: 'redis-cart', valid: 'lower-case letters, digits and "-", starting with a letter, at most 40 characters',
     parse: matching(/^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$/, 'redis-cart'),
   },
-  memorystoreCreate: {
-    env: 'MEMORYSTORE_CREATE', key: 'memorystoreCreate',
-    description: 'memorystore backend: create the instance if missing (and delete it at the end).',
-    defaultText: 'false', valid: 'true, false, 1, 0, yes, no',
-    parse: bool,
-  },
-  memorystoreRedisVersion: {
-    env: 'MEMORYSTORE_REDIS_VERSION', key: 'memorystoreRedisVersion',
-    description: 'memorystore backend with MEMORYSTORE_CREATE: --redis-version of the new instance.',
-    defaultText: 'redis_7_2', valid: 'redis_3_2, redis_4_0, redis_5_0, redis_6_x, redis_7_0, redis_7_2',
-    parse: oneOf(['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'], 'redis_7_2'),
-  },
+  memorystoreCreate: flag('MEMORYSTORE_CREATE', 'memorystoreCreate', 'memorystore backend: create the instance if missing (and delete it at the end).'),
+  // redis_7_0: what microservices-demo's memorystore component and Terraform use, and the
+  // server's documented default (gcloud sets none). The chapter itself used redis_4_0.
+  memorystoreRedisVersion: choice('MEMORYSTORE_REDIS_VERSION', 'memorystoreRedisVersion', 'memorystore backend with MEMORYSTORE_CREATE: --redis-version of the new instance.', ['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'], 'redis_7_0'),
 };
 
 export interface SettingDoc {

@@ -33,19 +33,6 @@ async function snapshot(kube: Kube, cartPod: string, gateway: string, redisEndpo
   return egressPath(client, gw, redisEndpoint);
 }
 
-/** AddItem until it succeeds (after a routing change the cart's Redis client reconnects on its own). */
-async function addItemEventually(cart: { addItem(u: string, i: typeof ITEM): Promise<void> }, timeoutMs: number) {
-  return pollTimed('AddItem to succeed', timeoutMs, async () => {
-    try {
-      await cart.addItem(USER, ITEM);
-      return true;
-    } catch (e) {
-      if (e instanceof CartCallError) throw new RetryableError(e.message);
-      throw e;
-    }
-  }, undefined, { intervalMs: 2000 });
-}
-
 describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for the cart only', () => {
   test(chapter.installed.title, async ({ step, kube, env }) => {
     await step(chapter.installed, async () => {
@@ -58,11 +45,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
   test(chapter.route.title, async ({ step, workloads, probes, env, note }) => {
     await step(chapter.route, async () => {
       await workloads.run(chapter.route);
-      const ok = await pollTimed('the meshed probe to be answered through the gateway', env.settings.propagationTimeoutMs, async () => {
-        const r = await probes.meshed();
-        if (r.outcome !== 'answered') throw new RetryableError(JSON.stringify(r));
-        return r;
-      }, undefined, { consecutive: 3 });
+      const ok = await probes.meshedUntil('answered', 'the meshed probe to be answered through the gateway');
       await note('propagation: gateway routing applied -> Redis reachable', ok.elapsedMs);
     });
   });
@@ -73,7 +56,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       const gateway = await gatewayPod(kube, env.settings.readyTimeoutMs);
       const cartPod = await workloads.cartPod();
       const before = await snapshot(kube, cartPod, gateway, endpoint);
-      const added = await addItemEventually(cart, env.settings.propagationTimeoutMs);
+      const added = await cart.addItemUntil('accepted', USER, ITEM, env.settings.propagationTimeoutMs);
       await note('cart reconnected through the gateway', added.elapsedMs);
       expect((await cart.getCart(USER)).items).toContainEqual(ITEM);
       expect(readStoredCart(await redis.hgetall(USER)).cart.items).toContainEqual(ITEM);
@@ -103,11 +86,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       await workloads.run(chapter.authz);
       // The probe runs as service account `probe`: once the policy is in force it is denied
       // (accepted by the gateway, then closed), three times in a row.
-      const denied = await pollTimed('the probe (another service account) to be denied at the gateway', env.settings.propagationTimeoutMs, async () => {
-        const r = await probes.meshed();
-        if (r.outcome !== 'closed') throw new RetryableError(JSON.stringify(r));
-        return r;
-      }, undefined, { consecutive: 3 });
+      const denied = await probes.meshedUntil('closed', 'the probe (another service account) to be denied at the gateway');
       await note('propagation: AuthorizationPolicy applied -> other workload denied', denied.elapsedMs);
       const afterDeny = await rbac();
       log(`gateway RBAC: ${JSON.stringify(before)} -> ${JSON.stringify(afterDeny)}`);
@@ -116,7 +95,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       // The cart's Redis connection predates the policy (RBAC checks a connection when it
       // opens), so restart the cart: its new connection must pass the policy on its identity.
       await kube.restartPods(CART.namespace, CART.selector, 'cartservice', env.settings.readyTimeoutMs);
-      const added = await addItemEventually(cart, env.settings.propagationTimeoutMs);
+      const added = await cart.addItemUntil('accepted', USER, ITEM, env.settings.propagationTimeoutMs);
       await note('restarted cart allowed through the gateway', added.elapsedMs);
       expect((await cart.getCart(USER)).items).toContainEqual({ ...ITEM, quantity: ITEM.quantity * 2 });
       const afterCart = await rbac();
@@ -130,11 +109,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       const endpoint = `${env.redis.host}:${env.redis.port}`;
       await workloads.run(chapter.bypass);
       // The workshop's check: telnet connects. It does...
-      await pollTimed('the meshed probe to be answered with the workshop\'s manifests', env.settings.propagationTimeoutMs, async () => {
-        const r = await probes.meshed();
-        if (r.outcome !== 'answered') throw new RetryableError(JSON.stringify(r));
-        return r;
-      }, undefined, { consecutive: 3 });
+      await probes.meshedUntil('answered', 'the meshed probe to be answered with the workshop\'s manifests');
       // ...but measured where the connections go, the gateway is not on the path. The cart's
       // connection through the gateway predates the change and lasts until the sidecar drains
       // it, so call until the cart opens a new Redis connection, then judge that one.

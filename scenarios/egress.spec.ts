@@ -61,11 +61,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       await workloads.run(chapter.serviceEntry);
       // Propagation: istiod pushes the new listener to the sidecars. Retry every second until
       // the probe is answered three times in a row (the istio/istio echo-check convention).
-      const allowed = await pollTimed('the meshed probe to be answered by Redis', env.settings.propagationTimeoutMs, async () => {
-        const r = await probes.meshed();
-        if (r.outcome !== 'answered') throw new RetryableError(JSON.stringify(r));
-        return r;
-      }, undefined, { consecutive: 3 });
+      const allowed = await probes.meshedUntil('answered', 'the meshed probe to be answered by Redis');
       log(`ServiceEntry propagated to the sidecar in ${seconds(allowed.elapsedMs)} (${allowed.attempts} probes)`);
       await note('propagation: ServiceEntry applied -> Redis reachable', allowed.elapsedMs);
       expect(allowed.value.reply).toBe('+PONG');
@@ -76,15 +72,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
     await step(chapter.allowed, async () => {
       // The cart's Redis client reconnects on its own schedule after the failures: retry the
       // first call until it succeeds, within the propagation deadline.
-      const added = await pollTimed('AddItem to succeed', env.settings.propagationTimeoutMs, async () => {
-        try {
-          await cart.addItem(USER, ITEM);
-          return true;
-        } catch (e) {
-          if (e instanceof CartCallError) throw new RetryableError(e.message);
-          throw e;
-        }
-      }, undefined, { intervalMs: 2000 });
+      const added = await cart.addItemUntil('accepted', USER, ITEM, env.settings.propagationTimeoutMs);
       await note('cart reconnected to Redis after the ServiceEntry', added.elapsedMs);
 
       const got = await cart.getCart(USER);
@@ -106,23 +94,11 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
   test(chapter.removed.title, async ({ step, workloads, probes, cart, env, note }) => {
     await step(chapter.removed, async () => {
       await workloads.run(chapter.removed);
-      const blocked = await pollTimed('the meshed probe to be closed again', env.settings.propagationTimeoutMs, async () => {
-        const r = await probes.meshed();
-        if (r.outcome !== 'closed') throw new RetryableError(JSON.stringify(r));
-        return r;
-      }, undefined, { consecutive: 3 });
+      const blocked = await probes.meshedUntil('closed', 'the meshed probe to be closed again');
       await note('propagation: ServiceEntry deleted -> Redis blocked', blocked.elapsedMs);
       // The cart's already-open Redis connection ends when the sidecar drains the removed
       // listener; from then on every call fails again.
-      const failing = await pollTimed('the cart to fail again', env.settings.propagationTimeoutMs, async () => {
-        try {
-          await cart.addItem(USER, ITEM);
-        } catch (e) {
-          if (e instanceof CartCallError) return e;
-          throw e;
-        }
-        throw new RetryableError('AddItem still succeeds over the connection opened before the ServiceEntry was removed');
-      }, undefined, { intervalMs: 2000 });
+      const failing = await cart.addItemUntil('rejected', USER, ITEM, env.settings.propagationTimeoutMs);
       await note('cart failing again after the ServiceEntry was deleted', failing.elapsedMs);
       await expectCartStorageFailure(Promise.reject(failing.value));
       expect((await probes.outside()).outcome).toBe('answered');

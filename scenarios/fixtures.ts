@@ -18,7 +18,8 @@ import { CartClient } from '../helpers/cart.ts';
 import { collectDiagnostics } from '../helpers/diagnostics.ts';
 import type { Kube } from '../helpers/kube.ts';
 import type { KubeObject } from '../helpers/manifests.ts';
-import { probeFromPod, type ProbeResult } from '../helpers/probe.ts';
+import { type Polled, pollTimed, RetryableError } from '../helpers/poll.ts';
+import { probeFromPod, type ProbeOutcome, type ProbeResult } from '../helpers/probe.ts';
 import { log, seconds } from '../helpers/progress.ts';
 import { CART, MESH_NS, OUTSIDE_NS, PROBE_SELECTOR, renderUse, type Step, workloadSteps } from './chapter.ts';
 import { type EnvHandle, kubeFor } from './environment.ts';
@@ -35,6 +36,11 @@ export interface Workloads {
 export interface Probes {
   /** From the pod with a sidecar, in egress-verify-mesh. */
   meshed(): Promise<ProbeResult>;
+  /**
+   * Probes from inside the mesh every second until the outcome holds three times in a row
+   * (istio/istio's echo checks) within PROPAGATION_TIMEOUT: how config changes are awaited.
+   */
+  meshedUntil(outcome: ProbeOutcome, what: string): Promise<Polled<ProbeResult>>;
   /** From the pod without a sidecar, in egress-verify-outside. */
   outside(): Promise<ProbeResult>;
 }
@@ -126,8 +132,14 @@ export const test = base.extend<{
 
   probes: [async ({ env, kube, workloads }, use) => {
     const { host, port } = env.redis;
+    const meshed = () => probeFromPod({ kube, namespace: MESH_NS, pod: workloads.meshedProbePod }, host, port);
     await use({
-      meshed: () => probeFromPod({ kube, namespace: MESH_NS, pod: workloads.meshedProbePod }, host, port),
+      meshed,
+      meshedUntil: (outcome, what) => pollTimed(what, env.settings.propagationTimeoutMs, async () => {
+        const r = await meshed();
+        if (r.outcome !== outcome) throw new RetryableError(JSON.stringify(r));
+        return r;
+      }, undefined, { consecutive: 3 }),
       outside: () => probeFromPod({ kube, namespace: OUTSIDE_NS, pod: workloads.outsideProbePod }, host, port),
     });
   }, { scope: 'file' }],

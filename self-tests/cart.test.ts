@@ -101,7 +101,8 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
 
   test('AddItem then GetCart returns the item; Redis holds it under the user id', async (ctx) => {
     await needDocker(ctx);
-    await client!.addItem('user-a', { productId: 'OLJCESPC7Z', quantity: 3 });
+    const accepted = await client!.addItemUntil('accepted', 'user-a', { productId: 'OLJCESPC7Z', quantity: 3 }, 10_000);
+    expect(accepted.attempts).toBe(1);
     expect(await client!.getCart('user-a')).toEqual({ userId: 'user-a', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
     const direct = new Redis({ ...redis!.hostAddress, lazyConnect: true });
     await direct.connect();
@@ -123,6 +124,11 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
     expect(grpcStatus[(err as CartCallError).code]).toBe('FAILED_PRECONDITION');
     expect((err as CartCallError).details).toMatch(/^Can't access cart storage\./);
     expect((err as Error).message).toMatch(/^CartService\.AddItem failed: FAILED_PRECONDITION \(9\)/);
+    // How the scenarios wait for it: the first rejection ends the wait.
+    const rejected = await client!.addItemUntil('rejected', 'user-b', { productId: 'x', quantity: 1 }, 5000);
+    expect(rejected.attempts).toBe(1);
+    expect(grpcStatus[rejected.value.code]).toBe('FAILED_PRECONDITION');
+    await expect(client!.addItemUntil('accepted', 'user-b', { productId: 'x', quantity: 1 }, 100)).rejects.toThrow(/timed out .* waiting for the cart to accept AddItem; last seen: CartService\.AddItem failed: FAILED_PRECONDITION/);
   });
 
   test('no server at all: UNAVAILABLE, not a storage error', async () => {

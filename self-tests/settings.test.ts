@@ -21,6 +21,10 @@ describe('settings: defaults', () => {
     expect(s.probeImage).toBe(pins.probeImage);
     expect(s.cartImage).toMatch(new RegExp(`/cartservice:${pins.cartservice}$`));
   });
+  test('the stand-in runs the Redis version a default Memorystore instance runs', () => {
+    const [, major, minor] = /^redis_(\d+)_(\d+)$/.exec(s.memorystoreRedisVersion) ?? [];
+    expect(s.redisImage).toBe(`redis:${major}.${minor}`);
+  });
   test('the kind node image is pinned by digest', () => {
     expect(s.kindNodeImage).toMatch(/^kindest\/node:v1\.\d+\.\d+@sha256:[a-f0-9]{64}$/);
   });
