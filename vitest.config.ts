@@ -19,7 +19,8 @@ export default defineConfig({
           // One scenario file at a time: they share one cluster and one mesh.
           fileParallelism: false,
           sequence: { concurrent: false },
-          testTimeout: 10 * 60_000,
+          // A step's own deadlines are shorter; the first test of a file also deploys the workloads.
+          testTimeout: 20 * 60_000,
           hookTimeout: 30 * 60_000,
           // A failed step must not be retried silently: its diagnostics are the point.
           retry: 0,

@@ -40,17 +40,35 @@ export class Cleanup {
     return this.#running;
   }
 
-  /** On SIGINT/SIGTERM: clean up, then exit 130/143. Returns a function that removes the handlers. */
+  /**
+   * On SIGINT/SIGTERM: clean up, then exit 130/143. Returns a function that gives the signals back.
+   *
+   * The handlers take the signals over: listeners registered before (vitest's logger registers
+   * one that exits 1 ms later) are removed while the run is up and put back afterwards, so the
+   * cleanup is not cut short. A second Ctrl-C exits at once, naming what is left.
+   */
   onSignals(): () => void {
+    const signals = ['SIGINT', 'SIGTERM'] as const;
+    const previous = new Map(signals.map((s) => [s, process.listeners(s)]));
+    let interrupted = false;
     const handler = (signal: NodeJS.Signals) => {
-      log(`${signal}: cleaning up before exit (${this.pending.length} items)…`);
+      if (interrupted) {
+        log(`${signal} again: exiting now; not cleaned up: ${this.pending.reverse().join(', ') || 'nothing'}`);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+      interrupted = true;
+      log(`${signal}: cleaning up before exit (${this.pending.length} items; press Ctrl-C again to exit at once)…`);
       void this.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
-    process.once('SIGINT', handler);
-    process.once('SIGTERM', handler);
+    for (const s of signals) {
+      process.removeAllListeners(s);
+      process.on(s, handler);
+    }
     return () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const s of signals) {
+        process.off(s, handler);
+        for (const l of previous.get(s) ?? []) process.on(s, l as (signal: NodeJS.Signals) => void);
+      }
     };
   }
 }

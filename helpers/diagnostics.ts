@@ -38,9 +38,11 @@ export async function collectDiagnostics(req: DiagnosticsRequest): Promise<{ dir
   for (const namespace of req.namespaces) {
     jobs.push(save(`${namespace}.events.txt`, async () => {
       const ev = await kube.core.listNamespacedEvent({ namespace });
+      // Timestamps arrive as Date objects (client-node 2.x); sort by time, print ISO.
+      const when = (e: (typeof ev.items)[number]) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? 0);
       return ev.items
-        .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
-        .map((e) => `${e.lastTimestamp?.toISOString?.() ?? e.eventTime ?? ''} ${e.type} ${e.reason} ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.message}`)
+        .sort((a, b) => when(a).getTime() - when(b).getTime())
+        .map((e) => `${when(e).toISOString()} ${e.type} ${e.reason} ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.message}`)
         .join('\n');
     }));
     jobs.push(save(`${namespace}.serviceentries.yaml`, async () => {

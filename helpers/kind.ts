@@ -98,8 +98,9 @@ export class KindCluster {
     try {
       await child;
     } catch (e) {
-      // kind removes the nodes of a failed create unless --retain; make sure anyway.
-      await cluster.stop().catch(() => {});
+      // kind removes the nodes of a failed create unless --retain; make sure anyway, whatever
+      // KEEP_CLUSTER says: a half-created cluster is of no use to keep.
+      await execa(this.#kind, deleteClusterArgs(o), { reject: false });
       throw e;
     }
     return cluster;

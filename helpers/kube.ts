@@ -190,21 +190,32 @@ export class Kube {
       },
     });
     return new Promise<ExecResult>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`exec in ${namespace}/${pod}/${container} timed out after ${timeoutMs} ms: ${command.join(' ')}`)), timeoutMs);
+      let socket: { close(): void } | undefined;
+      let settled = false;
+      const fail = (e: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket?.close();
+        reject(e);
+      };
+      const where = `exec in ${namespace}/${pod}/${container}`;
+      const timer = setTimeout(() => fail(new Error(`${where} timed out after ${timeoutMs} ms: ${command.join(' ')}`)), timeoutMs);
       // The promise resolves when the WebSocket opens; the command's end is the status callback.
       new Exec(this.config)
         .exec(namespace, pod, container, command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (status) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           // Let the last stream chunks land before resolving.
           setImmediate(() => resolve({ exitCode: exitCodeOf(status), stdout, stderr }));
         })
-        .then((ws) => ws.on('error', (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        }), (e: unknown) => {
-          clearTimeout(timer);
-          reject(new Error(`exec in ${namespace}/${pod}/${container} failed: ${apiMessage(e)}`, { cause: e }));
-        });
+        .then((ws) => {
+          socket = ws;
+          ws.on('error', (e: Error) => fail(new Error(`${where}: ${e.message}`)));
+          // Closed without a status frame: the command's fate is unknown; say so now, not at the timeout.
+          ws.on('close', () => setImmediate(() => fail(new Error(`${where}: the connection closed without an exit status (stderr: ${stderr.trim().slice(0, 200)})`))));
+        }, (e: unknown) => fail(new Error(`${where} failed: ${apiMessage(e)}`, { cause: e })));
     });
   }
 
@@ -220,12 +231,35 @@ export class Kube {
   async portForward(namespace: string, pod: string | (() => Promise<string>), port: number): Promise<PortForwarding> {
     const forward = new PortForward(this.config);
     const sockets = new Set<net.Socket>();
+    const socketToWs = new Map<net.Socket, { close(): void }>();
     const server = net.createServer((socket) => {
       sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
+      // A reset from the client must not become an unhandled 'error' in the test worker.
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => {
+        sockets.delete(socket);
+        socketToWs.get(socket)?.close();
+        socketToWs.delete(socket);
+      });
+      // client-node pipes both ways but ties no lifetimes together: when the pod goes away
+      // and the WebSocket closes, end the local socket too, so the gRPC client reconnects
+      // (and, through the resolver, reaches the new pod) instead of writing into the void.
+      const errors = new Writable({
+        write(_chunk: Buffer, _enc, cb) {
+          socket.destroy();
+          cb();
+        },
+      });
       const target = typeof pod === 'string' ? Promise.resolve(pod) : pod();
       target
-        .then((name) => forward.portForward(namespace, name, [port], socket, null, socket))
+        .then((name) => forward.portForward(namespace, name, [port], socket, errors, socket))
+        .then((ws) => {
+          if (typeof ws === 'function') return; // only with retries, which are not used
+          socketToWs.set(socket, ws);
+          ws.on('close', () => socket.destroy());
+          ws.on('error', () => socket.destroy());
+          if (socket.destroyed) ws.close();
+        })
         .catch(() => socket.destroy());
     });
     await new Promise<void>((resolve, reject) => {

@@ -25,8 +25,18 @@ export function seconds(ms: number): string {
 
 export class Timings {
   readonly records: PhaseRecord[] = [];
+  readonly #signal: AbortSignal | undefined;
+
+  /** With a signal: once it is aborted, no new phase starts (the one under way finishes). */
+  constructor(signal?: AbortSignal) {
+    this.#signal = signal;
+  }
 
   async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#signal?.aborted) {
+      const reason: unknown = this.#signal.reason;
+      throw reason instanceof Error ? reason : new Error(`not started: ${name} (${String(reason)})`);
+    }
     log(`▶ ${name}`);
     const started = performance.now();
     // A heartbeat so a long step (cluster create, image pulls) never looks hung.

@@ -12,6 +12,7 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { inject, test as base } from 'vitest';
 import { CartClient } from '../helpers/cart.ts';
@@ -54,6 +55,19 @@ export type StepRunner = (step: Step, body: () => Promise<void>) => Promise<void
 
 interface ChapterState {
   failed: string | undefined;
+  /** A failed workloads setup, kept so that later tests fail at once instead of redeploying. */
+  setupError: unknown;
+}
+
+/** chainsaw's catch: evidence of a failure, gathered only when one happened. */
+async function diagnose(env: EnvHandle, kube: Kube, id: string): Promise<string> {
+  const dir = join(env.settings.artifactsDir, 'diagnostics', id);
+  await mkdir(dir, { recursive: true });
+  const { problems } = await collectDiagnostics({
+    kube, dir, namespaces: [MESH_NS, OUTSIDE_NS, 'istio-system'],
+    proxies: [[CART.namespace, CART.selector], [MESH_NS, PROBE_SELECTOR], ['istio-system', 'app=istio-egressgateway']],
+  });
+  return `\nDiagnostics for step "${id}": ${dir}${problems.length ? ` (${problems.length} items could not be collected, see collection-problems.txt)` : ''}`;
 }
 
 async function recordTiming(env: EnvHandle, name: string, ms: number, ok: boolean, note?: string): Promise<void> {
@@ -81,10 +95,12 @@ export const test = base.extend<{
   }, { scope: 'file' }],
 
   chapter: [async ({}, use) => {
-    await use({ failed: undefined });
+    await use({ failed: undefined, setupError: undefined });
   }, { scope: 'file' }],
 
-  workloads: [async ({ env, kube }, use) => {
+  workloads: [async ({ env, kube, chapter }, use) => {
+    // vitest sets up a file fixture again for each test after a failure: fail at once instead.
+    if (chapter.setupError) throw chapter.setupError;
     const s = env.settings;
     const applied: KubeObject[] = [];
     const run = async (step: Step) => {
@@ -102,24 +118,35 @@ export const test = base.extend<{
     };
     const started = performance.now();
     try {
-      for (const step of workloadSteps()) await run(step);
-      await Promise.all([
-        kube.waitForDeployment(OUTSIDE_NS, 'probe', s.readyTimeoutMs),
-        kube.waitForDeployment(MESH_NS, 'probe', s.readyTimeoutMs),
-        kube.waitForDeployment(CART.namespace, 'cartservice', s.readyTimeoutMs),
-      ]);
-      const [, meshedProbe, outsideProbe] = await Promise.all([
-        kube.readyPod(CART.namespace, CART.selector, true, s.readyTimeoutMs),
-        kube.readyPod(MESH_NS, PROBE_SELECTOR, true, s.readyTimeoutMs),
-        kube.readyPod(OUTSIDE_NS, PROBE_SELECTOR, false, s.readyTimeoutMs),
-      ]);
+      let pods: V1Pod[];
+      try {
+        for (const step of workloadSteps()) await run(step);
+        await Promise.all([
+          kube.waitForDeployment(OUTSIDE_NS, 'probe', s.readyTimeoutMs),
+          kube.waitForDeployment(MESH_NS, 'probe', s.readyTimeoutMs),
+          kube.waitForDeployment(CART.namespace, 'cartservice', s.readyTimeoutMs),
+        ]);
+        // Ready, and with (or without) the sidecar each must have.
+        pods = await Promise.all([
+          kube.readyPod(CART.namespace, CART.selector, true, s.readyTimeoutMs),
+          kube.readyPod(MESH_NS, PROBE_SELECTOR, true, s.readyTimeoutMs),
+          kube.readyPod(OUTSIDE_NS, PROBE_SELECTOR, false, s.readyTimeoutMs),
+        ]);
+      } catch (e) {
+        chapter.failed = 'workloads';
+        chapter.setupError = e;
+        if (e instanceof Error) e.message += await diagnose(env, kube, 'workloads');
+        await recordTiming(env, 'workloads', performance.now() - started, false);
+        throw e;
+      }
+      const [, meshedProbe, outsideProbe] = pods;
       await recordTiming(env, 'workloads', performance.now() - started, true);
       log(`workloads ready in ${seconds(performance.now() - started)}`);
       await use({
         run,
         cartPod: async () => (await kube.readyPod(CART.namespace, CART.selector, true, s.readyTimeoutMs)).metadata!.name!,
-        meshedProbePod: meshedProbe.metadata!.name!,
-        outsideProbePod: outsideProbe.metadata!.name!,
+        meshedProbePod: meshedProbe!.metadata!.name!,
+        outsideProbePod: outsideProbe!.metadata!.name!,
       });
     } finally {
       // Namespaces take their objects with them; the wait keeps the next file from racing them.
@@ -190,14 +217,7 @@ export const test = base.extend<{
         ok = true;
       } catch (e) {
         chapter.failed = step.id;
-        // chainsaw's catch: evidence of the failure, gathered only now.
-        const dir = join(env.settings.artifactsDir, 'diagnostics', step.id);
-        await mkdir(dir, { recursive: true });
-        const { problems } = await collectDiagnostics({
-          kube, dir, namespaces: [MESH_NS, OUTSIDE_NS, 'istio-system'],
-          proxies: [[CART.namespace, CART.selector], [MESH_NS, PROBE_SELECTOR], ['istio-system', 'app=istio-egressgateway']],
-        });
-        const where = `\nDiagnostics for step "${step.id}": ${dir}${problems.length ? ` (${problems.length} items could not be collected, see collection-problems.txt)` : ''}`;
+        const where = await diagnose(env, kube, step.id);
         if (e instanceof Error) e.message += where;
         throw e;
       } finally {

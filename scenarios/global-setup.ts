@@ -7,13 +7,18 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { Cleanup } from '../helpers/cleanup.ts';
-import { log, type PhaseRecord, Timings } from '../helpers/progress.ts';
+import { log, type PhaseRecord, seconds, Timings } from '../helpers/progress.ts';
 import { loadSettings, SettingsError } from '../helpers/settings.ts';
 import { PrerequisitesError } from '../helpers/tools.ts';
 import { startEnvironment } from './environment.ts';
 
 async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string): Promise<void> {
-  const problems = await timings.phase('teardown', async () => cleanup.run());
+  // Not a Timings.phase: teardown must run even after SETUP_TIMEOUT stopped new phases.
+  log('▶ teardown');
+  const started = performance.now();
+  const problems = await cleanup.run();
+  timings.record({ name: 'teardown', ms: performance.now() - started, ok: problems.length === 0 });
+  log(`${problems.length === 0 ? '✔' : '✘'} teardown ${seconds(performance.now() - started)}`);
   try {
     const lines = (await readFile(join(artifactsDir, 'timings.steps.jsonl'), 'utf8')).split('\n').filter(Boolean);
     for (const l of lines) timings.record(JSON.parse(l) as PhaseRecord);
@@ -31,31 +36,31 @@ async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string):
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Invalid settings stop here, before anything is created.
   const settings = loadSettings();
-  const timings = new Timings();
+  // SETUP_TIMEOUT stops new phases from starting; the phase under way (each bounded by its own
+  // deadline) is allowed to finish and register its cleanup, so that nothing it created leaks.
+  const deadline = new AbortController();
+  const timings = new Timings(deadline.signal);
   const cleanup = new Cleanup();
   const removeSignalHandlers = cleanup.onSignals();
-  let deadline: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    log(`SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s) reached: no further setup phase will start`);
+    deadline.abort(new Error(`setup did not finish within SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s)`));
+  }, settings.setupTimeoutMs);
   try {
-    const env = await Promise.race([
-      startEnvironment(settings, timings, cleanup),
-      new Promise<never>((_, reject) => {
-        deadline = setTimeout(() => reject(new Error(`setup did not finish within SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s)`)), settings.setupTimeoutMs);
-      }),
-    ]);
-    project.provide('env', env);
+    project.provide('env', await startEnvironment(settings, timings, cleanup));
   } catch (e) {
     log('setup failed: cleaning up what was created');
     await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => log(String(x)));
     removeSignalHandlers();
-    // Known user-facing errors: the message says it all; a code frame would only distract.
     if (e instanceof PrerequisitesError) {
       e.message += '\nThe chapter\'s scenarios run only against a real cluster (kind + Istio); none was created, so none ran.'
         + '\nThe suite\'s own tests need only Docker and Node: npm run test:self';
     }
+    // Known user-facing errors: the message says it all; a code frame would only distract.
     if (e instanceof SettingsError || e instanceof PrerequisitesError) e.stack = `${e.name}: ${e.message}`;
     throw e;
   } finally {
-    clearTimeout(deadline);
+    clearTimeout(timer);
   }
   return async () => {
     try {

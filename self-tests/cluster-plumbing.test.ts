@@ -19,6 +19,7 @@ import { render, ROOT_DIR } from '../helpers/manifests.ts';
 import { SERVICE_ENTRY_HOST } from '../scenarios/chapter.ts';
 import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
 import { pollTimed, PollTimeoutError, RetryableError } from '../helpers/poll.ts';
+import { Timings } from '../helpers/progress.ts';
 import { parseProbeOutput } from '../helpers/probe.ts';
 import { withTable } from '../helpers/readme-cli.ts';
 import { loadSettings } from '../helpers/settings.ts';
@@ -222,5 +223,21 @@ describe('README', () => {
     const readme = readFileSync(join(ROOT_DIR, 'README.md'), 'utf8');
     expect(readme).toContain('npm ci && npm test');
     expect(readme).toContain('npm run test:self');
+  });
+});
+
+describe('setup deadline', () => {
+  test('after the signal is aborted no new phase starts, and the phase under way finishes', async () => {
+    const deadline = new AbortController();
+    const t = new Timings(deadline.signal);
+    const done: string[] = [];
+    const first = t.phase('cluster', async () => {
+      deadline.abort(new Error('setup did not finish within SETUP_TIMEOUT (1s)'));
+      done.push('cluster');
+    });
+    await first;
+    await expect(t.phase('istio', async () => { done.push('istio'); })).rejects.toThrow(/SETUP_TIMEOUT/);
+    expect(done).toEqual(['cluster']);
+    expect(t.records.map((r) => [r.name, r.ok])).toEqual([['cluster', true]]);
   });
 });

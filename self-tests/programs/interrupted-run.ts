@@ -8,6 +8,9 @@ import { Cleanup } from '../../helpers/cleanup.ts';
 import { RedisStandIn } from '../../helpers/redis.ts';
 import { loadSettings } from '../../helpers/settings.ts';
 
+// What vitest's logger does before global setup runs: exit 1 ms after a signal. The suite's
+// handlers must take the signal over, or the cleanup below is cut short.
+process.once('SIGINT', () => setTimeout(() => process.exit(1), 1));
 const cleanup = new Cleanup();
 cleanup.onSignals();
 const network = await new Network().start();
