@@ -71,6 +71,10 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   await mkdir(s.artifactsDir, { recursive: true });
   const timingsFile = join(s.artifactsDir, 'timings.steps.jsonl');
 
+  if (s.cluster === 'kind' && process.arch === 'arm64' && s.cartImage.includes('/microservices-demo/cartservice:')) {
+    // microservices-demo publishes cartservice for amd64 only; an arm64 kind node cannot run it.
+    log('WARNING: the cartservice image is amd64-only and this host is arm64: the cart pod will not start on kind here unless CART_IMAGE names an arm64 build');
+  }
   if (existingContext) return prepareExisting(s, timings, cleanup, tools, existingContext, timingsFile);
 
   // 2. The cluster, with a kubeconfig of its own under ARTIFACTS_DIR.
