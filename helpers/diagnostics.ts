@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { hasIstioSidecar, type Kube } from './kube.ts';
-import { proxyAdminCommand } from './istio.ts';
+import { proxyAdmin } from './istio.ts';
 
 export interface DiagnosticsRequest {
   kube: Kube;
@@ -75,11 +75,7 @@ export async function collectDiagnostics(req: DiagnosticsRequest): Promise<{ dir
       for (const p of pods?.items.filter(hasIstioSidecar) ?? []) {
         const name = p.metadata?.name ?? '';
         for (const [file, path] of [['listeners.txt', 'listeners'], ['clusters.txt', 'clusters'], ['stats.prom', 'stats/prometheus'], ['config_dump.json', 'config_dump']] as const) {
-          await save(`${namespace}.${name}.proxy.${file}`, async () => {
-            const r = await kube.exec(namespace, name, 'istio-proxy', proxyAdminCommand(path));
-            if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr}`);
-            return r.stdout;
-          });
+          await save(`${namespace}.${name}.proxy.${file}`, () => proxyAdmin(kube, namespace, name, path));
         }
       }
     })());

@@ -136,11 +136,16 @@ export function proxyAdminCommand(path: string): string[] {
   return ['pilot-agent', 'request', 'GET', path];
 }
 
-/** The stats of a pod's proxy (the sidecar, or a gateway's `istio-proxy` container), parsed. */
-export async function proxyStats(kube: Kube, namespace: string, pod: string, container = 'istio-proxy'): Promise<PromSample[]> {
-  const r = await kube.exec(namespace, pod, container, proxyAdminCommand('stats/prometheus'));
-  if (r.exitCode !== 0) throw new Error(`reading ${namespace}/${pod} ${container} stats failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
-  return parsePrometheus(r.stdout);
+/** One Envoy admin page of a pod's proxy (a sidecar, or a gateway's `istio-proxy` container), as text. */
+export async function proxyAdmin(kube: Kube, namespace: string, pod: string, path: string, container = 'istio-proxy'): Promise<string> {
+  const r = await kube.exec(namespace, pod, container, proxyAdminCommand(path));
+  if (r.exitCode !== 0) throw new Error(`reading ${path} of ${namespace}/${pod} ${container} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The stats of a pod's proxy, parsed. */
+export async function proxyStats(kube: Kube, namespace: string, pod: string): Promise<PromSample[]> {
+  return parsePrometheus(await proxyAdmin(kube, namespace, pod, 'stats/prometheus'));
 }
 
 export interface ClusterHostStat {
@@ -176,10 +181,8 @@ export function upstreamConnections(stats: readonly ClusterHostStat[], cluster: 
 }
 
 /** The `clusters` page of a pod's proxy (sidecar or gateway), parsed. */
-export async function proxyClusters(kube: Kube, namespace: string, pod: string, container = 'istio-proxy'): Promise<ClusterHostStat[]> {
-  const r = await kube.exec(namespace, pod, container, proxyAdminCommand('clusters'));
-  if (r.exitCode !== 0) throw new Error(`reading ${namespace}/${pod} ${container} clusters failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
-  return parseClusterHostStats(r.stdout);
+export async function proxyClusters(kube: Kube, namespace: string, pod: string): Promise<ClusterHostStat[]> {
+  return parseClusterHostStats(await proxyAdmin(kube, namespace, pod, 'clusters'));
 }
 
 export const EGRESS_GATEWAY = {

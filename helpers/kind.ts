@@ -13,6 +13,8 @@
  * - `delete cluster` is idempotent; `get clusters` prints one name per line on stdout.
  * - Nodes sit on the Docker network "kind" (providers/docker/network.go).
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { log } from './progress.ts';
 
@@ -83,8 +85,6 @@ export class KindCluster {
       log(`reusing kind cluster "${o.name}"`);
       // Export its kubeconfig into our own file; `get kubeconfig` prints it and touches nothing.
       const { stdout } = await execa(this.#kind, ['get', 'kubeconfig', '--name', o.name]);
-      const { writeFile, mkdir } = await import('node:fs/promises');
-      const { dirname } = await import('node:path');
       await mkdir(dirname(o.kubeconfigPath), { recursive: true });
       await writeFile(o.kubeconfigPath, stdout, { mode: 0o600 });
       return new StartedKindCluster(this.#kind, o, false);

@@ -118,27 +118,21 @@ export class Kube {
     }
   }
 
-  async exists(o: KubeObject): Promise<boolean> {
-    try {
-      await this.objects.read(o);
-      return true;
-    } catch (e) {
-      if (isNotFound(e)) return false;
-      throw e;
+  /** Deletes namespaces (and with them everything in them), then waits until they are gone. */
+  async deleteNamespaces(namespaces: readonly KubeObject[], timeoutMs: number): Promise<void> {
+    await this.delete(namespaces);
+    for (const n of namespaces) {
+      const name = n.metadata.name;
+      await pollUntil(`namespace ${name} deleted`, timeoutMs, async () => {
+        try {
+          await this.core.readNamespace({ name });
+          return undefined;
+        } catch (e) {
+          if (isNotFound(e)) return true;
+          throw e;
+        }
+      });
     }
-  }
-
-  /** Waits until the namespace is gone (deleting it takes its pods with it). */
-  async waitForNamespaceGone(name: string, timeoutMs: number): Promise<void> {
-    await pollUntil(`namespace ${name} deleted`, timeoutMs, async () => {
-      try {
-        await this.core.readNamespace({ name });
-        return undefined;
-      } catch (e) {
-        if (isNotFound(e)) return true;
-        throw e;
-      }
-    });
   }
 
   async waitForDeployment(namespace: string, name: string, timeoutMs: number): Promise<void> {

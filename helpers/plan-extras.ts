@@ -3,12 +3,10 @@
  * context the run will use. Computed from settings alone: no command is run, nothing is fetched.
  */
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { partitionByPresence } from './docker.ts';
 import { createArgs, deleteArgs, describeArgs } from './gcp.ts';
-import { pins } from './pins.ts';
 import type { Settings } from './settings.ts';
-import { cachePath, currentPlatform, releaseAsset } from './tools.ts';
+import { cachePath, currentPlatform, dockerServerVersion, releaseAsset, type ToolNeed, toolNeeds } from './tools.ts';
 
 export function kubeconfigPathFor(s: Settings): string {
   return join(s.artifactsDir, 'kubeconfig');
@@ -33,7 +31,7 @@ function gcloudPlan(s: Settings): string[] {
 
 export function planExtras(s: Settings): { cluster: string[]; tools: string[]; gcloud?: string[] } {
   const platform = currentPlatform();
-  const tool = (name: 'kind' | 'istioctl', version: string, setting: string, configured: string | undefined) => {
+  const tool = ({ name, version, setting, configured }: ToolNeed) => {
     if (configured) return `${name} ${version}: ${setting}=${configured}`;
     const asset = releaseAsset(name, version, platform, s.downloadMirror);
     return `${name} ${version}: PATH, else ${cachePath(s.toolsCacheDir, name, version)}, else ${asset.url} (verified against ${asset.checksumUrl.split('/').pop()})`;
@@ -50,8 +48,7 @@ export function planExtras(s: Settings): { cluster: string[]; tools: string[]; g
       'test namespaces egress-verify-mesh and egress-verify-outside, deleted at the end',
     ];
   const tools = [
-    ...(s.cluster === 'kind' ? [tool('kind', pins.kind, 'KIND_BIN', s.kindBin)] : []),
-    ...(s.installIstio ? [tool('istioctl', s.istioVersion, 'ISTIOCTL_BIN', s.istioctlBin)] : []),
+    ...toolNeeds(s).filter((n) => n.needed).map(tool),
     ...(s.redisBackend === 'memorystore' ? ['gcloud: PATH'] : []),
   ];
   return s.redisBackend === 'memorystore' ? { cluster, tools, gcloud: gcloudPlan(s) } : { cluster, tools };
@@ -62,8 +59,8 @@ export async function imagePlan(s: Settings): Promise<string[]> {
   const images = [s.cartImage, s.probeImage];
   if (s.cluster !== 'kind') return images.map((i) => `${i}: pulled by the cluster`);
   if (s.loadImages === 'never') return images.map((i) => `${i}: pulled by the kind node (LOAD_IMAGES=never)`);
-  const docker = await execa('docker', ['version', '--format', '{{.Server.Version}}'], { reject: false, timeout: 10_000 }).catch(() => undefined);
-  if (docker?.exitCode !== 0) return images.map((i) => `${i}: kind load if present locally, else pulled by the node (no Docker engine answers now to tell which)`);
+  const engine = await dockerServerVersion().then(() => true, () => false);
+  if (!engine) return images.map((i) => `${i}: kind load if present locally, else pulled by the node (no Docker engine answers now to tell which)`);
   const { present } = await partitionByPresence(images);
   return images.map((i) => `${i}: ${present.includes(i) ? 'present locally: kind load docker-image' : 'not present locally: pulled by the kind node'}`);
 }

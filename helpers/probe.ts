@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Kube } from './kube.ts';
 import type { ProbeResult } from './probe.mjs';
 
-export { probe, type ProbeOutcome, type ProbeResult } from './probe.mjs';
+export type { ProbeOutcome, ProbeResult } from './probe.mjs';
 
 export const PROBE_SCRIPT_PATH = fileURLToPath(new URL('./probe.mjs', import.meta.url));
 

@@ -21,6 +21,11 @@ export interface Address {
   port: number;
 }
 
+/** "host:port", as REDIS_ADDR takes it and as Envoy names an upstream host. */
+export function hostPort(a: Address): string {
+  return `${a.host}:${a.port}`;
+}
+
 export class RedisStandIn {
   readonly #image: string;
   #network: string | undefined;

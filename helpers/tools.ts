@@ -110,19 +110,21 @@ function sameVersion(a: string, b: string): boolean {
   return a.replace(/^v/, '') === b.replace(/^v/, '');
 }
 
-interface ToolNeed {
+export interface ToolNeed {
   name: ToolName;
   version: string;
   setting: 'KIND_BIN' | 'ISTIOCTL_BIN';
   configured: string | undefined;
   /** istioctl must match ISTIO_VERSION; kind may differ (warning). */
   strict: boolean;
+  /** Whether this run uses the tool: kind only for CLUSTER=kind, istioctl only when the suite installs Istio. */
+  needed: boolean;
 }
 
 function needs(s: Settings): ToolNeed[] {
   return [
-    { name: 'kind', version: pins.kind, setting: 'KIND_BIN', configured: s.kindBin, strict: false },
-    { name: 'istioctl', version: s.istioVersion, setting: 'ISTIOCTL_BIN', configured: s.istioctlBin, strict: true },
+    { name: 'kind', version: pins.kind, setting: 'KIND_BIN', configured: s.kindBin, strict: false, needed: s.cluster === 'kind' },
+    { name: 'istioctl', version: s.istioVersion, setting: 'ISTIOCTL_BIN', configured: s.istioctlBin, strict: true, needed: s.installIstio },
   ];
 }
 
@@ -213,10 +215,8 @@ export async function checkPrerequisites(s: Settings): Promise<Tools> {
   const results = await Promise.allSettled([
     // Docker runs kind and the Redis stand-in; with an existing cluster and Memorystore it is not needed.
     s.cluster === 'kind' || s.redisBackend === 'container' ? dockerServerVersion() : Promise.resolve('not needed'),
-    // kind is not needed against an existing cluster.
-    s.cluster === 'kind' ? resolveTool(kind!, s) : Promise.resolve(undefined),
-    // istioctl only when the suite installs Istio (always on kind; INSTALL_ISTIO on existing clusters).
-    s.installIstio ? resolveTool(istioctl!, s) : Promise.resolve(undefined),
+    kind!.needed ? resolveTool(kind!, s) : Promise.resolve(undefined),
+    istioctl!.needed ? resolveTool(istioctl!, s) : Promise.resolve(undefined),
     s.redisBackend === 'memorystore' ? gcloudPath() : Promise.resolve(undefined),
   ]);
   const problems = results.flatMap((r) =>

@@ -6,7 +6,7 @@
 import { CART_PORT } from '../helpers/cart.ts';
 import { render, type KubeObject, type Values } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
-import { type Address, REDIS_PORT } from '../helpers/redis.ts';
+import { type Address, hostPort, REDIS_PORT } from '../helpers/redis.ts';
 import type { Settings } from '../helpers/settings.ts';
 
 export const MESH_NS = 'egress-verify-mesh';
@@ -15,6 +15,11 @@ export const CART = { namespace: MESH_NS, selector: 'app=cartservice', port: CAR
 export const PROBE_SELECTOR = 'app=probe';
 /** hosts[0] of fixtures/redis-serviceentry.yaml: names the proxies' cluster for it. */
 export const SERVICE_ENTRY_HOST = 'redis.memorystore.internal';
+
+/** The Envoy cluster Istio makes for the ServiceEntry: outbound|<port>||<host>. */
+export function serviceEntryCluster(redis: Address): string {
+  return `outbound|${redis.port}||${SERVICE_ENTRY_HOST}`;
+}
 
 export interface ManifestUse {
   /** Path from the repository root. */
@@ -37,7 +42,7 @@ export function commonValues(s: Settings, redis: Address | undefined, mode: 'app
     PROBE_IMAGE: s.probeImage,
     REDIS_PORT: redis?.port ?? REDIS_PORT,
     REDIS_IP: redis?.host,
-    REDIS_ADDR: redis === undefined ? undefined : `${redis.host}:${redis.port}`,
+    REDIS_ADDR: redis === undefined ? undefined : hostPort(redis),
     PROBE_SCRIPT: mode === 'plan' ? '<the contents of helpers/probe.mjs>' : probeScript(),
   };
 }

@@ -7,13 +7,14 @@
  */
 import { CartCallError, readStoredCart } from '../helpers/cart.ts';
 import {
-  accessLogLinesTo, EGRESS_GATEWAY, egressPath, type EgressPath, egressVerdict, parseTextStats, pathDelta, proxyAdminCommand,
+  accessLogLinesTo, EGRESS_GATEWAY, egressPath, type EgressPath, egressVerdict, parseTextStats, pathDelta, proxyAdmin,
   proxyClusters, rbacCount,
 } from '../helpers/istio.ts';
 import type { Kube } from '../helpers/kube.ts';
 import { pollTimed, RetryableError } from '../helpers/poll.ts';
 import { log, seconds } from '../helpers/progress.ts';
-import { CART, gatewaySteps as chapter, SERVICE_ENTRY_HOST } from './chapter.ts';
+import { hostPort } from '../helpers/redis.ts';
+import { CART, gatewaySteps as chapter, serviceEntryCluster } from './chapter.ts';
 import { describe, expect, test } from './fixtures.ts';
 
 const USER = `egress-verify-gw-${Date.now().toString(36)}`;
@@ -52,9 +53,8 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       // through the ServiceEntry's cluster. (The cart's connection stays open: it is judged by
       // the proxies' counters in the next step.)
       const gateway = await gatewayPod(kube, env.settings.readyTimeoutMs);
-      const cluster = `outbound|${env.redis.port}||${SERVICE_ENTRY_HOST}`;
       const lines = await pollTimed('the gateway access log to record the probe\'s connections to Redis', 30_000, async () => {
-        const found = accessLogLinesTo(await kube.logs(EGRESS_GATEWAY.namespace, gateway, 'istio-proxy', 2000), cluster, `${env.redis.host}:${env.redis.port}`);
+        const found = accessLogLinesTo(await kube.logs(EGRESS_GATEWAY.namespace, gateway, 'istio-proxy', 2000), serviceEntryCluster(env.redis), hostPort(env.redis));
         if (found.length === 0) throw new RetryableError('no matching line yet');
         return found;
       });
@@ -64,7 +64,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
 
   test(chapter.through.title, async ({ step, kube, workloads, cart, redis, env, note }) => {
     await step(chapter.through, async () => {
-      const endpoint = `${env.redis.host}:${env.redis.port}`;
+      const endpoint = hostPort(env.redis);
       const gateway = await gatewayPod(kube, env.settings.readyTimeoutMs);
       const cartPod = await workloads.cartPod();
       const before = await snapshot(kube, cartPod, gateway, endpoint);
@@ -87,8 +87,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
     await step(chapter.authz, async () => {
       const gateway = await gatewayPod(kube, env.settings.readyTimeoutMs);
       const rbac = async () => {
-        const r = await kube.exec(EGRESS_GATEWAY.namespace, gateway, 'istio-proxy', proxyAdminCommand('stats?filter=rbac'));
-        const stats = parseTextStats(r.stdout);
+        const stats = parseTextStats(await proxyAdmin(kube, EGRESS_GATEWAY.namespace, gateway, 'stats?filter=rbac'));
         return { allowed: rbacCount(stats, 'allowed'), denied: rbacCount(stats, 'denied') };
       };
       const before = await rbac();
@@ -115,7 +114,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
 
   test(chapter.bypass.title, async ({ step, kube, workloads, probes, cart, env }) => {
     await step(chapter.bypass, async () => {
-      const endpoint = `${env.redis.host}:${env.redis.port}`;
+      const endpoint = hostPort(env.redis);
       await workloads.run(chapter.bypass);
       // The workshop's check: telnet connects. It does...
       await probes.meshedUntil('answered', 'the meshed probe to be answered with the workshop\'s manifests');

@@ -12,7 +12,8 @@ import { CartCallError, grpcStatus, readStoredCart } from '../helpers/cart.ts';
 import { proxyClusters, proxyStats, tcpConnectionsTo, upstreamConnections } from '../helpers/istio.ts';
 import { pollTimed, RetryableError } from '../helpers/poll.ts';
 import { log, seconds } from '../helpers/progress.ts';
-import { CART, egressSteps as chapter, SERVICE_ENTRY_HOST } from './chapter.ts';
+import { hostPort } from '../helpers/redis.ts';
+import { CART, egressSteps as chapter, serviceEntryCluster } from './chapter.ts';
 import { describe, expect, test } from './fixtures.ts';
 
 // One user per run, so a kept cluster or a reused Redis never mixes runs.
@@ -86,7 +87,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       // And the cart's sidecar connected through the cluster the ServiceEntry declared, to the
       // declared endpoint (STATIC): `outbound|6379||redis.memorystore.internal` -> <ip>:6379.
       const clusters = await proxyClusters(kube, CART.namespace, await workloads.cartPod());
-      const via = upstreamConnections(clusters, `outbound|${env.redis.port}||${SERVICE_ENTRY_HOST}`, `${env.redis.host}:${env.redis.port}`);
+      const via = upstreamConnections(clusters, serviceEntryCluster(env.redis), hostPort(env.redis));
       expect(via, 'connections from the cart sidecar through the ServiceEntry cluster').toBeGreaterThan(0);
     });
   });

@@ -106,9 +106,7 @@ function registerNamespaceCleanup(cleanup: Cleanup, kube: Kube, s: Settings): vo
   cleanup.add('test namespaces and the gateway policy', async () => {
     // The one object outside the test namespaces: the AuthorizationPolicy in istio-system.
     await kube.delete(render('fixtures/egress-gateway-authz.yaml', {}));
-    const namespaces = render('fixtures/namespaces.yaml', {});
-    await kube.delete(namespaces);
-    for (const n of namespaces) await kube.waitForNamespaceGone(n.metadata.name, s.readyTimeoutMs);
+    await kube.deleteNamespaces(render('fixtures/namespaces.yaml', {}), s.readyTimeoutMs);
   });
 }
 

@@ -152,8 +152,7 @@ export const test = base.extend<{
       // Namespaces take their objects with them; the wait keeps the next file from racing them.
       const namespaces = applied.filter((o) => o.kind === 'Namespace');
       await kube.delete(applied.filter((o) => o.kind !== 'Namespace' && !namespaces.some((n) => n.metadata.name === o.metadata.namespace)));
-      await kube.delete(namespaces);
-      for (const n of namespaces) await kube.waitForNamespaceGone(n.metadata.name, s.readyTimeoutMs);
+      await kube.deleteNamespaces(namespaces, s.readyTimeoutMs);
     }
   }, { scope: 'file' }],
 

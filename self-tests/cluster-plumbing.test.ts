@@ -16,7 +16,7 @@ import {
 import { createClusterArgs, deleteClusterArgs } from '../helpers/kind.ts';
 import { exitCodeOf, hasIstioSidecar, podReady } from '../helpers/kube.ts';
 import { render, ROOT_DIR } from '../helpers/manifests.ts';
-import { SERVICE_ENTRY_HOST } from '../scenarios/chapter.ts';
+import { SERVICE_ENTRY_HOST, serviceEntryCluster } from '../scenarios/chapter.ts';
 import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
 import { pollTimed, PollTimeoutError, RetryableError } from '../helpers/poll.ts';
 import { Timings } from '../helpers/progress.ts';
@@ -135,6 +135,7 @@ describe('Envoy clusters page (per-host counters)', () => {
   test('the cluster name the scenario expects comes from the ServiceEntry fixture', () => {
     const se = render('fixtures/redis-serviceentry.yaml', { REDIS_IP: '1.2.3.4', REDIS_PORT: 6379 })[0] as unknown as { spec: { hosts: string[] } };
     expect(se.spec.hosts).toEqual([SERVICE_ENTRY_HOST]);
+    expect(serviceEntryCluster({ host: '1.2.3.4', port: 6379 })).toBe('outbound|6379||redis.memorystore.internal');
   });
 });
 

@@ -7,23 +7,24 @@
  */
 import { execa } from 'execa';
 import type { TestContext } from 'vitest';
+import { imagePresent } from '../helpers/docker.ts';
+import { dockerServerVersion, PrerequisitesError } from '../helpers/tools.ts';
 
 export const PROBE_IMAGE = 'egress-verify/probe:local';
 
 let engine: Promise<string | undefined> | undefined;
 
-/** undefined when the engine answers; otherwise why not. */
+/** undefined when the engine answers; otherwise why not (the suite's own prerequisite message). */
 function dockerProblem(): Promise<string | undefined> {
-  engine ??= execa('docker', ['version', '--format', '{{.Server.Version}}'], { timeout: 15_000 }).then(
+  engine ??= dockerServerVersion().then(
     () => undefined,
-    (e: { shortMessage?: string; stderr?: string }) => `no Docker engine answers (${(e.stderr || e.shortMessage || '').split('\n')[0]})`,
+    (e: unknown) => (e instanceof PrerequisitesError ? e.problems.join('; ') : String(e)),
   );
   return engine;
 }
 
 async function imageProblem(image: string): Promise<string | undefined> {
-  const r = await execa('docker', ['image', 'inspect', image], { reject: false });
-  return r.exitCode === 0 ? undefined : `image ${image} is not present locally; run \`npm run images:build\``;
+  return (await imagePresent(image)) ? undefined : `image ${image} is not present locally; run \`npm run images:build\``;
 }
 
 /** True when an engine answers (for beforeAll, which cannot skip; the tests then call needDocker). */
