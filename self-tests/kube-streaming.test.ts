@@ -246,6 +246,15 @@ describe('Kube.exec against the API server\'s remotecommand protocol (stand-in)'
     expect(execCalls().slice(before).map((c) => c.container)).toEqual(['istio-proxy']);
   });
 
+  test('a command that could not run (InternalError, no ExitCode cause) fails with the server\'s words, not as exit 1', async () => {
+    const why = 'error executing command in container: failed to exec in container: exec: "pilot-agent": executable file not found in $PATH';
+    replies.set('pilot-agent request GET config_dump', { internalError: why });
+    const e = await kube.exec(NS, 'cart-0', 'server', ['pilot-agent', 'request', 'GET', 'config_dump'], 10_000).then((r) => r, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).message).toContain('executable file not found in $PATH');
+    expect((e as Error).message).toContain(`exec in ${NS}/cart-0/server`);
+  });
+
   test('a refused upgrade (400 with a Status body) reports the API server\'s words', async () => {
     const e = await kube.exec(NS, 'cart-0', 'nope', ['true'], 10_000).then(() => undefined, (err: unknown) => err);
     expect(e).toBeInstanceOf(Error);

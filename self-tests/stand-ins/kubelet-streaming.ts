@@ -69,6 +69,8 @@ export interface ExecReply {
   exitCode?: number;
   /** Close the connection after the output, without a status frame. */
   closeWithoutStatus?: boolean;
+  /** The command could not run: an InternalError Status (apierrors.NewInternalError) instead of an exit code. */
+  internalError?: string;
 }
 
 export interface PortForwardCall {
@@ -293,7 +295,14 @@ export class KubeletStreamingStandIn {
       return;
     }
     const code = reply.exitCode ?? 0;
-    const final = code === 0
+    // streamtranslator.go: an error that is no exit code becomes apierrors.NewInternalError(err).
+    const final = reply.internalError !== undefined
+      ? {
+          metadata: {}, status: 'Failure', reason: 'InternalError', code: 500,
+          message: `Internal error occurred: ${reply.internalError}`,
+          details: { causes: [{ message: reply.internalError }] },
+        }
+      : code === 0
       ? { metadata: {}, status: 'Success' }
       : {
           metadata: {}, status: 'Failure', reason: 'NonZeroExitCode',
