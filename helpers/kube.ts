@@ -227,7 +227,9 @@ export class Kube {
           socket = ws;
           ws.on('error', (e: Error) => fail(new Error(`${where}: ${e.message}`)));
           // Closed without a status frame: the command's fate is unknown; say so now, not at the timeout.
-          ws.on('close', () => setImmediate(() => fail(new Error(`${where}: the connection closed without an exit status (stderr: ${stderr.trim().slice(0, 200)})`))));
+          const closedEarly = () => setImmediate(() => fail(new Error(`${where}: the connection closed without an exit status (stderr: ${stderr.trim().slice(0, 200)})`)));
+          ws.on('close', closedEarly);
+          if (ws.readyState === ws.CLOSED) closedEarly(); // closed before this listener existed
         }, (e: unknown) => {
           const why = refusal() ?? e;
           fail(new Error(`${where} failed: ${apiMessage(why)}`, { cause: why }));
@@ -297,7 +299,9 @@ export class Kube {
             log(`${where()}: ${e.message}`);
             socket.destroy();
           });
+          // Either side may have ended before these listeners existed.
           if (socket.destroyed) ws.close();
+          else if (ws.readyState === ws.CLOSED) socket.destroy();
         })
         .catch((e: unknown) => {
           log(`${where()} failed: ${apiMessage(e)}`);

@@ -18,7 +18,8 @@
  *   PortForwardREST.Connect; apiserver `pkg/util/proxy/streamtunnel.go`).
  * - Channel framing, apimachinery `pkg/util/httpstream/wsstream/conn.go`: each binary message is
  *   one channel byte then the payload; the first subprotocol the client offers that the server
- *   supports is chosen (`handshake`); channel 255 from the client is the v5 half-close signal.
+ *   supports is chosen (`handshake`); channel 255 from the client is the v5 half-close signal
+ *   (not implemented here: the suite sends no stdin).
  * - Exec: client-node offers `v5.channel.k8s.io` first, and the API server answers a v5 request
  *   itself (`ExecREST.Connect` wraps the proxy in `NewStreamTranslatorHandler` when the request
  *   offers v5); apiserver `pkg/util/proxy/websocket.go` `createWebSocketStreams`: channels stdin 0,
