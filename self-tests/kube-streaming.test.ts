@@ -5,8 +5,10 @@
  * listeners are real TCP servers on loopback, and pod names come from the resolver function the
  * suite passes to portForward (the stand-in serves no REST API).
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { Kube } from '../helpers/kube.ts';
 import { KubeletStreamingStandIn, STAND_IN_CONTEXT, V4, V5, type ExecCall, type ExecReply } from './stand-ins/kubelet-streaming.ts';
@@ -212,6 +214,43 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     const c = await connect(forward.port);
     await within('the local socket to close', 5000, c.closed);
     await vi.waitFor(() => expect(loggedText()).toContain('no ready pod app=cartservice'), { timeout: 5000, interval: 10 });
+  });
+});
+
+// A real Redis as the pod's listener, when the host has Debian's redis-server (CI does: images:build needs it).
+const REDIS_SERVER = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe.skipIf(!REDIS_SERVER)('Kube.portForward with a real Redis behind the stand-in (skipped: redis-server is not on PATH)', () => {
+  let redis: ChildProcess | undefined;
+  afterAll(async () => {
+    if (redis && redis.exitCode === null) {
+      const exited = new Promise((r) => redis!.once('exit', r));
+      redis.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  test('ioredis through the forward: SET and GET of a 1 MiB value, PING on several connections', async () => {
+    const redisPort = await closedPort();
+    redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await vi.waitFor(async () => {
+      const probe = await connect(redisPort);
+      probe.socket.destroy();
+    }, { timeout: 10_000, interval: 50 });
+    standIn.addPod(NS, 'redis-0', { containers: ['redis'], ports: { 6379: redisPort } });
+    const forward = await kube.portForward(NS, async () => 'redis-0', 6379);
+    forwards.push(forward);
+    const clientsR = [0, 1].map(() => new Redis({ host: forward.host, port: forward.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null }));
+    try {
+      await Promise.all(clientsR.map((c) => c.connect()));
+      expect(await Promise.all(clientsR.map((c) => c.ping()))).toEqual(['PONG', 'PONG']);
+      const value = randomBytes(1 << 20);
+      expect(await clientsR[0]!.set('cart:user-1', value)).toBe('OK');
+      const back = await clientsR[1]!.getBuffer('cart:user-1');
+      expect(back?.equals(value)).toBe(true);
+    } finally {
+      clientsR.forEach((c) => c.disconnect());
+    }
   });
 });
 
