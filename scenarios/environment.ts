@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { partitionByPresence } from '../helpers/docker.ts';
 import { Gcloud, Memorystore } from '../helpers/gcp.ts';
 import { checkMeshConfig, install as installIstio, ISTIO_NAMESPACE } from '../helpers/istio.ts';
-import { KIND_NETWORK, KindCluster, type StartedKindCluster } from '../helpers/kind.ts';
+import { KIND_NETWORK, KindCluster, loadFailureWarning, type StartedKindCluster } from '../helpers/kind.ts';
 import { guardExistingContext, isNotFound, Kube } from '../helpers/kube.ts';
 import { render, ROOT_DIR } from '../helpers/manifests.ts';
 import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
@@ -86,9 +86,9 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
     .withWait('180s')
     .reuseExisting(s.reuseCluster)
     .keep(s.keepCluster);
-  // A failed create removes its own nodes (KindCluster.start), so only a started one is registered.
-  const cluster = await timings.phase('cluster', () => kind.start());
-  cleanup.add(`kind cluster ${s.clusterName}`, () => cluster.stop());
+  // Registered before `kind create` starts (kind has no signal handler): a Ctrl-C during the
+  // create ends it and deletes the nodes; a create refused as "already exist" deletes nothing.
+  const cluster = await timings.phase('cluster', () => kind.start((c) => cleanup.add(`kind cluster ${s.clusterName}`, () => c.stop())));
   try {
     return await prepareKind(s, timings, cleanup, cluster, tools.istioctl!.path, timingsFile);
   } catch (e) {
@@ -147,7 +147,9 @@ async function prepareKind(
     const { present, absent } = await partitionByPresence([s.cartImage, s.probeImage]);
     if (present.length > 0) log(`kind load docker-image ${present.join(' ')}`);
     if (absent.length > 0) log(`not present locally, the node will pull: ${absent.join(' ')}`);
-    await cluster.loadImages(present);
+    // A failed load is a warning: the node pulls the image instead (kind.ts, loadImages).
+    const { failed } = await cluster.loadImages(present);
+    for (const f of failed) log(loadFailureWarning(f));
   });
   await overlap(istio, redis, images);
   const started = await redis;
