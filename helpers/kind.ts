@@ -20,8 +20,9 @@
  *   the name %q" (internal/create/create.go, alreadyExists) before touching anything: those nodes
  *   belong to someone else (another run with the same CLUSTER_NAME) and are never deleted here.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { log } from './progress.ts';
 
@@ -152,10 +153,10 @@ export interface ImageLoadResult {
   failed: { image: string; reason: string }[];
 }
 
-/** The last ERROR line kind printed (or the last line at all), for a one-line warning. */
+/** The last error line a command printed (or its last line at all), for a one-line warning. */
 export function loadFailureReason(output: string, exitCode: number | undefined, signal?: string): string {
   const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
-  const line = [...lines].reverse().find((l) => l.startsWith('ERROR')) ?? lines.at(-1);
+  const line = [...lines].reverse().find((l) => /^(error|unknown flag)/i.test(l)) ?? lines.at(-1);
   return line ?? (signal ? `ended by ${signal}` : `exit code ${exitCode ?? '?'}`);
 }
 
@@ -204,18 +205,46 @@ export class StartedKindCluster {
 
   /**
    * `kind load docker-image`, one image at a time, for images present in the local engine.
-   * Never throws for a failed load: kind imports with --all-platforms, which fails for
-   * multi-arch images on Docker's containerd image store (kind issues #3795, #4224); the node
-   * can still pull such an image, so a failure is reported, not fatal.
+   * Never throws for a failed load. kind imports with --all-platforms, which fails for a
+   * multi-arch image on Docker's containerd image store (kind issues #3795, #4224: the saved
+   * index names platforms whose blobs were never pulled). Then the image is saved for the
+   * engine's platform only (`docker save --platform`, API 1.48+, Docker 28) and loaded with
+   * `kind load image-archive`, the way kind's maintainers point to in #3795. If that fails too
+   * (e.g. an older Docker without --platform), the node pulls the image: reported, not fatal.
    */
   async loadImages(images: readonly string[]): Promise<ImageLoadResult> {
     const result: ImageLoadResult = { loaded: [], failed: [] };
     for (const image of images) {
       const r = await execa(this.#kind, ['load', 'docker-image', image, '--name', this.name], { reject: false, all: true });
-      if (r.exitCode === 0) result.loaded.push(image);
-      else result.failed.push({ image, reason: loadFailureReason(r.all ?? '', r.exitCode, r.signal) });
+      if (r.exitCode === 0) {
+        result.loaded.push(image);
+        continue;
+      }
+      const reason = loadFailureReason(r.all ?? '', r.exitCode, r.signal);
+      const fallback = await this.#loadSinglePlatform(image);
+      if (fallback === undefined) result.loaded.push(image);
+      else result.failed.push({ image, reason: `${reason}; single-platform archive: ${fallback}` });
     }
     return result;
+  }
+
+  /** undefined when loaded; otherwise why not. */
+  async #loadSinglePlatform(image: string): Promise<string | undefined> {
+    const arch = await execa('docker', ['version', '--format', '{{.Server.Arch}}'], { reject: false });
+    if (arch.exitCode !== 0 || !arch.stdout.trim()) return `docker version: ${arch.stderr.trim() || 'no architecture'}`;
+    const platform = `linux/${arch.stdout.trim()}`;
+    const dir = await mkdtemp(join(tmpdir(), 'egress-verify-image-'));
+    try {
+      const archive = join(dir, 'image.tar');
+      const save = await execa('docker', ['save', '--platform', platform, '-o', archive, image], { reject: false, all: true });
+      if (save.exitCode !== 0) return `docker save --platform ${platform}: ${loadFailureReason(save.all ?? '', save.exitCode, save.signal)}`;
+      const load = await execa(this.#kind, ['load', 'image-archive', archive, '--name', this.name], { reject: false, all: true });
+      if (load.exitCode !== 0) return `kind load image-archive: ${loadFailureReason(load.all ?? '', load.exitCode, load.signal)}`;
+      log(`kind load docker-image ${image} failed; loaded it as a ${platform} archive instead (kind issues #3795, #4224)`);
+      return undefined;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async exportLogs(dir: string): Promise<void> {

@@ -48,6 +48,7 @@ case "$1 $2" in
   "create cluster") ${create} ;;
   "delete cluster") exit 0 ;;
   "load docker-image") case "$3" in ${failing}) echo 'Image: "" with ID "sha256:0" not yet present on node "x-control-plane", loading...' >&2; echo '${LOAD_ERROR}' >&2; exit 1 ;; esac; exit 0 ;;
+  "load image-archive") test -f "$3" && exit 0; echo "ERROR: no archive $3" >&2; exit 1 ;;
 esac
 echo "kind stand-in: unexpected arguments: $*" >&2; exit 2
 `;
@@ -168,22 +169,58 @@ describe('kind create: cleanup registered first, never deleting what is not ours
   });
 });
 
-describe('kind load docker-image: a failed load is a warning, the node pulls instead (kind stand-in)', () => {
-  test('each image is loaded on its own; a failure is reported with kind\'s reason and does not stop the others', async () => {
+describe('kind load docker-image: a failed load falls back to a single-platform archive, else warns (kind and docker stand-ins)', () => {
+  /**
+   * A docker stand-in first on PATH: `version` answers the engine's architecture; `save` either
+   * knows --platform (Docker 28+: writes the archive) or not (older CLIs: "unknown flag").
+   */
+  async function withDocker<T>(savePlatform: boolean, fn: (calls: () => Promise<string[]>) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(work, 'docker-'));
+    const log = join(dir, 'calls.log');
+    const save = savePlatform
+      ? 'while [ $# -gt 0 ]; do [ "$1" = "-o" ] && { echo archive > "$2"; exit 0; }; shift; done; exit 1'
+      : 'echo "unknown flag: --platform" >&2; echo "See \'docker save --help\'." >&2; exit 125';
+    await writeFile(join(dir, 'docker'), `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1" in\n  version) echo arm64 ;;\n  save) ${save} ;;\n  *) exit 2 ;;\nesac\n`, { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${dir}:${saved ?? ''}`;
+    try {
+      return await fn(async () => (existsSync(log) ? (await readFile(log, 'utf8')).split('\n').filter(Boolean) : []));
+    } finally {
+      process.env.PATH = saved;
+    }
+  }
+
+  test('each image on its own; a multi-arch one that kind cannot load goes in as an archive of the engine\'s platform', async () => {
     const kind = await fakeKind('ok', { failLoad: ['multi/arch:1'] });
     const started = await cluster(kind.path).start();
-    const r = await started.loadImages(['multi/arch:1', 'single/arch:1']);
-    expect(r).toEqual({ loaded: ['single/arch:1'], failed: [{ image: 'multi/arch:1', reason: LOAD_ERROR }] });
+    await withDocker(true, async (dockerCalls) => {
+      const r = await started.loadImages(['multi/arch:1', 'single/arch:1']);
+      expect(r).toEqual({ loaded: ['multi/arch:1', 'single/arch:1'], failed: [] });
+      expect((await dockerCalls()).filter((c) => c.startsWith('save'))).toEqual([expect.stringMatching(/^save --platform linux\/arm64 -o \S+\/image\.tar multi\/arch:1$/)]);
+    });
     expect((await kind.calls()).filter((c) => c.startsWith('load'))).toEqual([
-      'load docker-image multi/arch:1 --name ci-kind', 'load docker-image single/arch:1 --name ci-kind',
+      'load docker-image multi/arch:1 --name ci-kind',
+      expect.stringMatching(/^load image-archive \S+\/image\.tar --name ci-kind$/),
+      'load docker-image single/arch:1 --name ci-kind',
     ]);
+  });
+
+  test('a Docker without save --platform: the image is reported with both reasons and the run goes on', async () => {
+    const kind = await fakeKind('ok', { failLoad: ['multi/arch:1'] });
+    const started = await cluster(kind.path).start();
+    const r = await withDocker(false, () => started.loadImages(['multi/arch:1', 'single/arch:1']));
+    const reason = `${LOAD_ERROR}; single-platform archive: docker save --platform linux/arm64: unknown flag: --platform`;
+    expect(r).toEqual({ loaded: ['single/arch:1'], failed: [{ image: 'multi/arch:1', reason }] });
+    expect((await kind.calls()).some((c) => c.startsWith('load image-archive'))).toBe(false);
     expect(loadFailureWarning(r.failed[0]!)).toBe(
-      `WARNING: kind load docker-image multi/arch:1 failed: ${LOAD_ERROR}. The kind node will pull it from its registry instead`
+      `WARNING: kind load docker-image multi/arch:1 failed: ${reason}. The kind node will pull it from its registry instead`
       + ' (a multi-arch image on Docker\'s containerd image store cannot be loaded by kind: kind issues #3795, #4224; LOAD_IMAGES=never skips loading).',
     );
   });
-  test('the reason: the last ERROR line, else the last line, else the exit', () => {
+
+  test('the reason: the last error line, else the last line, else the exit', () => {
     expect(loadFailureReason('a\nERROR: x\nb\n', 1)).toBe('ERROR: x');
+    expect(loadFailureReason('unknown flag: --platform\nSee \'docker save --help\'.', 125)).toBe('unknown flag: --platform');
     expect(loadFailureReason('a\nb\n', 1)).toBe('b');
     expect(loadFailureReason('', 3)).toBe('exit code 3');
     expect(loadFailureReason('', undefined, 'SIGKILL')).toBe('ended by SIGKILL');
