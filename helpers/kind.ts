@@ -292,5 +292,4 @@ export class StartedKindCluster {
     this.#state = 'removed';
     await execa(this.#kind, deleteClusterArgs(this.options));
   }
-
 }

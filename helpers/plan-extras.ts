@@ -5,8 +5,9 @@
 import { join } from 'node:path';
 import { partitionByPresence } from './docker.ts';
 import { createArgs, deleteArgs, describeArgs } from './gcp.ts';
+import { HOST_MINIMUM } from './host.ts';
 import { KIND_NETWORK, kindNetwork } from './kind.ts';
-import type { Settings } from './settings.ts';
+import { cartImageDefault, type Settings } from './settings.ts';
 import { cachePath, currentPlatform, dockerServerVersion, releaseAsset, type ToolNeed, toolNeeds } from './tools.ts';
 
 export function kubeconfigPathFor(s: Settings): string {
@@ -46,6 +47,7 @@ export function planExtras(s: Settings): { cluster: string[]; tools: string[]; g
       `kubeconfig ${kubeconfigPathFor(s)} (written by kind; your own kubeconfig and current context are not touched)`,
       `context kind-${s.clusterName}`,
       `Docker network "${network}"${networkNote}: kind's nodes and the Redis stand-in ${s.clusterName}-redis`,
+      `Docker engine: at least ${HOST_MINIMUM.cpus} CPUs and ${HOST_MINIMUM.memoryGiB} GiB${s.cartImage === cartImageDefault ? ', amd64 (the default CART_IMAGE is amd64-only)' : ''}; checked before anything is created`,
     ]
     : [
       `the current context of ${process.env.KUBECONFIG ?? '~/.kube/config'}, only if it is ALLOW_CONTEXT=${s.allowContext ?? '(not set: the run will refuse)'}`,
