@@ -219,7 +219,7 @@ export async function checkPrerequisites(s: Settings): Promise<Tools> {
   const needDocker = s.cluster === 'kind' || s.redisBackend === 'container';
   const engine = needDocker ? dockerServerVersion() : Promise.resolve('not needed');
   // The host (engine size and architecture, inotify, the stand-in's network) once the engine
-  // answers; an engine that does not is already reported by `docker` above.
+  // answers; an engine that does not is already reported by `engine` above.
   const host: Promise<HostFindings> = needDocker
     ? engine.then(() => checkHost(s), (): HostFindings => ({ problems: [], warnings: [] }))
       .catch((e: unknown): HostFindings => ({ problems: [`the host could not be checked: ${e instanceof Error ? e.message : String(e)}`], warnings: [] }))
