@@ -178,7 +178,7 @@ function choice<K extends KeysOf<string>>(env: string, key: K, description: stri
   return { env, key, description, defaultText: fallback, valid: values.join(', '), parse: oneOf(values, fallback) } as unknown as SettingSpec<K>;
 }
 
-const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/cartservice:${pins.cartservice}`;
+export const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/cartservice:${pins.cartservice}`;
 
 // The order here is the order of the README table.
 const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { partitionByPresence } from '../helpers/docker.ts';
 import { Gcloud, Memorystore } from '../helpers/gcp.ts';
 import { checkMeshConfig, install as installIstio, ISTIO_NAMESPACE } from '../helpers/istio.ts';
-import { KIND_NETWORK, KindCluster, type StartedKindCluster } from '../helpers/kind.ts';
+import { KindCluster, kindNetwork, loadFailureWarning, type StartedKindCluster } from '../helpers/kind.ts';
 import { guardExistingContext, isNotFound, Kube } from '../helpers/kube.ts';
 import { render, ROOT_DIR } from '../helpers/manifests.ts';
 import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
@@ -71,10 +71,9 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   await mkdir(s.artifactsDir, { recursive: true });
   const timingsFile = join(s.artifactsDir, 'timings.steps.jsonl');
 
-  if (s.cluster === 'kind' && process.arch === 'arm64' && s.cartImage.includes('/microservices-demo/cartservice:')) {
-    // microservices-demo publishes cartservice for amd64 only; an arm64 kind node cannot run it.
-    log('WARNING: the cartservice image is amd64-only and this host is arm64: the cart pod will not start on kind here unless CART_IMAGE names an arm64 build');
-  }
+  // Host problems (engine architecture and size, the stand-in's network) already stopped the
+  // run in checkPrerequisites, before anything was created; what is left only warns.
+  for (const w of tools.hostWarnings) log(`WARNING: ${w}`);
   if (existingContext) return prepareExisting(s, timings, cleanup, tools, existingContext, timingsFile);
 
   // 2. The cluster, with a kubeconfig of its own under ARTIFACTS_DIR.
@@ -86,9 +85,9 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
     .withWait('180s')
     .reuseExisting(s.reuseCluster)
     .keep(s.keepCluster);
-  // A failed create removes its own nodes (KindCluster.start), so only a started one is registered.
-  const cluster = await timings.phase('cluster', () => kind.start());
-  cleanup.add(`kind cluster ${s.clusterName}`, () => cluster.stop());
+  // Registered before `kind create` starts (kind has no signal handler): a Ctrl-C during the
+  // create ends it and deletes the nodes; a create refused as "already exist" deletes nothing.
+  const cluster = await timings.phase('cluster', () => kind.start((c) => cleanup.add(`kind cluster ${s.clusterName}`, () => c.stop())));
   try {
     return await prepareKind(s, timings, cleanup, cluster, tools.istioctl!.path, timingsFile);
   } catch (e) {
@@ -119,10 +118,12 @@ async function overlap(...phases: Promise<unknown>[]): Promise<void> {
 
 async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup) {
   return timings.phase('redis stand-in', async () => {
-    const started = await new RedisStandIn(s.redisImage).onNetwork(KIND_NETWORK)
+    // kind's network, or the one KIND_EXPERIMENTAL_DOCKER_NETWORK names (as kind reads it).
+    const network = kindNetwork();
+    const started = await new RedisStandIn(s.redisImage).onNetwork(network)
       .withName(`${s.clusterName}-redis`).start();
     cleanup.add('redis stand-in', () => started.stop());
-    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${KIND_NETWORK}`);
+    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${network}`);
     return started;
   });
 }
@@ -147,7 +148,9 @@ async function prepareKind(
     const { present, absent } = await partitionByPresence([s.cartImage, s.probeImage]);
     if (present.length > 0) log(`kind load docker-image ${present.join(' ')}`);
     if (absent.length > 0) log(`not present locally, the node will pull: ${absent.join(' ')}`);
-    await cluster.loadImages(present);
+    // A failed load is a warning: the node pulls the image instead (kind.ts, loadImages).
+    const { failed } = await cluster.loadImages(present);
+    for (const f of failed) log(loadFailureWarning(f));
   });
   await overlap(istio, redis, images);
   const started = await redis;

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { describeObject, MissingValueError, placeholders, render, ROOT_DIR, type KubeObject } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
+import { HOST_MINIMUM } from '../helpers/host.ts';
 import { validateManifest } from '../helpers/schemas.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { allSteps, egressSteps, renderUse } from '../scenarios/chapter.ts';
@@ -131,5 +132,73 @@ describe('rendering', () => {
   test('placeholders are listed per file', () => {
     expect(placeholders('fixtures/redis-serviceentry.yaml')).toEqual(['REDIS_IP', 'REDIS_PORT']);
     expect(placeholders('fixtures/cartservice.yaml')).toEqual(['CART_IMAGE', 'REDIS_ADDR']);
+  });
+});
+
+describe('the mesh fits the host minimum (helpers/host.ts, HOST_MINIMUM)', () => {
+  type Requests = { cpu: string; memory: string };
+  type Op = KubeObject & { spec: { components: { pilot: { k8s: { resources: { requests: Requests } } }; egressGateways: { k8s: { resources: { requests: Requests } } }[] } } };
+  const op = () => structuredClone(applied.find(({ o }) => o.kind === 'IstioOperator')!.o) as Op;
+  const millis = (cpu: string) => (cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000);
+
+  test('istiod and the egress gateway ask less than their charts (500m/2048Mi, 100m/128Mi)', () => {
+    const spec = op().spec.components;
+    expect(spec.pilot.k8s.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
+    expect(spec.egressGateways[0]!.k8s.resources.requests).toEqual({ cpu: '50m', memory: '128Mi' });
+  });
+
+  // The IstioOperator CRD preserves unknown fields, so the offline schema checks nothing under
+  // spec; istioctl decodes the file into these Go types (json tags of istio/istio 1.30
+  // operator/pkg/apis/types.go). Each key the file uses must be one of them.
+  const KNOWN: Record<string, readonly string[]> = {
+    spec: ['profile', 'installPackagePath', 'hub', 'tag', 'namespace', 'revision', 'compatibilityVersion', 'meshConfig', 'components', 'values', 'unvalidatedValues'],
+    components: ['base', 'pilot', 'cni', 'ztunnel', 'istiodRemote', 'ingressGateways', 'egressGateways', 'gateway'],
+    component: ['enabled', 'namespace', 'hub', 'tag', 'k8s', 'name', 'label'],
+    k8s: ['affinity', 'env', 'hpaSpec', 'imagePullPolicy', 'nodeSelector', 'podDisruptionBudget', 'podAnnotations', 'priorityClassName', 'readinessProbe', 'replicaCount', 'resources', 'service', 'strategy', 'tolerations', 'serviceAnnotations', 'securityContext', 'volumes', 'volumeMounts', 'overlays'],
+    // corev1.ResourceRequirements
+    resources: ['limits', 'requests', 'claims'],
+  };
+  function unknownKeys(spec: Record<string, unknown>): string[] {
+    const out: string[] = [];
+    const check = (path: string, o: unknown, known: readonly string[]) => {
+      for (const k of Object.keys((o ?? {}) as object)) if (!known.includes(k)) out.push(`${path}.${k}`);
+    };
+    check('spec', spec, KNOWN.spec!);
+    const components = (spec.components ?? {}) as Record<string, unknown>;
+    check('spec.components', components, KNOWN.components!);
+    for (const [name, c] of Object.entries(components)) {
+      for (const [i, one] of (Array.isArray(c) ? c : [c]).entries()) {
+        const at = `spec.components.${name}${Array.isArray(c) ? `[${i}]` : ''}`;
+        check(at, one, KNOWN.component!);
+        const k8s = (one as { k8s?: Record<string, unknown> }).k8s;
+        check(`${at}.k8s`, k8s, KNOWN.k8s!);
+        check(`${at}.k8s.resources`, k8s?.resources, KNOWN.resources!);
+      }
+    }
+    return out;
+  }
+
+  test('the file uses only fields of istioctl\'s IstioOperator types; a misspelt one is caught', () => {
+    expect(unknownKeys(op().spec)).toEqual([]);
+    const broken = op() as unknown as { spec: { components: { pilot: { k8s: Record<string, unknown> } } } };
+    broken.spec.components.pilot.k8s.resource = broken.spec.components.pilot.k8s.resources;
+    (broken.spec.components as Record<string, unknown>).egressGateway = [];
+    expect(unknownKeys(broken.spec as unknown as Record<string, unknown>)).toEqual(['spec.components.egressGateway', 'spec.components.pilot.k8s.resource']);
+  });
+
+  test('every CPU request on the one node fits in HOST_MINIMUM.cpus', () => {
+    // kind's control plane: kube-apiserver 250m, controller-manager 200m, scheduler 100m, etcd
+    // 100m (kubeadm static pods), CoreDNS 2 x 100m, kindnet 100m. Sidecars: 100m each (the
+    // istio-discovery chart's global.proxy.resources), in the cart's pod and the mesh probe's.
+    const controlPlane = 950;
+    const sidecars = 2 * 100;
+    const spec = op().spec.components;
+    const cpu = (kind: string, name: string, ns?: string) => millis((find(kind, name, ns) as KubeObject & { spec: { template: { spec: { containers: { resources: { requests: Requests } }[] } } } }).spec.template.spec.containers[0]!.resources.requests.cpu);
+    const total = controlPlane + sidecars
+      + millis(spec.pilot.k8s.resources.requests.cpu) + millis(spec.egressGateways[0]!.k8s.resources.requests.cpu)
+      + cpu('Deployment', 'cartservice') + cpu('Deployment', 'probe', 'egress-verify-mesh') + cpu('Deployment', 'probe', 'egress-verify-outside');
+    expect(total).toBeLessThanOrEqual(HOST_MINIMUM.cpus * 1000);
+    // With istiod's chart default (500m) it would not fit: the reason the requests are lowered.
+    expect(total - millis(spec.pilot.k8s.resources.requests.cpu) + 500).toBeGreaterThan(HOST_MINIMUM.cpus * 1000 - 100);
   });
 });
