@@ -117,11 +117,23 @@ export function teardownSteps(s: Settings): Step[] {
   }];
 }
 
+/**
+ * The scenario files, in the chapter's order, with the steps each runs after deploying its
+ * workloads. The plan (`allSteps`) and the run order (scenarios/sequencer.ts, the vitest
+ * sequencer of the `scenarios` project) are both read from this one list.
+ */
+export const scenarioFiles = [
+  { file: 'scenarios/egress.spec.ts', steps: egressSteps },
+  { file: 'scenarios/egress-gateway.spec.ts', steps: gatewaySteps },
+] as const satisfies readonly { file: string; steps: Record<string, Step> }[];
+
+/** Paths from the repository root of the scenario files, in the order they must run. */
+export const SCENARIO_ORDER: readonly string[] = scenarioFiles.map((f) => f.file);
+
 export function allSteps(s: Settings): Step[] {
   return [
     ...setupSteps(s),
-    ...workloadSteps(), ...Object.values(egressSteps),
-    ...workloadSteps(), ...Object.values(gatewaySteps),
+    ...scenarioFiles.flatMap((f) => [...workloadSteps(), ...Object.values(f.steps)]),
     ...teardownSteps(s),
   ];
 }
