@@ -16,9 +16,19 @@ export const PROBE_SELECTOR = 'app=probe';
 /** hosts[0] of fixtures/redis-serviceentry.yaml: names the proxies' cluster for it. */
 export const SERVICE_ENTRY_HOST = 'redis.memorystore.internal';
 
+/** hosts[0] of the ServiceEntry in fixtures/workshop-gateway.yaml (the workshop's own). */
+export const WORKSHOP_SERVICE_ENTRY_HOST = 'redis.domain';
+/** The DestinationRule subset fixtures/egress-gateway.yaml routes the mesh's Redis traffic to. */
+export const GATEWAY_SUBSET = 'redis';
+
+/** Envoy's name for an outbound cluster Istio makes: outbound|<port>|<subset>|<host>. */
+export function outboundCluster(port: number, host: string, subset = ''): string {
+  return `outbound|${port}|${subset}|${host}`;
+}
+
 /** The Envoy cluster Istio makes for the ServiceEntry: outbound|<port>||<host>. */
 export function serviceEntryCluster(redis: Address): string {
-  return `outbound|${redis.port}||${SERVICE_ENTRY_HOST}`;
+  return outboundCluster(redis.port, SERVICE_ENTRY_HOST);
 }
 
 export interface ManifestUse {
