@@ -8,7 +8,9 @@ import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { describeObject, MissingValueError, placeholders, render, ROOT_DIR, type KubeObject } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
+import { Gateway as GatewayModel } from '@kubernetes-models/istio/networking.istio.io/v1';
 import { validateManifest } from '../helpers/schemas.ts';
+import { UnknownFieldsError, unknownFields } from '../helpers/strict-fields.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { allSteps, egressSteps, renderUse } from '../scenarios/chapter.ts';
 
@@ -131,5 +133,58 @@ describe('rendering', () => {
   test('placeholders are listed per file', () => {
     expect(placeholders('fixtures/redis-serviceentry.yaml')).toEqual(['REDIS_IP', 'REDIS_PORT']);
     expect(placeholders('fixtures/cartservice.yaml')).toEqual(['CART_IMAGE', 'REDIS_ADDR']);
+  });
+});
+
+describe('unknown fields are refused offline, as the API server refuses them', () => {
+  // Test-only: the manifests are edited as plain JSON trees.
+  type Tree = KubeObject & { spec: any };
+  const workshopGateway = () => structuredClone(render('fixtures/workshop-gateway.yaml', { REDIS_IP, REDIS_PORT: 6379 }).find((o) => o.kind === 'Gateway')!) as Tree;
+
+  test('the workshop\'s Gateway with servers[].addresses: the @kubernetes-models validator alone lets it through; the suite refuses it, naming the path', () => {
+    const gw = workshopGateway();
+    gw.spec.servers[0].addresses = [REDIS_IP];
+    // What the schemas' own validator says (no complaint), the gap this check closes:
+    expect(() => new (GatewayModel as unknown as new (d: unknown) => { validate(): void })(gw).validate()).not.toThrow();
+    expect(unknownFields(gw)).toEqual(['spec.servers[0].addresses']);
+    expect(() => validateManifest(gw)).toThrow(UnknownFieldsError);
+    expect(() => validateManifest(gw)).toThrow(/Gateway egress-verify-mesh\/istio-egressgateway \(networking\.istio\.io\/v1\) has a field its schema does not declare: spec\.servers\[0\]\.addresses/);
+  });
+
+  test('unknown fields anywhere: top level, nested in lists, in built-in kinds; all named', () => {
+    const d = structuredClone(find('Deployment', 'cartservice')) as Tree;
+    d.spec.template.spec.containers[0].imagePullPolice = 'Always';
+    d.spec.replica = 2;
+    d.extra = true;
+    expect(unknownFields(d).sort()).toEqual(['extra', 'spec.replica', 'spec.template.spec.containers[0].imagePullPolice']);
+    const ap = structuredClone(render('fixtures/egress-gateway-authz.yaml', {})[0]!) as Tree;
+    ap.spec.rules[0].from[0].source.principal = ['x'];
+    expect(unknownFields(ap)).toEqual(['spec.rules[0].from[0].source.principal']);
+    const se = structuredClone(find('ServiceEntry', 'redis-memorystore')) as Tree;
+    se.spec.endpoints[0].addres = REDIS_IP;
+    expect(unknownFields(se)).toEqual(['spec.endpoints[0].addres']);
+    const routing = render('fixtures/egress-gateway.yaml', { REDIS_IP, REDIS_PORT: 6379 });
+    const vs = structuredClone(routing.find((o) => o.kind === 'VirtualService')!) as Tree;
+    vs.spec.tcp[0].route[0].destination.subsett = 'redis';
+    vs.spec.tcp[1].match[0].sourceLabel = { app: 'x' };
+    expect(unknownFields(vs)).toEqual(['spec.tcp[0].route[0].destination.subsett', 'spec.tcp[1].match[0].sourceLabel']);
+    const dr = structuredClone(routing.find((o) => o.kind === 'DestinationRule')!) as Tree;
+    dr.spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.sniff = 'x';
+    expect(unknownFields(dr)).toEqual(['spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.sniff']);
+  });
+
+  test('maps take any key: labels, annotations, selectors, ConfigMap data', () => {
+    const d = structuredClone(find('Deployment', 'cartservice')) as Tree;
+    d.metadata.labels = { 'app.kubernetes.io/name': 'cart', anything: 'goes' };
+    d.metadata.annotations = { 'sidecar.istio.io/inject': 'true' };
+    d.spec.template.metadata.labels['some.example/key'] = 'v';
+    expect(unknownFields(d)).toEqual([]);
+    const cm = structuredClone(find('ConfigMap', 'reachability-probe', 'egress-verify-mesh')) as Tree;
+    (cm as unknown as { data: Record<string, string> }).data['another-file.txt'] = 'x';
+    expect(unknownFields(cm)).toEqual([]);
+  });
+
+  test('a kind without declarations is an error that says which apiVersions are known', () => {
+    expect(() => unknownFields({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } })).toThrow(/no declarations known for example\.com\/v1 Thing; known apiVersions: v1, apps\/v1/);
   });
 });
