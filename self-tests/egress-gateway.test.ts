@@ -166,12 +166,13 @@ describe('evidence: where the connections went, across reads where clusters vani
       page(common, clusterBlock(seCluster, [{ addr: redis, cxTotal: 7, cxActive: 1 }])),
     );
     const after = reads(
-      page(common, clusterBlock(gwServiceCluster, [{ addr: gwPod, cxTotal: 0, cxActive: 0 }]), clusterBlock(workshopCluster, [{ addr: redis, cxTotal: 1, cxActive: 1 }])),
+      page(common, clusterBlock(gwServiceCluster, [{ addr: gwPod, cxTotal: 0, cxActive: 0 }]), clusterBlock(workshopCluster, [{ addr: redis, cxTotal: 2, cxActive: 1 }])),
       page(common, clusterBlock(workshopCluster, [])),
     );
     const e = egressEvidence(before, after, redis);
     // Summed per read and subtracted, the vanished clusters gave toGateway = gatewayToRedis = -7.
-    expect(e).toEqual({ opened: { direct: 1, toGateway: 0, gatewayToRedis: 0 }, open: { direct: 1, toGateway: 0, gatewayToRedis: 0 } });
+    // Two direct connections were opened (cx_total, appeared from 0), one is open (cx_active).
+    expect(e).toEqual({ opened: { direct: 2, toGateway: 0, gatewayToRedis: 0 }, open: { direct: 1, toGateway: 0, gatewayToRedis: 0 } });
     expect(egressVerdict(e)).toBe('bypassed');
   });
 
@@ -193,6 +194,7 @@ describe('evidence: where the connections went, across reads where clusters vani
     );
     const e = egressEvidence(both, both, redis);
     expect(e.opened).toEqual({ direct: 0, toGateway: 0, gatewayToRedis: 0 });
+    expect(e.open).toEqual({ direct: 0, toGateway: 1, gatewayToRedis: 1 }); // the gauges, not the 3 connections ever opened
     expect(egressVerdict(e)).toBe('through-gateway');
   });
 
