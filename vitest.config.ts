@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { ChapterSequencer } from './scenarios/sequencer.ts';
 
 // Reports go to ARTIFACTS_DIR, beside the diagnostics and timings (CI uploads that folder).
 const artifacts = resolve(process.env.ARTIFACTS_DIR || 'artifacts');
@@ -10,6 +11,9 @@ export default defineConfig({
   test: {
     reporters: ['default', 'junit'],
     outputFile: { junit: `${artifacts}/junit.xml` },
+    // The scenario files run in the chapter's order (scenarios/chapter.ts scenarioFiles), not
+    // vitest's default larger-first order. Only the root config may set a sequencer.
+    sequence: { sequencer: ChapterSequencer },
     projects: [
       {
         test: {

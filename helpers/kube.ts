@@ -6,8 +6,8 @@
 import net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import {
-  ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, PatchStrategy,
-  PortForward, type V1Pod, type V1Status,
+  ApiException, AppsV1Api, CoreV1Api, createConfiguration, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, type Middleware,
+  PatchStrategy, PortForward, type RequestContext, ServerConfiguration, type V1Pod, type V1Status,
 } from '@kubernetes/client-node';
 // Not re-exported by the package index; client-node 2.x has no "exports" map, so the file is reachable.
 import { WebSocketHandler, type StreamInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
@@ -17,6 +17,48 @@ import { pollUntil, RetryableError } from './poll.ts';
 import { log } from './progress.ts';
 
 export const FIELD_MANAGER = 'egress-verify';
+
+/**
+ * `fieldValidation=Strict` on every request of a client. client-node 2.0.1's
+ * KubernetesObjectApi.patch/create take dryRun and fieldManager but no fieldValidation
+ * (dist/object.js), and their per-call `options` replace only the server, not the middleware
+ * (requestPromise always runs `this.configuration.middleware`), so the parameter is added by a
+ * middleware of a client of its own. The API server reads it from the query string
+ * (metav1.PatchOptions.FieldValidation; apiserver handlers/patch.go).
+ */
+export const strictFieldValidation: Middleware = {
+  pre: async (ctx: RequestContext) => {
+    ctx.setQueryParam('fieldValidation', 'Strict');
+    return ctx;
+  },
+  post: async (rsp) => rsp,
+};
+
+/** A KubernetesObjectApi like KubernetesObjectApi.makeApiClient's (config.js makeApiClient), plus strict field validation. */
+class StrictObjectApi extends KubernetesObjectApi {
+  static forConfig(config: KubeConfig): StrictObjectApi {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const api = new StrictObjectApi(createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: config },
+      promiseMiddleware: [strictFieldValidation],
+    }));
+    api.setDefaultNamespace(config);
+    return api;
+  }
+}
+
+/** The API server refused manifests in a dry run: nothing of them was applied. */
+export class ManifestRefusedError extends Error {
+  readonly refusals: readonly string[];
+  constructor(refusals: readonly string[]) {
+    super(`the API server refused ${refusals.length === 1 ? 'a manifest' : `${refusals.length} manifests`} in a server-side dry run `
+      + `(dryRun=All, fieldValidation=Strict), so nothing was applied:\n  ${refusals.join('\n  ')}`);
+    this.name = 'ManifestRefusedError';
+    this.refusals = refusals;
+  }
+}
 
 export interface ExecResult {
   exitCode: number;
@@ -66,6 +108,8 @@ export class Kube {
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   readonly objects: KubernetesObjectApi;
+  /** Same, with fieldValidation=Strict on every request: what applies and dry runs use. */
+  readonly strictObjects: KubernetesObjectApi;
 
   private constructor(kubeconfigPath: string, context: string, config: KubeConfig) {
     this.kubeconfigPath = kubeconfigPath;
@@ -75,6 +119,7 @@ export class Kube {
     this.apps = config.makeApiClient(AppsV1Api);
     this.custom = config.makeApiClient(CustomObjectsApi);
     this.objects = KubernetesObjectApi.makeApiClient(config);
+    this.strictObjects = StrictObjectApi.forConfig(config);
   }
 
   /**
@@ -100,15 +145,44 @@ export class Kube {
     return new Kube(kubeconfigPath, context, kc);
   }
 
-  /** Server-side apply, forced: the suite owns the fields it sets. */
-  async apply(objects: readonly KubeObject[]): Promise<void> {
+  /**
+   * Server-side apply, forced (the suite owns the fields it sets), with strict field validation,
+   * after a server-side dry run of all the objects: a manifest the API server refuses fails
+   * the step with the server's words before any object of the list is applied. (Apply is per
+   * object; without the dry run, objects before the refused one would already be in place.)
+   */
+  async apply(objects: readonly KubeObject[], options: { dryRunFirst?: boolean } = {}): Promise<void> {
+    if (options.dryRunFirst ?? true) await this.dryRunApply(objects);
     for (const o of objects) {
       try {
-        await this.objects.patch(o, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+        await this.strictObjects.patch(o, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
       } catch (e) {
         throw new Error(`apply ${describeObject(o)} failed: ${apiMessage(e)}`, { cause: e });
       }
     }
+  }
+
+  /**
+   * The same server-side apply with `dryRun=All` and `fieldValidation=Strict`: the request runs
+   * through decoding, defaulting, admission (istiod's validating webhook included) and
+   * validation, and nothing is persisted. For server-side apply the API server checks the
+   * object against its schema anyway and refuses unknown fields (KEP-2885 "Apply Patch":
+   * converting the patch to a typed value fails on them); Strict also makes duplicate fields
+   * fatal (handlers/patch.go, applyPatcher: "error strict decoding patch"). Every object is
+   * tried, and all refusals are reported at once. Objects that need another of the same list
+   * to exist first (a namespace's contents) must be dry-run after it was applied: the callers
+   * apply one manifest file at a time.
+   */
+  async dryRunApply(objects: readonly KubeObject[]): Promise<void> {
+    const refusals: string[] = [];
+    for (const o of objects) {
+      try {
+        await this.strictObjects.patch(o, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      } catch (e) {
+        refusals.push(`${describeObject(o)}: ${refusalMessage(e)}`);
+      }
+    }
+    if (refusals.length > 0) throw new ManifestRefusedError(refusals);
   }
 
   /** Deletes, ignoring objects that are already gone; in reverse order of the list. */
@@ -418,6 +492,23 @@ export function apiMessage(e: unknown): string {
     }
   }
   return String(e);
+}
+
+/**
+ * apiMessage, plus the fields a Status names in details.causes when its message does not
+ * (e.g. a 422 Invalid lists each field with its own message).
+ */
+export function refusalMessage(e: unknown): string {
+  const base = apiMessage(e);
+  if (!(e instanceof ApiException) || typeof e.body !== 'string') return base;
+  let causes: { field?: string; message?: string }[] = [];
+  try {
+    causes = (JSON.parse(e.body) as { details?: { causes?: { field?: string; message?: string }[] } }).details?.causes ?? [];
+  } catch {
+    return base;
+  }
+  const extra = causes.filter((c) => c.field && !base.includes(c.field)).map((c) => `${c.field}: ${c.message ?? ''}`.trim());
+  return extra.length > 0 ? `${base} (${extra.join('; ')})` : base;
 }
 
 export class ContextGuardError extends Error {

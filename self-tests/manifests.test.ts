@@ -9,7 +9,9 @@ import { describe, expect, test } from 'vitest';
 import { describeObject, MissingValueError, placeholders, render, ROOT_DIR, type KubeObject } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
 import { HOST_MINIMUM } from '../helpers/host.ts';
+import { Gateway as GatewayModel } from '@kubernetes-models/istio/networking.istio.io/v1';
 import { validateManifest } from '../helpers/schemas.ts';
+import { UnknownFieldsError, unknownFields } from '../helpers/strict-fields.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { allSteps, egressSteps, renderUse } from '../scenarios/chapter.ts';
 
@@ -200,5 +202,58 @@ describe('the mesh fits the host minimum (helpers/host.ts, HOST_MINIMUM)', () =>
     expect(total).toBeLessThanOrEqual(HOST_MINIMUM.cpus * 1000);
     // With istiod's chart default (500m) it would not fit: the reason the requests are lowered.
     expect(total - millis(spec.pilot.k8s.resources.requests.cpu) + 500).toBeGreaterThan(HOST_MINIMUM.cpus * 1000 - 100);
+  });
+});
+
+describe('unknown fields are refused offline, as the API server refuses them', () => {
+  // Test-only: the manifests are edited as plain JSON trees.
+  type Tree = KubeObject & { spec: any };
+  const workshopGateway = () => structuredClone(render('fixtures/workshop-gateway.yaml', { REDIS_IP, REDIS_PORT: 6379 }).find((o) => o.kind === 'Gateway')!) as Tree;
+
+  test('the workshop\'s Gateway with servers[].addresses: the @kubernetes-models validator alone lets it through; the suite refuses it, naming the path', () => {
+    const gw = workshopGateway();
+    gw.spec.servers[0].addresses = [REDIS_IP];
+    // What the schemas' own validator says (no complaint), the gap this check closes:
+    expect(() => new (GatewayModel as unknown as new (d: unknown) => { validate(): void })(gw).validate()).not.toThrow();
+    expect(unknownFields(gw)).toEqual(['spec.servers[0].addresses']);
+    expect(() => validateManifest(gw)).toThrow(UnknownFieldsError);
+    expect(() => validateManifest(gw)).toThrow(/Gateway egress-verify-mesh\/istio-egressgateway \(networking\.istio\.io\/v1\) has a field its schema does not declare: spec\.servers\[0\]\.addresses/);
+  });
+
+  test('unknown fields anywhere: top level, nested in lists, in built-in kinds; all named', () => {
+    const d = structuredClone(find('Deployment', 'cartservice')) as Tree;
+    d.spec.template.spec.containers[0].imagePullPolice = 'Always';
+    d.spec.replica = 2;
+    d.extra = true;
+    expect(unknownFields(d).sort()).toEqual(['extra', 'spec.replica', 'spec.template.spec.containers[0].imagePullPolice']);
+    const ap = structuredClone(render('fixtures/egress-gateway-authz.yaml', {})[0]!) as Tree;
+    ap.spec.rules[0].from[0].source.principal = ['x'];
+    expect(unknownFields(ap)).toEqual(['spec.rules[0].from[0].source.principal']);
+    const se = structuredClone(find('ServiceEntry', 'redis-memorystore')) as Tree;
+    se.spec.endpoints[0].addres = REDIS_IP;
+    expect(unknownFields(se)).toEqual(['spec.endpoints[0].addres']);
+    const routing = render('fixtures/egress-gateway.yaml', { REDIS_IP, REDIS_PORT: 6379 });
+    const vs = structuredClone(routing.find((o) => o.kind === 'VirtualService')!) as Tree;
+    vs.spec.tcp[0].route[0].destination.subsett = 'redis';
+    vs.spec.tcp[1].match[0].sourceLabel = { app: 'x' };
+    expect(unknownFields(vs)).toEqual(['spec.tcp[0].route[0].destination.subsett', 'spec.tcp[1].match[0].sourceLabel']);
+    const dr = structuredClone(routing.find((o) => o.kind === 'DestinationRule')!) as Tree;
+    dr.spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.sniff = 'x';
+    expect(unknownFields(dr)).toEqual(['spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.sniff']);
+  });
+
+  test('maps take any key: labels, annotations, selectors, ConfigMap data', () => {
+    const d = structuredClone(find('Deployment', 'cartservice')) as Tree;
+    d.metadata.labels = { 'app.kubernetes.io/name': 'cart', anything: 'goes' };
+    d.metadata.annotations = { 'sidecar.istio.io/inject': 'true' };
+    d.spec.template.metadata.labels['some.example/key'] = 'v';
+    expect(unknownFields(d)).toEqual([]);
+    const cm = structuredClone(find('ConfigMap', 'reachability-probe', 'egress-verify-mesh')) as Tree;
+    (cm as unknown as { data: Record<string, string> }).data['another-file.txt'] = 'x';
+    expect(unknownFields(cm)).toEqual([]);
+  });
+
+  test('a kind without declarations is an error that says which apiVersions are known', () => {
+    expect(() => unknownFields({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } })).toThrow(/no declarations known for example\.com\/v1 Thing; known apiVersions: v1, apps\/v1/);
   });
 });
