@@ -5,12 +5,15 @@
  * them last-first, continuing past failures (and reporting them), exactly once.
  */
 import { log } from './progress.ts';
+import type { CleanupOutcome } from './user-facing.ts';
 
 type Undo = { name: string; fn: () => Promise<void> };
 
 export class Cleanup {
   readonly #stack: Undo[] = [];
   #running: Promise<string[]> | undefined;
+  readonly #removed: string[] = [];
+  readonly #failed: string[] = [];
 
   add(name: string, fn: () => Promise<void>): void {
     this.#stack.push({ name, fn });
@@ -18,6 +21,11 @@ export class Cleanup {
 
   get pending(): string[] {
     return this.#stack.map((u) => u.name);
+  }
+
+  /** What run() has undone and failed to undo so far. */
+  get outcome(): CleanupOutcome {
+    return { removed: [...this.#removed], failed: [...this.#failed] };
   }
 
   /** Returns the problems met; never throws. */
@@ -29,9 +37,11 @@ export class Cleanup {
         const started = performance.now();
         try {
           await fn();
+          this.#removed.push(name);
           log(`cleaned up: ${name} (${((performance.now() - started) / 1000).toFixed(1)}s)`);
         } catch (e) {
           problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+          this.#failed.push(name);
           log(`cleanup failed: ${name}: ${e instanceof Error ? e.message : String(e)}`);
         }
       }

@@ -11,6 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { describeObject, type KubeObject } from './manifests.ts';
 import { pollUntil, RetryableError } from './poll.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export const FIELD_MANAGER = 'egress-verify';
 
@@ -289,9 +290,9 @@ export function apiMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export class ContextGuardError extends Error {
+export class ContextGuardError extends UserFacingError {
   constructor(message: string) {
-    super(message);
+    super('Refusing the current kubeconfig context', [message], message);
     this.name = 'ContextGuardError';
   }
 }

@@ -13,6 +13,7 @@ import { execa } from 'execa';
 import { DownloadError, downloadVerified } from './download.ts';
 import { pins } from './pins.ts';
 import type { Settings } from './settings.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export type ToolName = 'kind' | 'istioctl';
 
@@ -33,12 +34,10 @@ export interface Tools {
   gcloud?: string;
 }
 
-export class PrerequisitesError extends Error {
-  readonly problems: readonly string[];
+export class PrerequisitesError extends UserFacingError {
   constructor(problems: readonly string[]) {
-    super(`Missing prerequisites; nothing was created:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('Missing prerequisites', problems, `Missing prerequisites; nothing was created:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'PrerequisitesError';
-    this.problems = problems;
   }
 }
 
