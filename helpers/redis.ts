@@ -13,6 +13,7 @@
  */
 import { Redis } from 'ioredis';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
+import { runLabels } from './run-label.ts';
 
 export const REDIS_PORT = 6379;
 
@@ -61,7 +62,7 @@ export class RedisStandIn {
       .withCommand(['redis-server', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'])
       .withNetworkMode(this.#network)
       .withExposedPorts(REDIS_PORT)
-      .withLabels({ 'egress-verify/role': 'redis-stand-in' })
+      .withLabels({ 'egress-verify/role': 'redis-stand-in', ...runLabels() })
       .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
       .withStartupTimeout(this.#startupTimeoutMs);
     if (this.#name) container = container.withName(this.#name);

@@ -71,6 +71,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('env', await startEnvironment(settings, timings, cleanup));
   } catch (e) {
     clearTimeout(timer);
+    // A signal made the phase fail: its handler cleans up and exits 130/143; nothing to add.
+    if (cleanup.interrupted) return new Promise<never>(() => {});
     if (cleanup.pending.length > 0) {
       log('setup failed: cleaning up what was created');
       await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => log(String(x)));
@@ -78,6 +80,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       // Nothing to tear down: the timings file only, without a summary that repeats the progress lines.
       await timings.write(join(settings.artifactsDir, 'timings.json')).catch(() => undefined);
     }
+    if (cleanup.interrupted) return new Promise<never>(() => {});
     removeSignalHandlers();
     if (e instanceof UserFacingError) return exitWith(e, cleanup);
     throw e;

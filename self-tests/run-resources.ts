@@ -1,0 +1,93 @@
+/**
+ * What a self-test run creates in Docker, labelled with its run id (helpers/run-label.ts), and
+ * how it is all removed: by the teardown of self-tests/global-setup.ts, by its signal handler,
+ * and by .ci/run at exit.
+ */
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { SELF_TEST_RUN_ENV, SELF_TEST_RUN_LABEL } from '../helpers/run-label.ts';
+
+const DOCKER_TIMEOUT_MS = 20_000;
+
+/** This run's id; "adhoc" for a program started outside a self-test run. */
+export function runId(): string {
+  return process.env[SELF_TEST_RUN_ENV] || 'adhoc';
+}
+
+/** `docker run`/`docker network create` arguments that label with this run's id. */
+export function labelArgs(): string[] {
+  return ['--label', `${SELF_TEST_RUN_LABEL}=${runId()}`];
+}
+
+/** The prefix of every network name of run `id` (so even an unlabelled one would be found). */
+export function networkPrefix(id: string = runId()): string {
+  return `egress-verify-self-${id}-`;
+}
+
+export interface TestNetwork {
+  getName(): string;
+  stop(): Promise<void>;
+}
+
+/** A user-defined bridge network, labelled and named after this run. */
+export async function startNetwork(): Promise<TestNetwork> {
+  const name = `${networkPrefix()}${randomBytes(4).toString('hex')}`;
+  await execa('docker', ['network', 'create', ...labelArgs(), name], { timeout: DOCKER_TIMEOUT_MS });
+  return {
+    getName: () => name,
+    stop: async () => {
+      await execa('docker', ['network', 'rm', name], { timeout: DOCKER_TIMEOUT_MS });
+    },
+  };
+}
+
+export interface RunResources {
+  containers: string[];
+  networks: string[];
+}
+
+/** Containers (ids) and networks (names) of run `id`. */
+export async function resourcesOf(id: string): Promise<RunResources> {
+  const filter = `label=${SELF_TEST_RUN_LABEL}=${id}`;
+  const containers = await execa('docker', ['ps', '-aq', '--no-trunc', '--filter', filter], { timeout: DOCKER_TIMEOUT_MS });
+  const labelled = await execa('docker', ['network', 'ls', '--filter', filter, '--format', '{{.Name}}'], { timeout: DOCKER_TIMEOUT_MS });
+  const named = await execa('docker', ['network', 'ls', '--filter', `name=${networkPrefix(id)}`, '--format', '{{.Name}}'], { timeout: DOCKER_TIMEOUT_MS });
+  const lines = (s: string) => s.split('\n').filter(Boolean);
+  return {
+    containers: lines(containers.stdout),
+    // `name=` filters match anywhere in the name: keep the ones that start with the prefix.
+    networks: [...new Set([...lines(labelled.stdout), ...lines(named.stdout).filter((n) => n.startsWith(networkPrefix(id)))])],
+  };
+}
+
+/** Removes everything of run `id` once (containers first: a network in use cannot go). */
+export async function removeResources(id: string): Promise<RunResources> {
+  const found = await resourcesOf(id);
+  if (found.containers.length > 0) await execa('docker', ['rm', '-f', '-v', ...found.containers], { timeout: DOCKER_TIMEOUT_MS, reject: false });
+  if (found.networks.length > 0) await execa('docker', ['network', 'rm', ...found.networks], { timeout: DOCKER_TIMEOUT_MS, reject: false });
+  return found;
+}
+
+/**
+ * Removes everything of run `id` until two looks in a row half a second apart find nothing: a
+ * create call that was under way when its process was killed can still complete in the engine.
+ * Returns what was removed; throws if something is still there at the deadline.
+ */
+export async function removeAllOfRun(id: string, deadlineMs = 30_000): Promise<RunResources> {
+  const removed: RunResources = { containers: [], networks: [] };
+  const until = performance.now() + deadlineMs;
+  let quiet = 0;
+  while (quiet < 2) {
+    const found = await removeResources(id);
+    removed.containers.push(...found.containers.filter((c) => !removed.containers.includes(c)));
+    removed.networks.push(...found.networks.filter((n) => !removed.networks.includes(n)));
+    quiet = found.containers.length + found.networks.length === 0 ? quiet + 1 : 0;
+    if (quiet >= 2) break;
+    if (performance.now() > until) {
+      const left = await resourcesOf(id);
+      throw new Error(`still there after ${deadlineMs / 1000}s: containers ${left.containers.join(' ') || 'none'}, networks ${left.networks.join(' ') || 'none'}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return removed;
+}
