@@ -15,7 +15,8 @@
  * its child leaves).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -52,7 +53,12 @@ export default async function setup(): Promise<() => Promise<void>> {
   const id = process.env.SELFTEST_RUN_ID || `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   process.env[SELF_TEST_RUN_ENV] = id;
   const savedTmp = process.env.TMPDIR;
-  const runTmp = await mkdtemp(join(tmpdir(), `egress-verify-self-${id}-`));
+  // Node's compile cache (vitest turns it on) defaults to os.tmpdir(): keep it where it was, shared
+  // between runs, rather than in the folder this run removes.
+  process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), 'node-compile-cache');
+  // Synchronous, like the signal handlers' registration below: no moment in between where a
+  // signal would find the folder made but its removal not yet registered.
+  const runTmp = mkdtempSync(join(tmpdir(), `egress-verify-self-${id}-`));
   process.env.TMPDIR = runTmp;
   const restoreTmp = async () => {
     if (savedTmp === undefined) delete process.env.TMPDIR;

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import { pollUntil } from '../helpers/poll.ts';
 import { SELF_TEST_RUN_ENV, SELF_TEST_RUN_LABEL } from '../helpers/run-label.ts';
 
 const DOCKER_TIMEOUT_MS = 20_000;
@@ -75,19 +76,12 @@ export async function removeResources(id: string): Promise<RunResources> {
  */
 export async function removeAllOfRun(id: string, deadlineMs = 30_000): Promise<RunResources> {
   const removed: RunResources = { containers: [], networks: [] };
-  const until = performance.now() + deadlineMs;
-  let quiet = 0;
-  while (quiet < 2) {
+  await pollUntil(`nothing left of self-test run ${id}`, deadlineMs, async () => {
     const found = await removeResources(id);
     removed.containers.push(...found.containers.filter((c) => !removed.containers.includes(c)));
     removed.networks.push(...found.networks.filter((n) => !removed.networks.includes(n)));
-    quiet = found.containers.length + found.networks.length === 0 ? quiet + 1 : 0;
-    if (quiet >= 2) break;
-    if (performance.now() > until) {
-      const left = await resourcesOf(id);
-      throw new Error(`still there after ${deadlineMs / 1000}s: containers ${left.containers.join(' ') || 'none'}, networks ${left.networks.join(' ') || 'none'}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+    return found.containers.length + found.networks.length === 0 ? true : undefined;
+  }, () => `containers ${removed.containers.join(' ') || 'none'}, networks ${removed.networks.join(' ') || 'none'}`,
+  { intervalMs: 500, consecutive: 2 });
   return removed;
 }
