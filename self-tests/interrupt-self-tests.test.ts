@@ -11,13 +11,13 @@
  * without touching anything else on a shared Docker engine.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { pollUntil } from '../helpers/poll.ts';
-import { removeAllOfRun, resourcesOf, type RunResources } from './run-resources.ts';
+import { removeAllOfRun, resourcesOf, tempFolders, type RunResources } from './run-resources.ts';
 import { needDocker } from './support.ts';
 
 type Trigger =
@@ -54,7 +54,7 @@ describe('interrupting npm run test:self leaves no container, network or temp fo
     test(c.name, async (ctx) => {
       await needDocker(ctx);
       const id = `int${randomBytes(4).toString('hex')}`;
-      const tempBefore = (await readdir(tmpdir())).sort();
+      const tempBefore = await tempFolders();
       expect(count(await resourcesOf(id))).toBe(0);
 
       const spawnedAt = performance.now();
@@ -69,7 +69,7 @@ describe('interrupting npm run test:self leaves no container, network or temp fo
         if (!exited) process.kill(-child.pid!, 'SIGKILL');
         await child;
         await removeAllOfRun(id);
-        for (const extra of (await readdir(tmpdir())).filter((f) => !tempBefore.includes(f))) {
+        for (const extra of (await tempFolders()).filter((f) => !tempBefore.includes(f))) {
           await rm(join(tmpdir(), extra), { recursive: true, force: true });
         }
       });
@@ -102,7 +102,7 @@ describe('interrupting npm run test:self leaves no container, network or temp fo
       const result = await child;
       // Nothing of the child's is left: labelled or named containers and networks, temp folders.
       const left = await resourcesOf(id);
-      const tempAfter = (await readdir(tmpdir())).sort();
+      const tempAfter = await tempFolders();
       expect(left).toEqual({ containers: [], networks: [] });
       expect(tempAfter).toEqual(tempBefore);
 

@@ -4,6 +4,8 @@
  * and by .ci/run at exit.
  */
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { pollUntil } from '../helpers/poll.ts';
 import { SELF_TEST_RUN_ENV, SELF_TEST_RUN_LABEL } from '../helpers/run-label.ts';
@@ -84,4 +86,12 @@ export async function removeAllOfRun(id: string, deadlineMs = 30_000): Promise<R
   }, () => `containers ${removed.containers.join(' ') || 'none'}, networks ${removed.networks.join(' ') || 'none'}`,
   { intervalMs: 500, consecutive: 2 });
   return removed;
+}
+
+/**
+ * The folders in os.tmpdir(), sorted. Files are left out: testcontainers keeps one lock file per
+ * user there (`testcontainers-node-<uid>.lock`, reused by every run), which is not a leak.
+ */
+export async function tempFolders(): Promise<string[]> {
+  return (await readdir(tmpdir(), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
 }
