@@ -11,6 +11,8 @@
  *   redis.hostAddress     // { host: '127.0.0.1', port: 32768 }  -> this process's ioredis client
  *   await redis.stop();
  */
+import { randomUUID } from 'node:crypto';
+import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
 import { runLabels } from './run-label.ts';
@@ -66,7 +68,19 @@ export class RedisStandIn {
       .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
       .withStartupTimeout(this.#startupTimeoutMs);
     if (this.#name) container = container.withName(this.#name);
-    const started = await container.start();
+    // testcontainers 12 removes a container that fails its wait strategy, but not one whose
+    // start itself fails (GenericContainer.startContainer: create, then start, no catch): find
+    // that one by a label of this attempt and remove it, so nothing is left (or blocks the name).
+    const attempt = randomUUID();
+    let started: StartedTestContainer;
+    try {
+      started = await container.withLabels({ 'egress-verify/start-attempt': attempt }).start();
+    } catch (e) {
+      const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=egress-verify/start-attempt=${attempt}`], { reject: false });
+      const ids = stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) await execa('docker', ['rm', '-f', '-v', ...ids], { reject: false });
+      throw e;
+    }
     return new StartedRedisStandIn(started, this.#network);
   }
 }

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { needDocker } from './support.ts';
+import { SELF_TEST_RUN_ENV } from '../helpers/run-label.ts';
+import { removeAllOfRun, resourcesOf } from './run-resources.ts';
+import { needDocker, PROBE_IMAGE } from './support.ts';
 
 test('SIGINT during a run removes the Redis stand-in and its network, then exits 130', async (ctx) => {
   await needDocker(ctx);
@@ -73,5 +75,22 @@ describe('one Ctrl-C through npm is one interrupt', () => {
     expect(result.exitCode).toBe(130);
     expect((await execa('docker', ['inspect', containerId!], { reject: false })).exitCode).not.toBe(0);
     expect((await execa('docker', ['network', 'inspect', network!], { reject: false })).exitCode).not.toBe(0);
+  });
+});
+
+describe('a failed start of the interrupted run', () => {
+  test('undoes what exists (its network) and exits 1, with no signal at all', async (ctx) => {
+    await needDocker(ctx, PROBE_IMAGE);
+    const id = `failedstart${Date.now().toString(36)}`;
+    // The probe image has no redis-server: the stand-in's container cannot start (nothing to pull).
+    const result = await execa(process.execPath, ['--experimental-strip-types', '--no-warnings', 'self-tests/programs/interrupted-run.ts'], {
+      env: { REDIS_IMAGE: PROBE_IMAGE, [SELF_TEST_RUN_ENV]: id }, reject: false, all: true, timeout: 60_000,
+    });
+    const left = await resourcesOf(id);
+    await removeAllOfRun(id);
+    expect(result.exitCode).toBe(1);
+    expect(result.all).toMatch(/start failed: /);
+    expect(result.all).toMatch(/cleaned up: network/);
+    expect(left).toEqual({ containers: [], networks: [] });
   });
 });
