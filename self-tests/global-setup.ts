@@ -6,7 +6,9 @@
  *   they spawn inherit it, and every container and network they create carries it as a label
  *   (helpers/run-label.ts, self-tests/run-resources.ts).
  * - TMPDIR points at a folder of this run, so every temp folder made with os.tmpdir() lands in it.
- * - Teardown removes everything labelled with the id, and the folder.
+ * - Teardown removes everything labelled with the id, and the folder. Runs started within this
+ *   one (a self-test that runs the suite as a child) also label with this id, so what they leave
+ *   when killed is removed too.
  * - On SIGINT/SIGTERM the main process takes the signal over (helpers/cleanup.ts: one keypress is
  *   one interrupt): it kills the test processes (so none creates anything more), removes
  *   everything labelled with the id, removes the folder, and exits 130/143.
@@ -22,7 +24,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { Cleanup } from '../helpers/cleanup.ts';
 import { log } from '../helpers/progress.ts';
-import { SELF_TEST_RUN_ENV } from '../helpers/run-label.ts';
+import { SELF_TEST_RUN_ENV, SELF_TEST_WITHIN_ENV } from '../helpers/run-label.ts';
 import { removeAllOfRun } from './run-resources.ts';
 
 /** Every process below this one (vitest's workers and what they started), deepest first. */
@@ -51,6 +53,11 @@ function describe(r: { containers: string[]; networks: string[] }): string {
 
 export default async function setup(): Promise<() => Promise<void>> {
   const id = process.env.SELFTEST_RUN_ID || `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  // A run within another self-test run (a child run under test) also labels with the outer ids.
+  const outer = process.env[SELF_TEST_RUN_ENV];
+  if (outer && outer !== id) {
+    process.env[SELF_TEST_WITHIN_ENV] = [...(process.env[SELF_TEST_WITHIN_ENV] ?? '').split(','), outer].filter(Boolean).join(',');
+  }
   process.env[SELF_TEST_RUN_ENV] = id;
   const savedTmp = process.env.TMPDIR;
   // Node's compile cache (vitest turns it on) defaults to os.tmpdir(): keep it where it was, shared

@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { pollUntil } from '../helpers/poll.ts';
-import { SELF_TEST_RUN_ENV, SELF_TEST_RUN_LABEL } from '../helpers/run-label.ts';
-import { removeAllOfRun, resourcesOf, tempFolders } from './run-resources.ts';
+import { SELF_TEST_RUN_LABEL, withinLabel } from '../helpers/run-label.ts';
+import { childRunEnv, removeAllOfRun, resourcesOf, runId, tempFolders } from './run-resources.ts';
 import { needDocker } from './support.ts';
 
 interface Case {
@@ -71,7 +71,7 @@ describe('interrupting npm test leaves no container, network or temp folder', ()
       await needDocker(ctx);
       const id = `npmtest${randomBytes(4).toString('hex')}`;
       // The network kind's nodes sit on; labelled with the child's run id so the sweep removes it.
-      const created = await execa('docker', ['network', 'create', '--label', `${SELF_TEST_RUN_LABEL}=${id}`, 'kind'], { reject: false });
+      const created = await execa('docker', ['network', 'create', '--label', `${SELF_TEST_RUN_LABEL}=${id}`, '--label', `${withinLabel(runId())}=true`, 'kind'], { reject: false });
       if (created.exitCode !== 0) return ctx.skip(`cannot create the Docker network "kind" (${created.stderr.trim()}); is a kind cluster running here?`);
       closeAtOnce = false;
       const tempBefore = await tempFolders();
@@ -79,7 +79,7 @@ describe('interrupting npm test leaves no container, network or temp folder', ()
       const child = execa('npm', ['test', '--script-shell=/bin/bash'], {
         env: {
           CLUSTER: 'existing', ALLOW_CONTEXT: 'sandbox', KUBECONFIG: kubeconfig, REDIS_BACKEND: 'container',
-          ARTIFACTS_DIR: join(work, `artifacts-${id}`), [SELF_TEST_RUN_ENV]: id, FORCE_COLOR: '0',
+          ARTIFACTS_DIR: join(work, `artifacts-${id}`), ...childRunEnv(id), FORCE_COLOR: '0',
         },
         detached: true, reject: false, all: true,
       });

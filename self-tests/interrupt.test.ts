@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SELF_TEST_RUN_ENV } from '../helpers/run-label.ts';
-import { removeAllOfRun, resourcesOf } from './run-resources.ts';
+import { childRunEnv, removeAllOfRun, resourcesOf } from './run-resources.ts';
 import { needDocker, PROBE_IMAGE } from './support.ts';
 
 test('SIGINT during a run removes the Redis stand-in and its network, then exits 130', async (ctx) => {
@@ -84,7 +83,7 @@ describe('a failed start of the interrupted run', () => {
     const id = `failedstart${Date.now().toString(36)}`;
     // The probe image has no redis-server: the stand-in's container cannot start (nothing to pull).
     const result = await execa(process.execPath, ['--experimental-strip-types', '--no-warnings', 'self-tests/programs/interrupted-run.ts'], {
-      env: { REDIS_IMAGE: PROBE_IMAGE, [SELF_TEST_RUN_ENV]: id }, reject: false, all: true, timeout: 60_000,
+      env: { REDIS_IMAGE: PROBE_IMAGE, ...childRunEnv(id) }, reject: false, all: true, timeout: 60_000,
     });
     const left = await resourcesOf(id);
     await removeAllOfRun(id);

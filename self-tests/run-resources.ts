@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { pollUntil } from '../helpers/poll.ts';
-import { SELF_TEST_RUN_ENV, SELF_TEST_RUN_LABEL } from '../helpers/run-label.ts';
+import { runLabels, SELF_TEST_RUN_ENV, SELF_TEST_RUN_LABEL, SELF_TEST_WITHIN_ENV, withinLabel } from '../helpers/run-label.ts';
 
 const DOCKER_TIMEOUT_MS = 20_000;
 
@@ -19,7 +19,7 @@ export function runId(): string {
 
 /** `docker run`/`docker network create` arguments that label with this run's id. */
 export function labelArgs(): string[] {
-  return ['--label', `${SELF_TEST_RUN_LABEL}=${runId()}`];
+  return Object.entries(runLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 }
 
 /** The prefix of every network name of run `id` (so even an unlabelled one would be found). */
@@ -49,18 +49,20 @@ export interface RunResources {
   networks: string[];
 }
 
-/** Containers (ids) and networks (names) of run `id`. */
+/** Containers (ids) and networks (names) of run `id` and of the runs started within it. */
 export async function resourcesOf(id: string): Promise<RunResources> {
-  const filter = `label=${SELF_TEST_RUN_LABEL}=${id}`;
-  const containers = await execa('docker', ['ps', '-aq', '--no-trunc', '--filter', filter], { timeout: DOCKER_TIMEOUT_MS });
-  const labelled = await execa('docker', ['network', 'ls', '--filter', filter, '--format', '{{.Name}}'], { timeout: DOCKER_TIMEOUT_MS });
-  const named = await execa('docker', ['network', 'ls', '--filter', `name=${networkPrefix(id)}`, '--format', '{{.Name}}'], { timeout: DOCKER_TIMEOUT_MS });
-  const lines = (s: string) => s.split('\n').filter(Boolean);
-  return {
-    containers: lines(containers.stdout),
-    // `name=` filters match anywhere in the name: keep the ones that start with the prefix.
-    networks: [...new Set([...lines(labelled.stdout), ...lines(named.stdout).filter((n) => n.startsWith(networkPrefix(id)))])],
-  };
+  const docker = async (args: string[]) => (await execa('docker', args, { timeout: DOCKER_TIMEOUT_MS })).stdout.split('\n').filter(Boolean);
+  const containers: string[] = [];
+  const networks: string[] = [];
+  // Several --filter label=... would have to match all at once: one look per label.
+  for (const filter of [`label=${SELF_TEST_RUN_LABEL}=${id}`, `label=${withinLabel(id)}`]) {
+    containers.push(...await docker(['ps', '-aq', '--no-trunc', '--filter', filter]));
+    networks.push(...await docker(['network', 'ls', '--filter', filter, '--format', '{{.Name}}']));
+  }
+  // `name=` filters match anywhere in the name: keep the ones that start with the prefix.
+  const named = await docker(['network', 'ls', '--filter', `name=${networkPrefix(id)}`, '--format', '{{.Name}}']);
+  networks.push(...named.filter((n) => n.startsWith(networkPrefix(id))));
+  return { containers: [...new Set(containers)], networks: [...new Set(networks)] };
 }
 
 /** Removes everything of run `id` once (containers first: a network in use cannot go). */
@@ -94,4 +96,13 @@ export async function removeAllOfRun(id: string, deadlineMs = 30_000): Promise<R
  */
 export async function tempFolders(): Promise<string[]> {
   return (await readdir(tmpdir(), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/**
+ * The environment for a program a self-test starts as a run of its own (id `id`): what it creates
+ * is labelled with `id`, and also as made within this run, whose sweep then removes it too.
+ */
+export function childRunEnv(id: string): Record<string, string> {
+  const within = [...(process.env[SELF_TEST_WITHIN_ENV] ?? '').split(','), runId()].filter(Boolean).join(',');
+  return { [SELF_TEST_RUN_ENV]: id, [SELF_TEST_WITHIN_ENV]: within };
 }
