@@ -26,6 +26,7 @@ import { Cleanup } from '../helpers/cleanup.ts';
 import { log } from '../helpers/progress.ts';
 import { SELF_TEST_RUN_ENV, SELF_TEST_WITHIN_ENV } from '../helpers/run-label.ts';
 import { removeAllOfRun } from './run-resources.ts';
+import { dockerAvailable } from './support.ts';
 
 /** Every process below this one (vitest's workers and what they started), deepest first. */
 async function descendants(): Promise<number[]> {
@@ -77,7 +78,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   const onSignal = new Cleanup();
   onSignal.add(`temp folder ${runTmp}`, restoreTmp);
   onSignal.add(`containers and networks of self-test run ${id}`, async () => {
-    log(`removed ${describe(await removeAllOfRun(id))}`);
+    if (await dockerAvailable()) log(`removed ${describe(await removeAllOfRun(id))}`);
   });
   onSignal.add('test processes', async () => {
     for (const pid of await descendants()) {
@@ -92,9 +93,12 @@ export default async function setup(): Promise<() => Promise<void>> {
 
   return async () => {
     giveSignalsBack();
-    const removed = await removeAllOfRun(id);
-    // Something a test should have removed itself: say so, so the leak gets fixed at its source.
-    if (removed.containers.length + removed.networks.length > 0) log(`self-test teardown removed leftovers: ${describe(removed)}`);
+    // Without an engine the Docker-backed tests were skipped, and there is nothing to remove.
+    if (await dockerAvailable()) {
+      const removed = await removeAllOfRun(id);
+      // Something a test should have removed itself: say so, so the leak gets fixed at its source.
+      if (removed.containers.length + removed.networks.length > 0) log(`self-test teardown removed leftovers: ${describe(removed)}`);
+    }
     await restoreTmp();
   };
 }
