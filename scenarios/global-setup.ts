@@ -75,7 +75,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (cleanup.interrupted) return new Promise<never>(() => {});
     if (cleanup.pending.length > 0) {
       log('setup failed: cleaning up what was created');
-      await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => log(String(x)));
+      // A user-facing failure's block names what was left; its reasons are logged as they happen.
+      await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => {
+        if (!(e instanceof UserFacingError)) log(String(x));
+      });
     } else {
       // Nothing to tear down: the timings file only, without a summary that repeats the progress lines.
       await timings.write(join(settings.artifactsDir, 'timings.json')).catch(() => undefined);
