@@ -34,6 +34,9 @@ export default defineConfig({
         test: {
           name: 'self',
           include: ['self-tests/**/*.test.ts'],
+          // A run id labelling all it creates in Docker, a temp folder of its own, and their removal
+          // at the end and on Ctrl-C/SIGTERM.
+          globalSetup: ['self-tests/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Docker-backed tests start containers; two cores, so keep files in one worker at a time.

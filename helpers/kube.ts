@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { describeObject, type KubeObject } from './manifests.ts';
 import { pollUntil, RetryableError } from './poll.ts';
 import { log } from './progress.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export const FIELD_MANAGER = 'egress-verify';
 
@@ -511,9 +512,9 @@ export function refusalMessage(e: unknown): string {
   return extra.length > 0 ? `${base} (${extra.join('; ')})` : base;
 }
 
-export class ContextGuardError extends Error {
+export class ContextGuardError extends UserFacingError {
   constructor(message: string) {
-    super(message);
+    super('Refusing the current kubeconfig context', [message], message);
     this.name = 'ContextGuardError';
   }
 }

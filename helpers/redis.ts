@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
+import { runLabels } from './run-label.ts';
 
 export const REDIS_PORT = 6379;
 
@@ -127,7 +128,7 @@ export class RedisStandIn {
       .withCommand(['redis-server', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'])
       .withNetworkMode(this.#network)
       .withExposedPorts(REDIS_PORT)
-      .withLabels({ [ROLE_LABEL]: ROLE, [PID_LABEL]: String(process.pid), [HOST_LABEL]: hostname() })
+      .withLabels({ [ROLE_LABEL]: ROLE, [PID_LABEL]: String(process.pid), [HOST_LABEL]: hostname(), ...runLabels() })
       .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
       .withStartupTimeout(this.#startupTimeoutMs);
     if (this.#name) container = container.withName(this.#name);

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { compatibilityProblem, compatibleNodeImage } from './compat.ts';
 import { pins } from './pins.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export type RedisBackend = 'container' | 'memorystore';
 export type ClusterMode = 'kind' | 'existing';
@@ -61,12 +62,10 @@ interface SettingSpec<K extends keyof Settings> {
 /** A value outside the valid set: carries the message for one setting. */
 class InvalidValue extends Error {}
 
-export class SettingsError extends Error {
-  readonly problems: readonly string[];
+export class SettingsError extends UserFacingError {
   constructor(problems: readonly string[]) {
-    super(`Invalid settings, nothing was started:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('Invalid settings', problems, `Invalid settings, nothing was started:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'SettingsError';
-    this.problems = problems;
   }
 }
 

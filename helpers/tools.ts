@@ -14,6 +14,7 @@ import { DownloadError, downloadVerified } from './download.ts';
 import { checkHost, type HostFindings } from './host.ts';
 import { pins } from './pins.ts';
 import type { Settings } from './settings.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export type ToolName = 'kind' | 'istioctl';
 
@@ -36,12 +37,10 @@ export interface Tools {
   hostWarnings: string[];
 }
 
-export class PrerequisitesError extends Error {
-  readonly problems: readonly string[];
+export class PrerequisitesError extends UserFacingError {
   constructor(problems: readonly string[]) {
-    super(`Missing prerequisites; nothing was created:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('Missing prerequisites', problems, `Missing prerequisites; nothing was created:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'PrerequisitesError';
-    this.problems = problems;
   }
 }
 

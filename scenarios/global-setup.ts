@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { Cleanup } from '../helpers/cleanup.ts';
 import { log, type PhaseRecord, seconds, Timings } from '../helpers/progress.ts';
-import { loadSettings, SettingsError } from '../helpers/settings.ts';
+import { loadSettings, type Settings } from '../helpers/settings.ts';
 import { PrerequisitesError } from '../helpers/tools.ts';
+import { failureBlock, UserFacingError } from '../helpers/user-facing.ts';
 import { startEnvironment } from './environment.ts';
 
 async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string): Promise<void> {
@@ -33,14 +34,34 @@ async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string):
   if (problems.length > 0) throw new Error(`cleanup left things behind:\n  ${problems.join('\n  ')}`);
 }
 
+/**
+ * A user-facing failure ends the run here: the block (every problem, and what was or was not
+ * created) is the last thing printed, and the process exits 1 before vitest reports the thrown
+ * error ("No test files found", "Unhandled Error" with a stack, "Serialized Error" repeating it).
+ */
+function exitWith(e: UserFacingError, cleanup: Cleanup): Promise<never> {
+  const hints = e instanceof PrerequisitesError
+    ? ['The chapter\'s scenarios run only against a real cluster (kind + Istio), so none ran.',
+      'The suite\'s own tests need only Docker and Node: npm run test:self']
+    : [];
+  process.stderr.write(`\n${failureBlock(e, cleanup.outcome, hints)}`, () => process.exit(1));
+  return new Promise<never>(() => {});
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const cleanup = new Cleanup();
   // Invalid settings stop here, before anything is created.
-  const settings = loadSettings();
+  let settings: Settings;
+  try {
+    settings = loadSettings();
+  } catch (e) {
+    if (e instanceof UserFacingError) return exitWith(e, cleanup);
+    throw e;
+  }
   // SETUP_TIMEOUT stops new phases from starting; the phase under way (each bounded by its own
   // deadline) is allowed to finish and register its cleanup, so that nothing it created leaks.
   const deadline = new AbortController();
   const timings = new Timings(deadline.signal);
-  const cleanup = new Cleanup();
   const removeSignalHandlers = cleanup.onSignals();
   const timer = setTimeout(() => {
     log(`SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s) reached: no further setup phase will start`);
@@ -49,15 +70,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     project.provide('env', await startEnvironment(settings, timings, cleanup));
   } catch (e) {
-    log('setup failed: cleaning up what was created');
-    await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => log(String(x)));
-    removeSignalHandlers();
-    if (e instanceof PrerequisitesError) {
-      e.message += '\nThe chapter\'s scenarios run only against a real cluster (kind + Istio); none was created, so none ran.'
-        + '\nThe suite\'s own tests need only Docker and Node: npm run test:self';
+    clearTimeout(timer);
+    // A signal made the phase fail: its handler cleans up and exits 130/143; nothing to add.
+    if (cleanup.interrupted) return new Promise<never>(() => {});
+    if (cleanup.pending.length > 0) {
+      log('setup failed: cleaning up what was created');
+      // A user-facing failure's block names what was left; its reasons are logged as they happen.
+      await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => {
+        if (!(e instanceof UserFacingError)) log(String(x));
+      });
+    } else {
+      // Nothing to tear down: the timings file only, without a summary that repeats the progress lines.
+      await timings.write(join(settings.artifactsDir, 'timings.json')).catch(() => undefined);
     }
-    // Known user-facing errors: the message says it all; a code frame would only distract.
-    if (e instanceof SettingsError || e instanceof PrerequisitesError) e.stack = `${e.name}: ${e.message}`;
+    if (cleanup.interrupted) return new Promise<never>(() => {});
+    removeSignalHandlers();
+    if (e instanceof UserFacingError) return exitWith(e, cleanup);
     throw e;
   } finally {
     clearTimeout(timer);

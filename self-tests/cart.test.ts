@@ -9,13 +9,13 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   type Cart, CartCallError, CartClient, cartServiceDefinition, decodeCart, encodeCart, grpcStatus, readStoredCart,
 } from '../helpers/cart.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
 import { loadSettings } from '../helpers/settings.ts';
+import { startNetwork, type TestNetwork } from './run-resources.ts';
 import { dockerAvailable, needDocker } from './support.ts';
 
 /**
@@ -91,7 +91,7 @@ describe('stored cart format', () => {
 });
 
 describe('cart client against the cartservice stand-in, with a real Redis', () => {
-  let network: StartedNetwork | undefined;
+  let network: TestNetwork | undefined;
   let redis: StartedRedisStandIn | undefined;
   let store: Redis | undefined;
   let cartService: { address: string; stop: () => Promise<void> } | undefined;
@@ -99,7 +99,7 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
 
   beforeAll(async () => {
     if (!(await dockerAvailable())) return;
-    network = await new Network().start();
+    network = await startNetwork();
     redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(network.getName()).start();
     store = redis.client();
     await store.connect();
@@ -159,14 +159,14 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
 });
 
 describe('addItemUntil: a retried AddItem never writes twice to the cart it reports', () => {
-  let network: StartedNetwork | undefined;
+  let network: TestNetwork | undefined;
   let redis: StartedRedisStandIn | undefined;
   let store: Redis | undefined;
   let cartService: { address: string; stop: () => Promise<void> } | undefined;
 
   beforeAll(async () => {
     if (!(await dockerAvailable())) return;
-    network = await new Network().start();
+    network = await startNetwork();
     redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(network.getName()).start();
     store = redis.client();
     await store.connect();

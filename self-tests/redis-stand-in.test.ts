@@ -1,17 +1,17 @@
 import { hostname } from 'node:os';
 import { execa } from 'execa';
-import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, describe, expect, test } from 'vitest';
 import { encodeCart, readStoredCart } from '../helpers/cart.ts';
 import { clearLeftover, RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
 import { loadSettings } from '../helpers/settings.ts';
+import { labelArgs, startNetwork, type TestNetwork } from './run-resources.ts';
 import { containersWithLabel, needDocker, PROBE_IMAGE } from './support.ts';
 
 // The Redis image under test: REDIS_IMAGE, as the scenarios use it (CI: the locally built one).
 const image = loadSettings().redisImage;
 
 describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
-  let network: StartedNetwork | undefined;
+  let network: TestNetwork | undefined;
   let redis: StartedRedisStandIn | undefined;
 
   afterAll(async () => {
@@ -21,7 +21,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
 
   test('starts on the network and reports its IP there', async (ctx) => {
     await needDocker(ctx, PROBE_IMAGE);
-    network = await new Network().start();
+    network = await startNetwork();
     redis = await new RedisStandIn(image).onNetwork(network.getName()).start();
     const { stdout } = await execa('docker', [
       'inspect', '--format', `{{(index .NetworkSettings.Networks "${network.getName()}").IPAddress}}`, redis.containerId,
@@ -33,7 +33,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
     await needDocker(ctx, PROBE_IMAGE);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const { stdout } = await execa('docker', [
-      'run', '--rm', '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379',
+      'run', '--rm', ...labelArgs(), '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379',
     ]);
     expect(JSON.parse(stdout)).toMatchObject({ outcome: 'answered', reply: '+PONG' });
   });
@@ -58,7 +58,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
     if (client.status !== 'ready') await client.connect();
     await client.hset('user-x', { absexp: '-1', sldexp: '-1', data: cart });
     const { stdout } = await execa('docker', [
-      'run', '--rm', '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379', '--hgetall', 'user-x',
+      'run', '--rm', ...labelArgs(), '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379', '--hgetall', 'user-x',
     ]);
     const r = JSON.parse(stdout) as { outcome: string; hash: Record<string, string> };
     expect(r.outcome).toBe('answered');
