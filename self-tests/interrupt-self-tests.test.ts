@@ -1,6 +1,6 @@
 /**
  * Interrupting `npm run test:self` at any moment leaves nothing: the run under test is a real
- * child run of the self-tests (self-tests/redis-stand-in.test.ts: a network, the Redis stand-in,
+ * child run of the self-tests (the Docker-backed files below: networks, the Redis stand-in,
  * probe containers), started the way a user starts it (npm, with bash as the script shell) and
  * interrupted at several points: Ctrl-C to the whole process group (as a terminal sends it) while
  * vitest starts, once the run's network exists, once its container exists, and while the tests
@@ -41,6 +41,10 @@ const CASES: Case[] = [
   { name: 'SIGTERM to npm alone while the tests run', trigger: { kind: 'container', thenMs: 300 }, signal: 'SIGTERM', group: false },
 ];
 
+// Several Docker-backed files, so that the child run is still going well after its first
+// container exists, even on a loaded machine (one file alone can end within a second or two).
+const CHILD_FILES = ['self-tests/redis-stand-in.test.ts', 'self-tests/probe.test.ts', 'self-tests/cart.test.ts'];
+
 const count = (r: RunResources) => r.containers.length + r.networks.length;
 
 describe('interrupting npm run test:self leaves no container, network or temp folder', () => {
@@ -58,7 +62,7 @@ describe('interrupting npm run test:self leaves no container, network or temp fo
       expect(count(await resourcesOf(id))).toBe(0);
 
       const spawnedAt = performance.now();
-      const child = execa('npm', ['run', '--script-shell=/bin/bash', 'test:self', '--', 'self-tests/redis-stand-in.test.ts'], {
+      const child = execa('npm', ['run', '--script-shell=/bin/bash', 'test:self', '--', ...CHILD_FILES], {
         env: { SELFTEST_RUN_ID: id, ARTIFACTS_DIR: artifacts, FORCE_COLOR: '0' },
         detached: true, reject: false, all: true,
       });
