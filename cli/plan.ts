@@ -4,8 +4,8 @@
  */
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
-import { describeSettings, loadSettings, SettingsError } from './settings.ts';
-import { imagePlan, planExtras } from './plan-extras.ts';
+import { describeSettings, loadSettings, SettingsError } from '../helpers/settings.ts';
+import { imagePlan, planExtras } from '../helpers/plan-extras.ts';
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
