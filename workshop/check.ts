@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments } from 'yaml';
 import { MEMORYSTORE_REDIS_VERSIONS } from '../helpers/settings.ts';
-import { interactive, PLACEHOLDERS, setKeys, type Classified, type Command } from './classify.ts';
+import { interactive, interactiveFlags, PLACEHOLDERS, setKeys, type Classified, type Command } from './classify.ts';
 import { knownKind, strictProblems, type Manifest } from './schema.ts';
 
 export type Severity = 'error' | 'warning';
@@ -136,7 +136,7 @@ function kubectlFindings(block: string, c: Command): Finding[] {
     }
   }
   if (interactive(w)) {
-    out.push({ block, severity: 'warning', message: `line ${c.line}: interactive (${w.filter((x) => x.startsWith('-') && /[it]/.test(x)).join(' ')}): needs a terminal; translated to the probe in the same place` });
+    out.push({ block, severity: 'warning', message: `line ${c.line}: interactive (${interactiveFlags(w).join(' ')}): needs a terminal; translated to the probe in the same place` });
   }
   return out;
 }

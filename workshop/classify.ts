@@ -206,10 +206,15 @@ export function setKeys(words: string[]): string[] {
 
 /** kubectl exec/run with a terminal attached (-it, -ti, -i --tty, ...). */
 export function interactive(words: string[]): boolean {
-  if (words[0] !== 'kubectl' || !['exec', 'run', 'attach'].includes(words[1] ?? '')) return false;
+  return interactiveFlags(words).length > 0;
+}
+
+/** The flags that attach a terminal or stdin (kubectl exec/run/attach: -i, -t, -it, --tty, --stdin). */
+export function interactiveFlags(words: string[]): string[] {
+  if (words[0] !== 'kubectl' || !['exec', 'run', 'attach'].includes(words[1] ?? '')) return [];
   const dd = words.indexOf('--');
   const flags = dd >= 0 ? words.slice(0, dd) : words;
-  return flags.some((w) => /^-[a-zA-Z]*[it][a-zA-Z]*$/.test(w) || w === '--tty' || w === '--stdin' || w.startsWith('--tty=') || w.startsWith('--stdin='));
+  return flags.filter((w) => /^-[a-zA-Z]*[it][a-zA-Z]*$/.test(w) || /^--(tty|stdin)(=true)?$/.test(w));
 }
 
 function commandPolicy(commands: Command[]): { policy: Policy; reason: string } {

@@ -5,7 +5,7 @@
  * checkout's git history has it.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createTwoFilesPatch } from 'diff';
@@ -44,8 +44,11 @@ export function readGolden(file = GOLDEN_FILE): Inventory {
 
 /** A directory's HEAD commit, or undefined when it is not a git checkout (read only: rev-parse). */
 export function commitOf(dir: string): string | undefined {
+  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    return execFileSync('git', ['-C', dir, 'rev-parse', '--verify', '-q', 'HEAD^{commit}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    // Only the top of a checkout counts: a folder inside another repository is not the workshop's.
+    if (realpathSync(git('rev-parse', '--show-toplevel')) !== realpathSync(dir)) return undefined;
+    return git('rev-parse', '--verify', '-q', 'HEAD^{commit}') || undefined;
   } catch {
     return undefined;
   }
