@@ -309,3 +309,27 @@ describe('the golden inventory of the pinned workshop', () => {
     expect(g.blocks.find((b) => b.id === '08-egress-gateway#step9.1')).toMatchObject({ kind: 'yaml', policy: 'skip' });
   });
 });
+
+describe('npm run plan with WORKSHOP_REPO: the chapter\'s blocks and their policies', () => {
+  const repo = join(WORKSHOPS, 'clean');
+  const plan = (env: Record<string, string>, args: string[]) =>
+    execa('npm', ['run', '-s', 'plan', '--', ...args], { env: { ...env, DOCKER_HOST: 'unix:///nonexistent.sock' }, reject: false });
+
+  test('--json has a workshop section with every block in order', async () => {
+    const r = await plan({ WORKSHOP_REPO: repo, WORKSHOP_LABS: join(repo, 'labs') }, ['--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const p = JSON.parse(r.stdout) as { workshop?: { file: string; blocks: { id: string; line: number; policy: string; reason: string }[] } };
+    expect(p.workshop?.file).toBe('content/labs-chapters/05-leaving-the-mesh.md');
+    expect(p.workshop?.blocks.map((b) => `${b.id} ${b.policy}`)).toEqual([
+      '05-leaving-the-mesh#step1.1 run', '05-leaving-the-mesh#step2.1 translate', '05-leaving-the-mesh#step2.2 translate',
+      '05-leaving-the-mesh#step2.3 output', '05-leaving-the-mesh#step3.1 skip', '05-leaving-the-mesh#step3.2 run', '05-leaving-the-mesh#step3.3 output',
+    ]);
+    expect(p.workshop?.blocks[4]?.reason).toBe('shown to the reader; 05-leaving-the-mesh#step3.2 applies istio-workshop-labs/store-entry.yaml, checked equal to it');
+  });
+  test('the text form lists them after the steps; without WORKSHOP_REPO there is no such section', async () => {
+    const withRepo = await plan({ WORKSHOP_REPO: repo }, []);
+    expect(withRepo.stdout).toMatch(/Workshop chapter content\/labs-chapters\/05-leaving-the-mesh\.md at \(not a git checkout\)\n {2}05-leaving-the-mesh#step1\.1 +line 16 +command +run /);
+    const without = await plan({ WORKSHOP_REPO: '' }, ['--json']);
+    expect(JSON.parse(without.stdout)).not.toHaveProperty('workshop');
+  });
+});

@@ -74,6 +74,29 @@ export async function analyse(input: WorkshopInput): Promise<Analysis> {
   };
 }
 
+export interface PlannedBlock {
+  id: string;
+  file: string;
+  line: number;
+  kind: string;
+  policy: string;
+  reason: string;
+}
+
+/** The chapter's blocks and policies, without the checks (fast; for `npm run plan`). */
+export function planWorkshop(input: Pick<WorkshopInput, 'repo' | 'labs' | 'chapter'>): { file: string; commit: string | null; blocks: PlannedBlock[] } {
+  const file = input.chapter ?? findChapter(input.repo);
+  const labs = labsReader(input.labs);
+  const blocks = classify(readChapter(input.repo, file), (p) => {
+    const text = labs(p);
+    return text === undefined ? undefined : yamlObjects(text);
+  });
+  return {
+    file, commit: commitOf(input.repo) ?? null,
+    blocks: blocks.map((b) => ({ id: b.id, file: b.file, line: b.line, kind: b.kind, policy: b.policy, reason: b.reason })),
+  };
+}
+
 /** The default golden inventory of the pinned workshop (workshop/golden.json). */
 export const DEFAULT_GOLDEN = existsSync(GOLDEN_FILE) ? GOLDEN_FILE : undefined;
 export const PINNED = { content: pins.workshopCommit, labs: pins.workshopLabsCommit };
