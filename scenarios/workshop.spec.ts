@@ -111,6 +111,8 @@ if (!repo) {
 
     const env = () => inject('env');
 
+    // As the chapter: `istioctl kube-inject -f FILE` with the cluster's own injection config
+    // (istioctl's default); --kubeconfig/--context are istioctl's global flags.
     async function injected(path: string): Promise<KubeObject[]> {
       const { kubeconfigPath, context } = env();
       const r = await execa(istioctl, ['kube-inject', '-f', path, ...(kubeconfigPath ? ['--kubeconfig', kubeconfigPath] : []), '--context', context]);

@@ -160,7 +160,11 @@ export async function workshopDryRun(kube: Kube, objects: readonly KubernetesObj
   for (const o of objects) await api.dryRunApply(o);
 }
 
-/** The mesh config's outbound mode, set in the `istio` ConfigMap that istiod watches. */
+/**
+ * The mesh config's outbound mode, set in the `istio` ConfigMap (key `mesh`) that istiod watches
+ * and reloads (istio/istio pkg/config/mesh/kubemesh); the sidecars then get the new default
+ * outbound cluster, which the callers await by polling the probe. Returns the mode before.
+ */
 export async function setOutboundMode(kube: Kube, mode: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<string | undefined> {
   const cm = await kube.core.readNamespacedConfigMap({ name: 'istio', namespace: 'istio-system' });
   const mesh = (parseYaml(cm.data?.mesh ?? '') ?? {}) as { outboundTrafficPolicy?: { mode?: string } };
