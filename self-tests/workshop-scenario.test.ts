@@ -121,3 +121,35 @@ describe('scenarios/workshop.spec.ts without WORKSHOP_REPO', () => {
     ]);
   });
 });
+
+describe('the scenario\'s results in the reports', () => {
+  test('the matrix table has a row per block id (known defects keep their reason in the name)', async () => {
+    const { matrixTable } = await import('../helpers/matrix.ts');
+    const table = matrixTable([{
+      version: '1.30.5', exitCode: 0, durationMs: 60_000,
+      report: { testResults: [{ name: 'scenarios/workshop.spec.ts', assertionResults: [
+        { title: '02-egress#step2.2', status: 'passed', duration: 1500 },
+        { title: '02-egress#step3.3 (known defect: the key does not exist)', status: 'passed', duration: 200 },
+        { title: '02-egress#step1.1', status: 'skipped', duration: null },
+      ] }] },
+    }], []);
+    expect(table.split('\n')).toEqual([
+      '| step | 1.30.5 |', '|---|---|',
+      '| 02-egress#step2.2 | pass 1.5s |',
+      '| 02-egress#step3.3 (known defect: the key does not exist) | pass 0.2s |',
+      '| 02-egress#step1.1 | skipped |',
+      '| **run** | pass 60s |',
+    ]);
+  });
+
+  test('the Markdown report shows a block\'s verdict, the manifest as applied and the server\'s answer', async () => {
+    const { analyse, toMarkdown } = await import('../workshop/report.ts');
+    const repo = join(WORKSHOPS, 'manifests');
+    const a = await analyse({ repo, labs: join(repo, 'labs'), chapter: undefined });
+    const md = toMarkdown(a, new Map([
+      ['07-egress#step1.2', { verdict: 'expected failure', substituted: '{"kind":"ServiceEntry"}', answer: 'the server said no' }],
+    ]));
+    expect(md).toContain('| `07-egress#step1.2` (content/mesh/07-egress.md:34) | command | run | expected failure |');
+    expect(md).toMatch(/As applied:\n\n```\n\{"kind":"ServiceEntry"\}\n```\n\nAnswer \(expected failure\):\n\n```\nthe server said no\n```/);
+  });
+});
