@@ -20,7 +20,7 @@ afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
 async function workshop(env: Record<string, string>, args: string[] = ['--json']) {
   return execa('npm', ['run', '-s', 'workshop', '--', ...args], {
-    env: { ARTIFACTS_DIR: join(temp, 'artifacts'), GITHUB_STEP_SUMMARY: '', ...env },
+    env: { ARTIFACTS_DIR: join(temp, 'artifacts'), GITHUB_STEP_SUMMARY: '', WORKSHOP_LABS: '', WORKSHOP_CHAPTER: '', ...env },
     extendEnv: true, reject: false,
   });
 }
@@ -202,7 +202,7 @@ describe('npm run workshop: manifests and labs files', () => {
   test('the Markdown report shows a failing block as written, with its findings', async () => {
     const md = toMarkdown(await analyse({ repo, labs: join(repo, 'labs'), chapter: undefined }));
     expect(md).toContain('| `07-egress#step2.1` (content/mesh/07-egress.md:40) | yaml | skip | FAIL (1 error) |');
-    expect(md).toMatch(/### `07-egress#step2\.1` \(content\/mesh\/07-egress\.md:40\), yaml, policy skip\n\nPolicy: a manifest no command of the chapter applies\.\n\nAs written:\n\n```\napiVersion: networking\.istio\.io\/v1\nkind: Gateway\n/);
+    expect(md).toMatch(/### `07-egress#step2\.1` \(content\/mesh\/07-egress\.md:40\), yaml, policy skip\n\nPolicy: a manifest no command of the chapter applies\.\n\nPlaceholders: `REDIS_ENDPOINT`\.\n\nAs written:\n\n```\napiVersion: networking\.istio\.io\/v1\nkind: Gateway\n/);
     expect(md).toContain('- **error**: Gateway store-gateway (networking.istio.io/v1): unknown field "spec.servers[0].addresses"');
   });
 });
@@ -313,7 +313,7 @@ describe('the golden inventory of the pinned workshop', () => {
 describe('npm run plan with WORKSHOP_REPO: the chapter\'s blocks and their policies', () => {
   const repo = join(WORKSHOPS, 'clean');
   const plan = (env: Record<string, string>, args: string[]) =>
-    execa('npm', ['run', '-s', 'plan', '--', ...args], { env: { ...env, DOCKER_HOST: 'unix:///nonexistent.sock' }, reject: false });
+    execa('npm', ['run', '-s', 'plan', '--', ...args], { env: { WORKSHOP_LABS: '', WORKSHOP_CHAPTER: '', ...env, DOCKER_HOST: 'unix:///nonexistent.sock' }, reject: false });
 
   test('--json has a workshop section with every block in order', async () => {
     const r = await plan({ WORKSHOP_REPO: repo, WORKSHOP_LABS: join(repo, 'labs') }, ['--json']);

@@ -164,7 +164,9 @@ export function toMarkdown(a: Analysis, results: ReadonlyMap<string, BlockResult
   for (const b of failing) {
     const result = results.get(b.id);
     if (result?.verdict === 'skipped' && !a.findings.some((f) => f.block === b.id)) continue;
-    out.push('', `### \`${b.id}\` (${b.file}:${b.line}), ${b.kind}, policy ${b.policy}`, '', `Policy: ${b.reason}.`, '', 'As written:', '', fence(b.text));
+    out.push('', `### \`${b.id}\` (${b.file}:${b.line}), ${b.kind}, policy ${b.policy}`, '', `Policy: ${b.reason}.`);
+    if (b.placeholders.length) out.push('', `Placeholders: ${b.placeholders.map((p) => `\`${p}\``).join(', ')}.`);
+    out.push('', 'As written:', '', fence(b.text));
     for (const f of a.findings.filter((x) => x.block === b.id)) {
       const [first, ...rest] = f.message.split('\n');
       out.push('', `- **${f.severity}**: ${first}`);
