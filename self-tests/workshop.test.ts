@@ -141,6 +141,8 @@ describe('npm run workshop: commands of older releases', () => {
     expect(findingsOf(report, id('step3.4'))).toEqual([]);
     expect(findingsOf(report, id('step3.5'))).toEqual([]);
     expect(findingsOf(report, id('step3.6'))).toEqual(['error: line 59: --set meshConfig.outboundTrafficPolicy.mode=DENY_ALL: valid values are ALLOW_ANY, REGISTRY_ONLY']);
+    // The `--set=key=value` spelling is read too.
+    expect(findingsOf(report, id('step3.7'))).toEqual([expect.stringMatching(/^error: line 63: --set global\.outboundTrafficPolicymode: no such value in the Istio charts/)]);
   });
   test('policies: gcloud is environment, interactive kubectl translate, the mesh-mode step intent, Helm installs environment', () => {
     const policy = Object.fromEntries(report.blocks.map((b) => [b.id, b.policy]));
@@ -148,7 +150,7 @@ describe('npm run workshop: commands of older releases', () => {
       [id('step1.1')]: 'environment', [id('step1.2')]: 'environment',
       [id('step2.1')]: 'translate', [id('step2.2')]: 'translate', [id('step2.3')]: 'run',
       [id('step3.1')]: 'environment', [id('step3.2')]: 'environment',
-      [id('step3.3')]: 'intent', [id('step3.4')]: 'intent', [id('step3.5')]: 'intent', [id('step3.6')]: 'intent',
+      [id('step3.3')]: 'intent', [id('step3.4')]: 'intent', [id('step3.5')]: 'intent', [id('step3.6')]: 'intent', [id('step3.7')]: 'intent',
     });
   });
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments } from 'yaml';
 import { MEMORYSTORE_REDIS_VERSIONS } from '../helpers/settings.ts';
-import { interactive, interactiveFlags, PLACEHOLDERS, setKeys, type Classified, type Command } from './classify.ts';
+import { interactive, interactiveFlags, PLACEHOLDERS, setKeys, setPairs, type Classified, type Command } from './classify.ts';
 import { knownKind, strictProblems, type Manifest } from './schema.ts';
 
 export type Severity = 'error' | 'warning';
@@ -165,7 +165,7 @@ function helmFindings(block: string, c: Command): Finding[] {
   if (chart) {
     out.push({ block, severity: 'error', message: `line ${c.line}: ${chart}: Istio's Helm 2 charts under install/kubernetes/helm are not in current releases (the charts are base, istiod and gateway under manifests/charts)` });
   }
-  const sets = w.flatMap((x, i) => (w[i - 1] === '--set' || w[i - 1] === '--set-string' ? x.split(',') : []));
+  const sets = setPairs(w);
   for (const kv of sets) {
     const [key, value = ''] = [kv.slice(0, kv.indexOf('=') < 0 ? kv.length : kv.indexOf('=')), kv.includes('=') ? kv.slice(kv.indexOf('=') + 1) : ''];
     const known = (MESH_KEYS as readonly string[]).includes(key);

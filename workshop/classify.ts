@@ -200,8 +200,13 @@ function flagValues(words: string[], ...names: string[]): string[] {
   return out;
 }
 
+/** `key=value` pairs of helm's --set / --set-string (both `--set k=v` and `--set=k=v`; commas separate pairs). */
+export function setPairs(words: string[]): string[] {
+  return flagValues(words, '--set', '--set-string').flatMap((v) => v.split(','));
+}
+
 export function setKeys(words: string[]): string[] {
-  return flagValues(words, '--set', '--set-string').flatMap((v) => v.split(',')).map((kv) => kv.split('=')[0]!);
+  return setPairs(words).map((kv) => kv.split('=')[0]!);
 }
 
 /** kubectl exec/run with a terminal attached (-it, -ti, -i --tty, ...). */

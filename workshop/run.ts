@@ -9,7 +9,7 @@ import {
 import { parse as parseYaml, stringify } from 'yaml';
 import { FIELD_MANAGER, type Kube } from '../helpers/kube.ts';
 import { MESH_KEYS } from './check.ts';
-import { interactiveFlags, setKeys, type Classified, type Outcome } from './classify.ts';
+import { interactiveFlags, setKeys, setPairs, type Classified, type Outcome } from './classify.ts';
 
 export type Action =
   /** Server-side dry run (strict field validation), then apply, of a labs file (after kube-inject when the chapter does it). */
@@ -118,7 +118,7 @@ export function planScenario(blocks: Classified[], substitute: (s: string) => st
 export function meshModeProblem(block: Classified): string | undefined {
   for (const c of block.commands) {
     if (c.words[0] !== 'helm') continue;
-    const pairs = c.words.flatMap((w, i) => (c.words[i - 1] === '--set' || c.words[i - 1] === '--set-string' ? w.split(',') : []));
+    const pairs = setPairs(c.words);
     if (pairs.some((kv) => (MESH_KEYS as readonly string[]).includes(kv.split('=')[0]!) && kv.split('=')[1] === 'REGISTRY_ONLY')) return undefined;
   }
   return `no command of ${block.id} sets ${MESH_KEYS.join(' or ')} to REGISTRY_ONLY (it sets: ${block.commands.flatMap((c) => setKeys(c.words)).join(', ') || 'nothing'})`;
