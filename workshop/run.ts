@@ -7,7 +7,7 @@ import {
   HttpMethod, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type RequestContext, type ServerConfiguration,
 } from '@kubernetes/client-node';
 import { parse as parseYaml, stringify } from 'yaml';
-import { FIELD_MANAGER, type Kube } from '../helpers/kube.ts';
+import { apiMessage, FIELD_MANAGER, type Kube } from '../helpers/kube.ts';
 import { MESH_KEYS } from './check.ts';
 import { interactiveFlags, setKeys, setPairs, type Classified, type Outcome } from './classify.ts';
 
@@ -157,7 +157,14 @@ export class DryRunObjectApi extends KubernetesObjectApi {
  */
 export async function workshopDryRun(kube: Kube, objects: readonly KubernetesObject[]): Promise<void> {
   const api = kube.config.makeApiClient(DryRunObjectApi);
-  for (const o of objects) await api.dryRunApply(o);
+  for (const o of objects) {
+    try {
+      await api.dryRunApply(o);
+    } catch (e) {
+      // The server's own words (a Status: "strict decoding error: unknown field ...").
+      throw new Error(`server-side dry run of ${o.kind} ${o.metadata?.name ?? ''} refused: ${apiMessage(e)}`, { cause: e });
+    }
+  }
 }
 
 /**
