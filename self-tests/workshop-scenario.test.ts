@@ -103,10 +103,13 @@ describe('the strict server-side dry run (request shape, no server)', () => {
 });
 
 describe('scenarios/workshop.spec.ts without WORKSHOP_REPO', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'egress-verify-spec-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let dir = '';
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   test('reports its test as skipped, with the reason in its name (no cluster is touched)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'egress-verify-spec-'));
     // The file alone, without the scenarios' global setup (which would create a cluster).
     const config = join(dir, 'vitest.config.mjs');
     writeFileSync(config, `export default { test: { root: ${JSON.stringify(ROOT_DIR)}, include: ['scenarios/workshop.spec.ts'] } };\n`);

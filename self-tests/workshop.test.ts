@@ -15,8 +15,14 @@ import { findChapter, parseChapter } from '../workshop/parse.ts';
 import { analyse, toMarkdown, type JsonReport } from '../workshop/report.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
-const temp = mkdtempSync(join(tmpdir(), 'egress-verify-workshop-'));
-afterAll(() => rmSync(temp, { recursive: true, force: true }));
+// Made when a test of this file runs (not at collection, so a filtered run leaves nothing behind).
+let temp = '';
+beforeAll(() => {
+  temp = mkdtempSync(join(tmpdir(), 'egress-verify-workshop-'));
+});
+afterAll(() => {
+  if (temp) rmSync(temp, { recursive: true, force: true });
+});
 
 async function workshop(env: Record<string, string>, args: string[] = ['--json']) {
   return execa('npm', ['run', '-s', 'workshop', '--', ...args], {
@@ -43,8 +49,9 @@ describe('npm run workshop: a clean chapter', () => {
   const page = join(repo, 'content/labs-chapters/05-leaving-the-mesh.md');
   let r: Awaited<ReturnType<typeof workshop>>;
   let report: JsonReport;
-  const summary = join(temp, 'summary.md');
+  let summary = '';
   beforeAll(async () => {
+    summary = join(temp, 'summary.md');
     writeFileSync(summary, '## earlier step\n');
     r = await workshop({ WORKSHOP_REPO: repo, WORKSHOP_LABS: join(repo, 'labs'), GITHUB_STEP_SUMMARY: summary });
     report = JSON.parse(r.stdout) as JsonReport;
