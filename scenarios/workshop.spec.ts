@@ -172,10 +172,16 @@ if (!repo) {
         const t = plan.find((p) => p.id === planned)!;
         const a = t.action;
         switch (a.type) {
-          case 'skip':
-            results.set(t.id, { verdict: 'skipped', answer: a.reason });
-            ctx.skip(a.reason);
+          case 'skip': {
+            // gcloud with the real backend: the suite's Memorystore backend provides the instance
+            // (MEMORYSTORE_CREATE creates it with the chapter's flags); it is not created twice.
+            const reason = t.block.policy === 'environment' && t.block.commands.some((c) => c.words[0] === 'gcloud') && env().settings.redisBackend === 'memorystore'
+              ? `REDIS_BACKEND=memorystore: the instance ${env().settings.redisInstance} is the suite's Memorystore backend (created with MEMORYSTORE_CREATE), not created again here`
+              : a.reason;
+            results.set(t.id, { verdict: 'skipped', answer: reason });
+            ctx.skip(reason);
             return;
+          }
           case 'apply': {
             const text = labsText(a.labsPath);
             if (text === undefined) throw new Error(`istio-workshop-labs/${a.labsPath} is not in WORKSHOP_LABS=${labsDir ?? '(not set)'}`);
