@@ -43,6 +43,9 @@ export interface Settings {
   redisInstance: string;
   memorystoreCreate: boolean;
   memorystoreRedisVersion: string;
+  workshopRepo: string | undefined;
+  workshopLabs: string | undefined;
+  workshopChapter: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -144,6 +147,12 @@ function absolutePath(fallback: string) {
   };
 }
 
+/** An optional directory path, made absolute (the workshop checkouts). */
+function optionalDir(raw: string | undefined): string | undefined {
+  const v = optional(raw);
+  return v === undefined ? undefined : absolutePath(v)(v);
+}
+
 function defaultCacheDir(env: Env): string {
   const xdg = env.XDG_CACHE_HOME;
   return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME ?? homedir(), '.cache'), 'egress-verify');
@@ -176,6 +185,9 @@ function pattern<K extends KeysOf<string>>(env: string, key: K, description: str
 function choice<K extends KeysOf<string>>(env: string, key: K, description: string, values: readonly [string, ...string[]], fallback = values[0]): SettingSpec<K> {
   return { env, key, description, defaultText: fallback, valid: values.join(', '), parse: oneOf(values, fallback) } as unknown as SettingSpec<K>;
 }
+
+/** The --redis-version values Memorystore accepts (its supported-versions page); also checked in the workshop's gcloud commands. */
+export const MEMORYSTORE_REDIS_VERSIONS = ['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'] as const;
 
 export const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/cartservice:${pins.cartservice}`;
 
@@ -243,7 +255,10 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
   memorystoreCreate: flag('MEMORYSTORE_CREATE', 'memorystoreCreate', 'memorystore backend: create the instance if missing (and delete it at the end).'),
   // redis_7_0: what microservices-demo's memorystore component and Terraform use, and the
   // server's documented default (gcloud sets none). The chapter itself used redis_4_0.
-  memorystoreRedisVersion: choice('MEMORYSTORE_REDIS_VERSION', 'memorystoreRedisVersion', 'memorystore backend with MEMORYSTORE_CREATE: --redis-version of the new instance.', ['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'], 'redis_7_0'),
+  memorystoreRedisVersion: choice('MEMORYSTORE_REDIS_VERSION', 'memorystoreRedisVersion', 'memorystore backend with MEMORYSTORE_CREATE: --redis-version of the new instance.', MEMORYSTORE_REDIS_VERSIONS, 'redis_7_0'),
+  workshopRepo: { ...optionalText('WORKSHOP_REPO', 'workshopRepo', 'The workshop\'s content checkout (the Hugo site): `npm run workshop` checks its chapter, `npm test` then also runs the chapter\'s own blocks. Read only, never written.', 'a directory path'), parse: optionalDir },
+  workshopLabs: { ...optionalText('WORKSHOP_LABS', 'workshopLabs', 'The workshop\'s labs checkout (the files the chapter applies from $WORKSHOP_HOME/istio-workshop-labs). Read only.', 'a directory path'), parse: optionalDir },
+  workshopChapter: optionalText('WORKSHOP_CHAPTER', 'workshopChapter', 'The chapter\'s page, relative to WORKSHOP_REPO. Unset: the page under content/ whose front-matter title is "Egress Gateway".', 'a path such as content/09-traffic-management/08-egress-gateway.md'),
 };
 
 export interface SettingDoc {

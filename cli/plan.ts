@@ -4,8 +4,9 @@
  */
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
-import { describeSettings, loadSettings, SettingsError } from './settings.ts';
-import { imagePlan, planExtras } from './plan-extras.ts';
+import { describeSettings, loadSettings, SettingsError } from '../helpers/settings.ts';
+import { imagePlan, planExtras } from '../helpers/plan-extras.ts';
+import { planWorkshop } from '../workshop/report.ts';
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
@@ -33,7 +34,16 @@ async function main(argv: string[]): Promise<number> {
       objects: renderUse(use, settings, undefined, 'plan'),
     })),
   }));
-  const plan = { settings: describeSettings(settings), ...planExtras(settings), images: await imagePlan(settings), steps };
+  let workshop: ReturnType<typeof planWorkshop> | undefined;
+  if (settings.workshopRepo) {
+    try {
+      workshop = planWorkshop({ repo: settings.workshopRepo, labs: settings.workshopLabs, chapter: settings.workshopChapter });
+    } catch (e) {
+      process.stderr.write(`plan: WORKSHOP_REPO=${settings.workshopRepo}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
+  }
+  const plan = { settings: describeSettings(settings), ...planExtras(settings), images: await imagePlan(settings), steps, ...(workshop ? { workshop } : {}) };
   if (json) {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;
@@ -55,6 +65,11 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   });
+  if (workshop) {
+    // The chapter's own blocks, in its order: what `npm test` runs with WORKSHOP_REPO set.
+    out.push('', `Workshop chapter ${workshop.file} at ${workshop.commit ?? '(not a git checkout)'}`);
+    for (const b of workshop.blocks) out.push(`  ${b.id.padEnd(34)} line ${String(b.line).padEnd(4)} ${b.kind.padEnd(8)} ${b.policy.padEnd(12)} ${b.reason}`);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
