@@ -4,27 +4,15 @@
  */
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
-import { describeSettings, loadSettings, SettingsError } from '../helpers/settings.ts';
+import { describeSettings } from '../helpers/settings.ts';
+import { settingsFor } from './arguments.ts';
 import { imagePlan, planExtras } from '../helpers/plan-extras.ts';
 import { planWorkshop } from '../workshop/report.ts';
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
-  const unknown = argv.filter((a) => a !== '--json');
-  if (unknown.length > 0) {
-    process.stderr.write(`plan: unknown argument ${unknown.join(' ')}; valid: --json\n`);
-    return 2;
-  }
-  let settings;
-  try {
-    settings = loadSettings();
-  } catch (e) {
-    if (e instanceof SettingsError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  const settings = settingsFor('plan', argv, ['--json']);
+  if (!settings) return 2;
   const steps = allSteps(settings).map((step) => ({
     id: step.id,
     title: step.title,

@@ -9,28 +9,15 @@
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSettings, SettingsError } from '../helpers/settings.ts';
 import { GOLDEN_FILE, inventoryOf } from '../workshop/inventory.ts';
 import { analyse, DEFAULT_GOLDEN, hasErrors, PINNED, toJson, toMarkdown, toText, WorkshopInputError } from '../workshop/report.ts';
+import { settingsFor } from './arguments.ts';
 
 const VALID = ['--json', '--write-golden'];
 
 async function main(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a) => !VALID.includes(a));
-  if (unknown.length > 0) {
-    process.stderr.write(`workshop: unknown argument ${unknown.join(' ')}; valid: ${VALID.join(', ')}\n`);
-    return 2;
-  }
-  let settings;
-  try {
-    settings = loadSettings();
-  } catch (e) {
-    if (e instanceof SettingsError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  const settings = settingsFor('workshop', argv, VALID);
+  if (!settings) return 2;
   if (!settings.workshopRepo) {
     process.stderr.write('workshop: WORKSHOP_REPO is not set; valid values: the path of a checkout of the workshop\'s Hugo site (and WORKSHOP_LABS: its labs checkout)\n');
     return 2;

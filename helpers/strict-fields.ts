@@ -9,27 +9,62 @@
  *
  * The packages ship their schemas compiled into validate functions, not as JSON; the same
  * schemas are shipped as TypeScript declarations (`I<Kind>` interfaces generated from the CRDs'
- * openAPIV3Schema and Kubernetes' OpenAPI). So an object is walked against those declarations
- * with the TypeScript checker: a key that is neither a declared property nor covered by a map
- * (index signature) is unknown. Open parts (`any`/`unknown`, e.g. preserve-unknown-fields) are
- * not walked. Type mismatches are not this check's business (the validators report them).
+ * openAPIV3Schema and Kubernetes' OpenAPI, one `<group>/<version>/<Kind>.d.ts` per kind). So an
+ * object is walked against those declarations with the TypeScript checker: a key that is neither
+ * a declared property nor covered by a map (index signature) is unknown. Open parts
+ * (`any`/`unknown`, e.g. preserve-unknown-fields) are not walked. Type mismatches are not this
+ * check's business (the validators report them).
+ *
+ * One implementation for the suite (`unknownFields`, `validateManifest`) and for `npm run
+ * workshop` (workshop/schema.ts `strictProblems`). Needs the `typescript` package at run time.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import ts from 'typescript';
 import { describeObject, type KubeObject, ROOT_DIR } from './manifests.ts';
 
-/** The declaration modules per apiVersion; an object's type is `I<kind>` exported there. */
-const MODULES: Record<string, string> = {
-  v1: 'kubernetes-models/v1',
-  'apps/v1': 'kubernetes-models/apps/v1',
-  'networking.istio.io/v1': '@kubernetes-models/istio/networking.istio.io/v1',
-  'security.istio.io/v1': '@kubernetes-models/istio/security.istio.io/v1',
-  'install.istio.io/v1alpha1': '@kubernetes-models/istio/install.istio.io/v1alpha1',
-};
+/** Where the declarations of one kind live. */
+export interface Model {
+  /** Module specifier without extension, e.g. @kubernetes-models/istio/networking.istio.io/v1/Gateway. */
+  module: string;
+  /** Interface name in that module (IGateway). */
+  iface: string;
+}
+
+const require = createRequire(join(ROOT_DIR, 'package.json'));
+
+/**
+ * Where the models of (apiVersion, kind) live, or undefined when the packages have none. Any
+ * version the packages ship is found, deprecated ones included (networking.istio.io/v1alpha3).
+ */
+export function modelOf(apiVersion: string, kind: string): Model | undefined {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') as [string, string] : ['', apiVersion];
+  const pkg = group.endsWith('istio.io') ? '@kubernetes-models/istio' : 'kubernetes-models';
+  const sub = group ? `${group}/${version}` : version;
+  if (!/^[A-Za-z0-9.-]+$/.test(sub.replace('/', '')) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return undefined;
+  }
+  if (!existsSync(join(dir, sub, `${kind}.d.ts`))) return undefined;
+  return { module: `${pkg}/${sub}/${kind}`, iface: `I${kind}` };
+}
+
+/** True when the packages know the kind in that API version. */
+export function knownKind(apiVersion: string, kind: string): boolean {
+  return modelOf(apiVersion, kind) !== undefined;
+}
+
+/** The apiVersions of the suite's own manifests (named when a kind has no declarations). */
+const SUITE_API_VERSIONS = ['v1', 'apps/v1', 'networking.istio.io/v1', 'security.istio.io/v1', 'install.istio.io/v1alpha1'];
 
 /**
  * Kinds the API server never sees from the suite, and whose model declares no spec: istioctl
- * reads the IstioOperator file itself (the model has no schema for its spec).
+ * reads the IstioOperator file itself (the model has no schema for its spec). Skipped by
+ * `unknownFields` only; the workshop check reports what the walker finds for every kind.
  */
 const NOT_CHECKED: Record<string, string> = {
   'install.istio.io/v1alpha1/IstioOperator': 'read by istioctl, not sent to the API server; its model declares no spec',
@@ -47,47 +82,63 @@ export class UnknownFieldsError extends Error {
 
 interface Checker {
   checker: ts.TypeChecker;
-  modules: Map<string, ts.Symbol>;
+  /** The declared type of each model, by module. */
+  types: Map<string, ts.Type>;
+  models: Map<string, Model>;
 }
 
 let cached: Checker | undefined;
+/** Parsed declaration files, shared by the programs (a program grows when new kinds come). */
+const sourceFiles = new Map<string, ts.SourceFile>();
 
-/** One program over a virtual file that imports each declaration module (built once, ~1 s). */
-function checkerFor(): Checker {
-  if (cached) return cached;
+const OPTIONS: ts.CompilerOptions = {
+  module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2023,
+  strict: true, noEmit: true, skipLibCheck: true, types: [], lib: ['lib.es5.d.ts'],
+};
+
+/**
+ * A checker that knows every model asked for so far: one program over a virtual file importing
+ * each model's interface (about a second for the first; later ones reuse the parsed files).
+ */
+function checkerFor(models: readonly Model[]): Checker {
+  if (cached && models.every((m) => cached!.types.has(m.module))) return cached;
+  const all = new Map<string, Model>(cached?.models);
+  for (const m of models) all.set(m.module, m);
+  const unique = [...all.values()].sort((a, b) => a.module.localeCompare(b.module));
   const entry = join(ROOT_DIR, '__strict_fields_entry__.ts');
-  const aliases = Object.keys(MODULES).map((_, i) => `m${i}`);
-  const source = Object.values(MODULES).map((m, i) => `import type * as ${aliases[i]} from '${m}';\nexport type { ${aliases[i]} };`).join('\n');
-  const options: ts.CompilerOptions = {
-    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
-    strict: true, noEmit: true, skipLibCheck: true, types: [],
-  };
-  const host = ts.createCompilerHost(options);
+  const source = [
+    ...unique.map((m, i) => `import type { ${m.iface} as T${i} } from '${m.module}';`),
+    `export interface Roots { ${unique.map((_m, i) => `t${i}: T${i};`).join(' ')} }`,
+  ].join('\n');
+  const host = ts.createCompilerHost(OPTIONS);
   const getSourceFile = host.getSourceFile.bind(host);
   const fileExists = host.fileExists.bind(host);
   const readFile = host.readFile.bind(host);
-  host.getSourceFile = (name, lang, onError, create) => (name === entry ? ts.createSourceFile(name, source, lang, true) : getSourceFile(name, lang, onError, create));
+  host.getSourceFile = (name, lang, onError, create) => {
+    if (name === entry) return ts.createSourceFile(name, source, lang, true);
+    let file = sourceFiles.get(name);
+    if (!file) {
+      file = getSourceFile(name, lang, onError, create);
+      if (file) sourceFiles.set(name, file);
+    }
+    return file;
+  };
   host.fileExists = (name) => name === entry || fileExists(name);
   host.readFile = (name) => (name === entry ? source : readFile(name));
-  const program = ts.createProgram([entry], options, host);
+  const program = ts.createProgram([entry], OPTIONS, host);
   const checker = program.getTypeChecker();
   const file = program.getSourceFile(entry)!;
-  const modules = new Map<string, ts.Symbol>();
-  const versions = Object.keys(MODULES);
-  file.statements.filter(ts.isImportDeclaration).forEach((decl, i) => {
-    const symbol = checker.getSymbolAtLocation(decl.moduleSpecifier);
-    if (!symbol) throw new Error(`strict field check: cannot resolve the declarations of ${MODULES[versions[i]!]}`);
-    modules.set(versions[i]!, symbol);
+  const roots = checker.getExportsOfModule(checker.getSymbolAtLocation(file)!).find((s) => s.name === 'Roots');
+  if (!roots) throw new Error('strict field check: the declarations entry did not compile');
+  const rootsType = checker.getDeclaredTypeOfSymbol(roots);
+  const types = new Map<string, ts.Type>();
+  unique.forEach((m, i) => {
+    const type = checker.getTypeOfSymbol(rootsType.getProperty(`t${i}`)!);
+    if (type.flags & ts.TypeFlags.Any) throw new Error(`strict field check: cannot resolve ${m.iface} in ${m.module}`);
+    types.set(m.module, type);
   });
-  cached = { checker, modules };
+  cached = { checker, types, models: all };
   return cached;
-}
-
-function typeOfKind(c: Checker, apiVersion: string, kind: string): ts.Type | undefined {
-  const module = c.modules.get(apiVersion);
-  if (!module) return undefined;
-  const sym = c.checker.getExportsOfModule(module).find((s) => s.name === `I${kind}`);
-  return sym ? c.checker.getDeclaredTypeOfSymbol(sym) : undefined;
 }
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -101,11 +152,13 @@ function walk(checker: ts.TypeChecker, value: unknown, declared: ts.Type, path: 
   if (value === null || typeof value !== 'object') return;
   const type = checker.getNonNullableType(declared);
   if (isOpen(type)) return;
+  const isList = (t: ts.Type) => checker.isArrayType(t) || checker.isTupleType(t);
+  const isRecord = (t: ts.Type) => (t.flags & ts.TypeFlags.Object) !== 0 && !isList(t);
   if (type.isUnion()) {
+    // Only the members that can describe the value compete (a list or an object); the value
+    // fits when one of them finds nothing unknown, else the closest member's findings count.
     if (type.types.some(isOpen)) return;
-    const candidates = type.types.filter((t) => (Array.isArray(value)
-      ? checker.isArrayType(t) || t.isIntersection()
-      : ((t.flags & ts.TypeFlags.Object) !== 0 && !checker.isArrayType(t)) || t.isIntersection()));
+    const candidates = type.types.filter((t) => (Array.isArray(value) ? isList(t) : isRecord(t)) || t.isIntersection());
     let fewest: string[] | undefined;
     for (const t of candidates) {
       const found: string[] = [];
@@ -119,8 +172,7 @@ function walk(checker: ts.TypeChecker, value: unknown, declared: ts.Type, path: 
   if (type.isIntersection()) {
     // The generators write oneOf as `A & (B | C)`: a field is known if any part declares it,
     // so a path is unknown only if every part that can describe the value reports it.
-    const parts = type.types.filter((t) => isOpen(t) || t.isUnion() || t.isIntersection()
-      || (Array.isArray(value) ? checker.isArrayType(t) : (t.flags & ts.TypeFlags.Object) !== 0 && !checker.isArrayType(t)));
+    const parts = type.types.filter((t) => isOpen(t) || t.isUnion() || t.isIntersection() || (Array.isArray(value) ? isList(t) : isRecord(t)));
     if (parts.length === 0 || parts.some(isOpen)) return;
     const found = parts.map((t) => {
       const f: string[] = [];
@@ -131,12 +183,12 @@ function walk(checker: ts.TypeChecker, value: unknown, declared: ts.Type, path: 
     return;
   }
   if (Array.isArray(value)) {
-    if (!checker.isArrayType(type)) return;
+    if (!isList(type)) return;
     const element = checker.getTypeArguments(type as ts.TypeReference)[0];
     if (element) value.forEach((v, i) => walk(checker, v, element, `${path}[${i}]`, out));
     return;
   }
-  if (checker.isArrayType(type) || (type.flags & ts.TypeFlags.Object) === 0) return;
+  if (!isRecord(type)) return;
   const index = checker.getIndexInfoOfType(type, ts.IndexKind.String);
   for (const [key, v] of Object.entries(value)) {
     const prop = checker.getPropertyOfType(type, key);
@@ -146,15 +198,29 @@ function walk(checker: ts.TypeChecker, value: unknown, declared: ts.Type, path: 
   }
 }
 
+/**
+ * The unknown-field paths of each object against its model (e.g. `spec.servers[0].addresses`);
+ * all models are loaded into one checker first, so a batch costs one program at most.
+ */
+export function unknownFieldsOf(items: readonly { value: object; model: Model }[]): string[][] {
+  if (items.length === 0) return [];
+  const c = checkerFor(items.map((i) => i.model));
+  return items.map(({ value, model }) => {
+    const out: string[] = [];
+    walk(c.checker, value, c.types.get(model.module)!, '', out);
+    return out;
+  });
+}
+
 /** The paths of the fields of `o` that its kind's schema does not declare (e.g. `spec.servers[0].addresses`). */
 export function unknownFields(o: KubeObject): string[] {
   if (NOT_CHECKED[`${o.apiVersion}/${o.kind}`]) return [];
-  const c = checkerFor();
-  const type = typeOfKind(c, o.apiVersion, o.kind);
-  if (!type) throw new Error(`no declarations known for ${o.apiVersion} ${o.kind}; known apiVersions: ${Object.keys(MODULES).join(', ')}`);
-  const out: string[] = [];
-  walk(c.checker, o, type, '', out);
-  return out;
+  const model = modelOf(o.apiVersion, o.kind);
+  if (!model) {
+    throw new Error(`no declarations known for ${o.apiVersion} ${o.kind}; known apiVersions: ${SUITE_API_VERSIONS.join(', ')} `
+      + '(the suite\'s), and the others kubernetes-models and @kubernetes-models/istio declare');
+  }
+  return unknownFieldsOf([{ value: o, model }])[0]!;
 }
 
 /** Throws UnknownFieldsError naming every unknown field's path. */

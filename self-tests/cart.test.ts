@@ -71,6 +71,25 @@ async function startCartStandIn(redis: Redis, opts: { holdFirstAddItemReply?: bo
   };
 }
 
+/** What a describe block runs; each part is set as soon as it has started, so afterAll stops what a failed start left. */
+interface CartRig {
+  network?: TestNetwork;
+  redis?: StartedRedisStandIn;
+  store?: Redis;
+  cartService?: { address: string; stop: () => Promise<void> };
+}
+
+/** A network, the Redis stand-in on it, a connected client of it and the cartservice stand-in over that client; false without Docker. */
+async function startCartRig(rig: CartRig, opts: { holdFirstAddItemReply?: boolean } = {}): Promise<boolean> {
+  if (!(await dockerAvailable())) return false;
+  rig.network = await startNetwork();
+  rig.redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(rig.network.getName()).start();
+  rig.store = rig.redis.client();
+  await rig.store.connect();
+  rig.cartService = await startCartStandIn(rig.store, opts);
+  return true;
+}
+
 describe('stored cart format', () => {
   test('encode/decode round trip of hipstershop.Cart', () => {
     const cart = { userId: 'u1', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }, { productId: '66VCHSJNUP', quantity: 1 }] };
@@ -91,27 +110,18 @@ describe('stored cart format', () => {
 });
 
 describe('cart client against the cartservice stand-in, with a real Redis', () => {
-  let network: TestNetwork | undefined;
-  let redis: StartedRedisStandIn | undefined;
-  let store: Redis | undefined;
-  let cartService: { address: string; stop: () => Promise<void> } | undefined;
+  const rig: CartRig = {};
   let client: CartClient | undefined;
 
   beforeAll(async () => {
-    if (!(await dockerAvailable())) return;
-    network = await startNetwork();
-    redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(network.getName()).start();
-    store = redis.client();
-    await store.connect();
-    cartService = await startCartStandIn(store);
-    client = new CartClient(cartService.address);
+    if (await startCartRig(rig)) client = new CartClient(rig.cartService!.address);
   });
 
   afterAll(async () => {
     client?.close();
-    await cartService?.stop();
-    await redis?.stop();
-    await network?.stop();
+    await rig.cartService?.stop();
+    await rig.redis?.stop();
+    await rig.network?.stop();
   });
 
   test('AddItem then GetCart returns the item; Redis holds it under the user id', async (ctx) => {
@@ -120,7 +130,7 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
     expect(accepted.attempts).toBe(1);
     expect(accepted.value.userId).toBe('user-a-1');
     expect(await client!.getCart('user-a-1')).toEqual({ userId: 'user-a-1', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
-    const direct = new Redis({ ...redis!.hostAddress, lazyConnect: true });
+    const direct = new Redis({ ...rig.redis!.hostAddress, lazyConnect: true });
     await direct.connect();
     try {
       const stored = readStoredCart(await direct.hgetallBuffer('user-a-1'));
@@ -133,8 +143,8 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
 
   test('without its storage the cart fails with FAILED_PRECONDITION, and the client says so', async (ctx) => {
     await needDocker(ctx);
-    await redis!.stop();
-    redis = undefined;
+    await rig.redis!.stop();
+    rig.redis = undefined;
     const err = await client!.addItem('user-b', { productId: 'x', quantity: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CartCallError);
     expect(grpcStatus[(err as CartCallError).code]).toBe('FAILED_PRECONDITION');
@@ -159,31 +169,23 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
 });
 
 describe('addItemUntil: a retried AddItem never writes twice to the cart it reports', () => {
-  let network: TestNetwork | undefined;
-  let redis: StartedRedisStandIn | undefined;
-  let store: Redis | undefined;
-  let cartService: { address: string; stop: () => Promise<void> } | undefined;
+  const rig: CartRig = {};
 
   beforeAll(async () => {
-    if (!(await dockerAvailable())) return;
-    network = await startNetwork();
-    redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(network.getName()).start();
-    store = redis.client();
-    await store.connect();
-    cartService = await startCartStandIn(store, { holdFirstAddItemReply: true });
+    await startCartRig(rig, { holdFirstAddItemReply: true });
   });
 
   afterAll(async () => {
-    await cartService?.stop();
-    store?.disconnect();
-    await redis?.stop();
-    await network?.stop();
+    await rig.cartService?.stop();
+    rig.store?.disconnect();
+    await rig.redis?.stop();
+    await rig.network?.stop();
   });
 
   test('the first call lands but its reply misses the client deadline; the retry writes to a fresh user, whose cart holds exactly one item', async (ctx) => {
     await needDocker(ctx);
     const item = { productId: 'OLJCESPC7Z', quantity: 3 };
-    const client = new CartClient(cartService!.address, 1000);
+    const client = new CartClient(rig.cartService!.address, 1000);
     try {
       const accepted = await client.addItemUntil('accepted', 'user-d', item, 20_000);
       expect(accepted.attempts).toBe(2);
@@ -191,7 +193,7 @@ describe('addItemUntil: a retried AddItem never writes twice to the cart it repo
       // The accepted user's cart: exactly the one accepted write (the same user twice would hold quantity 6).
       expect(await client.getCart('user-d-2')).toEqual({ userId: 'user-d-2', items: [item] });
       // The first write did land, under its own user.
-      expect(readStoredCart(await store!.hgetallBuffer('user-d-1')).cart.items).toEqual([item]);
+      expect(readStoredCart(await rig.store!.hgetallBuffer('user-d-1')).cart.items).toEqual([item]);
     } finally {
       client.close();
     }

@@ -2,16 +2,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { childRunEnv, removeAllOfRun, resourcesOf } from './run-resources.ts';
 import { needDocker, PROBE_IMAGE } from './support.ts';
 
-test('SIGINT during a run removes the Redis stand-in and its network, then exits 130', async (ctx) => {
-  await needDocker(ctx);
-  const child = execa(process.execPath, ['--experimental-strip-types', '--no-warnings', 'self-tests/programs/interrupted-run.ts'], {
-    reject: false, all: true,
-  });
+/** The interrupted run's `READY <container> <network>` line, as [container, network]; rejects with its output if it exits first. */
+async function readyOf(child: PromiseLike<{ all: string }> & { stdout: Readable | null }): Promise<(string | undefined)[]> {
   const ready = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -21,7 +19,15 @@ test('SIGINT during a run removes the Redis stand-in and its network, then exits
     });
     child.then((r) => reject(new Error(`the run exited before it was ready:\n${r.all}`)), reject);
   });
-  const [, containerId, network] = ready.trim().split(' ');
+  return ready.trim().split(' ').slice(1);
+}
+
+test('SIGINT during a run removes the Redis stand-in and its network, then exits 130', async (ctx) => {
+  await needDocker(ctx);
+  const child = execa(process.execPath, ['--experimental-strip-types', '--no-warnings', 'self-tests/programs/interrupted-run.ts'], {
+    reject: false, all: true,
+  });
+  const [containerId, network] = await readyOf(child);
   expect((await execa('docker', ['inspect', containerId!], { reject: false })).exitCode).toBe(0);
 
   child.kill('SIGINT');
@@ -55,16 +61,7 @@ describe('one Ctrl-C through npm is one interrupt', () => {
     const child = execa('npm', ['run', '--script-shell=/bin/bash', '--prefix', work, 'run'], {
       reject: false, all: true, detached: true, cwd: work,
     });
-    const ready = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const line = out.split('\n').find((l) => l.startsWith('READY '));
-        if (line) resolve(line);
-      });
-      child.then((r) => reject(new Error(`the run exited before it was ready:\n${r.all}`)), reject);
-    });
-    const [, containerId, network] = ready.trim().split(' ');
+    const [containerId, network] = await readyOf(child);
     process.kill(-child.pid!, 'SIGINT');
     const result = await child;
     expect(result.all).not.toMatch(/again: exiting now/);
