@@ -11,6 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { describeObject, type KubeObject } from './manifests.ts';
 import { pollUntil, RetryableError } from './poll.ts';
+import { formatDuration } from './progress.ts';
 
 export const FIELD_MANAGER = 'egress-verify';
 
@@ -194,7 +195,7 @@ export class Kube {
         reject(e);
       };
       const where = `exec in ${namespace}/${pod}/${container}`;
-      const timer = setTimeout(() => fail(new Error(`${where} timed out after ${timeoutMs} ms: ${command.join(' ')}`)), timeoutMs);
+      const timer = setTimeout(() => fail(new Error(`${where} timed out after ${formatDuration(timeoutMs)}: ${command.join(' ')}`)), timeoutMs);
       // The promise resolves when the WebSocket opens; the command's end is the status callback.
       new Exec(this.config)
         .exec(namespace, pod, container, command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (status) => {

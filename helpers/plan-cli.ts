@@ -1,22 +1,44 @@
 /**
- * `npm run plan [-- --json]`: the resolved settings and the ordered steps the scenarios will
- * take, with every manifest each applies. Needs no cluster, no Docker, no network.
+ * `npm run plan [-- --json] [-- --output FILE]`: the resolved settings and the ordered steps the
+ * scenarios will take, with every manifest each applies. Needs no cluster, no Docker, no network.
+ * `--output FILE` writes the plan to FILE instead of stdout, so that npm's banner (printed on
+ * stdout unless `npm run -s`) can never get mixed into the JSON.
  */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
-import { describeSettings, loadSettings, SettingsError } from './settings.ts';
+import { describeSettings, SettingsError } from './settings.ts';
+import { loadCheckedSettings } from './settings-checks.ts';
 import { imagePlan, planExtras } from './plan-extras.ts';
 
+const USAGE = 'valid: --json, --output FILE';
+
 async function main(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
-  const unknown = argv.filter((a) => a !== '--json');
+  let json = false;
+  let output: string | undefined;
+  const unknown: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') json = true;
+    else if (a === '--output' || a === '-o') {
+      output = argv[++i];
+      if (!output) {
+        process.stderr.write(`plan: ${a} needs a file name; ${USAGE}\n`);
+        return 2;
+      }
+    } else if (a.startsWith('--output=')) output = a.slice('--output='.length);
+    else unknown.push(a);
+  }
   if (unknown.length > 0) {
-    process.stderr.write(`plan: unknown argument ${unknown.join(' ')}; valid: --json\n`);
+    process.stderr.write(`plan: unknown argument ${unknown.join(' ')}; ${USAGE}\n`);
     return 2;
   }
   let settings;
   try {
-    settings = loadSettings();
+    const checked = loadCheckedSettings();
+    settings = checked.settings;
+    for (const w of checked.warnings) process.stderr.write(`WARNING: ${w}\n`);
   } catch (e) {
     if (e instanceof SettingsError) {
       process.stderr.write(`${e.message}\n`);
@@ -34,10 +56,23 @@ async function main(argv: string[]): Promise<number> {
     })),
   }));
   const plan = { settings: describeSettings(settings), ...planExtras(settings), images: await imagePlan(settings), steps };
-  if (json) {
-    process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+  const emit = (text: string): number => {
+    if (output === undefined) {
+      process.stdout.write(text);
+      return 0;
+    }
+    // npm runs scripts in the package's folder; a relative name is meant from where npm was run.
+    output = resolve(process.env.INIT_CWD ?? process.cwd(), output);
+    try {
+      writeFileSync(output, text);
+    } catch (e) {
+      process.stderr.write(`plan: cannot write --output ${output}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+      return 2;
+    }
+    process.stderr.write(`plan written to ${output}\n`);
     return 0;
-  }
+  };
+  if (json) return emit(`${JSON.stringify(plan, null, 2)}\n`);
   const out: string[] = ['Settings'];
   for (const [k, v] of Object.entries(plan.settings)) out.push(`  ${k.padEnd(26)} ${v ?? '(not set)'}`);
   for (const [title, lines] of Object.entries({ ...planExtras(settings), images: plan.images })) {
@@ -55,8 +90,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   });
-  process.stdout.write(`${out.join('\n')}\n`);
-  return 0;
+  return emit(`${out.join('\n')}\n`);
 }
 
 process.exitCode = await main(process.argv.slice(2));

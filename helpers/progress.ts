@@ -19,6 +19,17 @@ export function log(message: string): void {
   process.stderr.write(`[egress-verify ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
+/** A duration as a person writes it, in the notation of the duration settings: 20m, 2m30s, 1h, 500ms, 1.5s. */
+export function formatDuration(ms: number): string {
+  const total = Math.round(ms);
+  if (total < 1000) return `${total}ms`;
+  if (total < 60_000) return total % 1000 === 0 ? `${total / 1000}s` : `${(total / 1000).toFixed(1)}s`;
+  const h = Math.floor(total / 3_600_000);
+  const m = Math.floor((total % 3_600_000) / 60_000);
+  const sec = Math.round((total % 60_000) / 1000);
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${sec ? `${sec}s` : ''}` || '0s';
+}
+
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }

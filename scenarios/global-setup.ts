@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { Cleanup } from '../helpers/cleanup.ts';
 import { log, type PhaseRecord, seconds, Timings } from '../helpers/progress.ts';
-import { loadSettings, SettingsError } from '../helpers/settings.ts';
+import { formatDuration, SettingsError } from '../helpers/settings.ts';
+import { loadCheckedSettings } from '../helpers/settings-checks.ts';
 import { PrerequisitesError } from '../helpers/tools.ts';
 import { startEnvironment } from './environment.ts';
 
@@ -34,8 +35,9 @@ async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string):
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // Invalid settings stop here, before anything is created.
-  const settings = loadSettings();
+  // Invalid settings (and unusable paths) stop here, before anything is created.
+  const { settings, warnings } = loadCheckedSettings();
+  for (const w of warnings) log(`WARNING: ${w}`);
   // SETUP_TIMEOUT stops new phases from starting; the phase under way (each bounded by its own
   // deadline) is allowed to finish and register its cleanup, so that nothing it created leaks.
   const deadline = new AbortController();
@@ -43,13 +45,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const cleanup = new Cleanup();
   const removeSignalHandlers = cleanup.onSignals();
   const timer = setTimeout(() => {
-    log(`SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s) reached: no further setup phase will start`);
-    deadline.abort(new Error(`setup did not finish within SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s)`));
+    log(`SETUP_TIMEOUT (${formatDuration(settings.setupTimeoutMs)}) reached: no further setup phase will start`);
+    deadline.abort(new Error(`setup did not finish within SETUP_TIMEOUT (${formatDuration(settings.setupTimeoutMs)})`));
   }, settings.setupTimeoutMs);
   try {
     project.provide('env', await startEnvironment(settings, timings, cleanup));
   } catch (e) {
-    log('setup failed: cleaning up what was created');
+    if (cleanup.pending.length > 0) log('setup failed: cleaning up what was created');
     await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => log(String(x)));
     removeSignalHandlers();
     if (e instanceof PrerequisitesError) {
