@@ -39,6 +39,8 @@ export default defineConfig({
         test: {
           name: 'self',
           include: ['self-tests/**/*.test.ts'],
+          // Turns testcontainers' reaper off (and says so once) when its image cannot be had here.
+          globalSetup: ['self-tests/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Docker-backed tests start containers; two cores, so keep files in one worker at a time.

@@ -15,8 +15,7 @@ import {
   type Cart, CartCallError, CartClient, cartServiceDefinition, decodeCart, encodeCart, grpcStatus, readStoredCart,
 } from '../helpers/cart.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
-import { loadSettings } from '../helpers/settings.ts';
-import { dockerAvailable, needDocker } from './support.ts';
+import { dockerAvailable, needDocker, REDIS_IMAGE } from './support.ts';
 
 /** The cartservice stand-in. */
 async function startCartStandIn(redis: Redis): Promise<{ address: string; stop: () => Promise<void> }> {
@@ -83,9 +82,9 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
   let client: CartClient | undefined;
 
   beforeAll(async () => {
-    if (!(await dockerAvailable())) return;
+    if (!(await dockerAvailable(REDIS_IMAGE))) return;
     network = await new Network().start();
-    redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(network.getName()).start();
+    redis = await new RedisStandIn(REDIS_IMAGE).onNetwork(network.getName()).start();
     store = redis.client();
     await store.connect();
     cartService = await startCartStandIn(store);
@@ -100,7 +99,7 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
   });
 
   test('AddItem then GetCart returns the item; Redis holds it under the user id', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, REDIS_IMAGE);
     const accepted = await client!.addItemUntil('accepted', 'user-a', { productId: 'OLJCESPC7Z', quantity: 3 }, 10_000);
     expect(accepted.attempts).toBe(1);
     expect(await client!.getCart('user-a')).toEqual({ userId: 'user-a', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
@@ -116,7 +115,7 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
   });
 
   test('without its storage the cart fails with FAILED_PRECONDITION, and the client says so', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, REDIS_IMAGE);
     await redis!.stop();
     redis = undefined;
     const err = await client!.addItem('user-b', { productId: 'x', quantity: 1 }).catch((e: unknown) => e);

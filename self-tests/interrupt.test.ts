@@ -1,10 +1,10 @@
 /** Ctrl-C in the middle of a run: everything started is stopped, in reverse order, exit 130. */
 import { execa } from 'execa';
 import { expect, test } from 'vitest';
-import { needDocker } from './support.ts';
+import { needDocker, REDIS_IMAGE } from './support.ts';
 
 test('SIGINT during a run removes the Redis stand-in and its network, then exits 130', async (ctx) => {
-  await needDocker(ctx);
+  await needDocker(ctx, REDIS_IMAGE);
   const child = execa(process.execPath, ['--experimental-strip-types', '--no-warnings', 'self-tests/programs/interrupted-run.ts'], {
     reject: false, all: true,
   });

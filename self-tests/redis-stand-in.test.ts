@@ -3,11 +3,7 @@ import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, describe, expect, test } from 'vitest';
 import { encodeCart, readStoredCart } from '../helpers/cart.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
-import { loadSettings } from '../helpers/settings.ts';
-import { containersWithLabel, needDocker, PROBE_IMAGE } from './support.ts';
-
-// The Redis image under test: REDIS_IMAGE, as the scenarios use it (CI: the locally built one).
-const image = loadSettings().redisImage;
+import { containersWithLabel, needDocker, PROBE_IMAGE, REDIS_IMAGE as image } from './support.ts';
 
 describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   let network: StartedNetwork | undefined;
@@ -19,7 +15,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('starts on the network and reports its IP there', async (ctx) => {
-    await needDocker(ctx, PROBE_IMAGE);
+    await needDocker(ctx, image, PROBE_IMAGE);
     network = await new Network().start();
     redis = await new RedisStandIn(image).onNetwork(network.getName()).start();
     const { stdout } = await execa('docker', [
@@ -29,7 +25,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('another container on that network reaches it by IP (what a pod does on kind)', async (ctx) => {
-    await needDocker(ctx, PROBE_IMAGE);
+    await needDocker(ctx, image, PROBE_IMAGE);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const { stdout } = await execa('docker', [
       'run', '--rm', '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379',
@@ -38,7 +34,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('the test process writes and reads it with ioredis through the published port', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, image);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const client = redis!.client();
     await client.connect();
@@ -50,7 +46,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('the probe reads a binary HASH from inside the network (how Memorystore is read back)', async (ctx) => {
-    await needDocker(ctx, PROBE_IMAGE);
+    await needDocker(ctx, image, PROBE_IMAGE);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const cart = encodeCart({ userId: 'user-x', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
     const client = redis!.client();
@@ -66,7 +62,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('stop() leaves no container behind', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, image);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const id = redis!.containerId;
     await redis!.stop();
