@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pins } from '../helpers/pins.ts';
@@ -338,6 +338,23 @@ describe('settings: the real commands refuse or warn, naming the variable', () =
     expect(r.stderr).toMatch(/WARNING: ISTIO_VERSON is not a setting; did you mean ISTIO_VERSION\? \(ISTIO_VERSON is ignored, ISTIO_VERSION keeps its default\)/);
     expect(r.stderr).toMatch(/WARNING: KIND_NODE_IMAGE=kindest\/node:v1\.36\.1 has no @sha256: digest/);
     expect((JSON.parse(r.stdout) as { settings: Record<string, unknown> }).settings).toMatchObject({ ISTIO_VERSION: pins.istio, SETUP_TIMEOUT: '20m' });
+  });
+
+  test('npm test failing before anything exists does not claim to clean up what was created', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'egress-verify-npm-test-'));
+    try {
+      // No Docker engine, no kind or istioctl on PATH or in the (empty) cache, a mirror that refuses.
+      const r = await run(['test'], {
+        ARTIFACTS_DIR: join(dir, 'artifacts'), TOOLS_CACHE_DIR: join(dir, 'cache'), DOWNLOAD_MIRROR: 'http://127.0.0.1:9',
+        PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+      });
+      expect(r.exitCode).toBe(1);
+      const out = `${r.stdout}${r.stderr}`;
+      expect(out).toMatch(/nothing was created/);
+      expect(out).not.toMatch(/cleaning up what was created/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('npm test with ARTIFACTS_DIR under /proc: the settings error, no reporter crash, no hang', async () => {
