@@ -37,6 +37,7 @@ export function seconds(ms: number): string {
 export class Timings {
   readonly records: PhaseRecord[] = [];
   readonly #signal: AbortSignal | undefined;
+  readonly #notes = new Map<string, string>();
 
   /** With a signal: once it is aborted, no new phase starts (the one under way finishes). */
   constructor(signal?: AbortSignal) {
@@ -67,15 +68,22 @@ export class Timings {
     }
   }
 
-  record(r: PhaseRecord): void {
-    this.records.push({ ...r, ms: Math.round(r.ms) });
+  /** Adds a note to the last record of a phase (e.g. "reused", "install skipped"). */
+  note(name: string, note: string): void {
+    this.#notes.set(name, note);
   }
 
-  summary(): string {
+  record(r: PhaseRecord): void {
+    const note = r.note ?? this.#notes.get(r.name);
+    this.#notes.delete(r.name);
+    this.records.push({ ...r, ms: Math.round(r.ms), ...(note ? { note } : {}) });
+  }
+
+  summary(title = 'Timings'): string {
     const width = Math.max(10, ...this.records.map((r) => r.name.length));
     const lines = this.records.map((r) =>
       `${r.ok ? '✔' : '✘'} ${r.name.padEnd(width)} ${seconds(r.ms).padStart(8)}${r.note ? `  ${r.note}` : ''}`);
-    return ['Timings', ...lines].join('\n');
+    return [title, ...lines].join('\n');
   }
 
   /** For a CI job summary (GitHub Actions: $GITHUB_STEP_SUMMARY). */

@@ -31,6 +31,7 @@ export class RedisStandIn {
   #network: string | undefined;
   #name: string | undefined;
   #startupTimeoutMs = 60_000;
+  #keep = false;
 
   constructor(image: string) {
     this.#image = image;
@@ -44,6 +45,15 @@ export class RedisStandIn {
 
   withName(name: string): this {
     this.#name = name;
+    return this;
+  }
+
+  /**
+   * Kept after this process ends (KEEP_CLUSTER): started without testcontainers' session label,
+   * so its reaper (Ryuk) does not remove it (testcontainers GenericContainer.withAutoCleanup).
+   */
+  keepAfterExit(keep = true): this {
+    this.#keep = keep;
     return this;
   }
 
@@ -65,6 +75,7 @@ export class RedisStandIn {
       .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
       .withStartupTimeout(this.#startupTimeoutMs);
     if (this.#name) container = container.withName(this.#name);
+    if (this.#keep) container = container.withAutoCleanup(false);
     const started = await container.start();
     return new StartedRedisStandIn(started, this.#network);
   }

@@ -9,6 +9,7 @@
  *                     Istio installed only with INSTALL_ISTIO; REGISTRY_ONLY checked either way
  */
 import { mkdir } from 'node:fs/promises';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { partitionByPresence } from '../helpers/docker.ts';
 import { Gcloud, Memorystore } from '../helpers/gcp.ts';
@@ -22,6 +23,7 @@ import { type Address, RedisStandIn } from '../helpers/redis.ts';
 import type { Settings } from '../helpers/settings.ts';
 import { checkPrerequisites, type Tools } from '../helpers/tools.ts';
 import type { Cleanup } from '../helpers/cleanup.ts';
+import { findKeptRedis, keepsEverything, readLiveMesh, redisContainerName, warmMeshVerdict } from '../helpers/warm.ts';
 
 /** What the test files receive (serializable: it crosses from the main process to workers). */
 export interface EnvHandle {
@@ -35,6 +37,8 @@ export interface EnvHandle {
   redisFromHost: Address | undefined;
   /** JSON-lines file the test files append step timings to. */
   timingsFile: string;
+  /** The Redis stand-in's container name (container backend); undefined for Memorystore. */
+  redisContainer?: string | undefined;
 }
 
 declare module 'vitest' {
@@ -101,13 +105,21 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   }
 }
 
-/** The test namespaces go at the end even if a worker was killed before its own teardown. */
+/** Removes what the scenario files create: the test namespaces and the gateway policy. */
+export async function removeTestObjects(kube: Kube, s: Settings): Promise<void> {
+  // The one object outside the test namespaces: the AuthorizationPolicy in istio-system.
+  await kube.delete(render('fixtures/egress-gateway-authz.yaml', {}));
+  await kube.deleteNamespaces(render('fixtures/namespaces.yaml', {}), s.readyTimeoutMs);
+}
+
+/**
+ * The test namespaces go at the end even if a worker was killed before its own teardown;
+ * when keeping (KEEP_CLUSTER/REUSE_CLUSTER) they stay for inspection, and each scenario file
+ * removes the previous state at its start instead (scenarios/fixtures.ts).
+ */
 function registerNamespaceCleanup(cleanup: Cleanup, kube: Kube, s: Settings): void {
-  cleanup.add('test namespaces and the gateway policy', async () => {
-    // The one object outside the test namespaces: the AuthorizationPolicy in istio-system.
-    await kube.delete(render('fixtures/egress-gateway-authz.yaml', {}));
-    await kube.deleteNamespaces(render('fixtures/namespaces.yaml', {}), s.readyTimeoutMs);
-  });
+  if (keepsEverything(s)) return;
+  cleanup.add('test namespaces and the gateway policy', () => removeTestObjects(kube, s));
 }
 
 /** Runs phases that do not depend on each other at once; waits for all before reporting a failure. */
@@ -117,12 +129,28 @@ async function overlap(...phases: Promise<unknown>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup) {
+async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup): Promise<{ networkAddress: Address; hostAddress: Address }> {
+  const name = redisContainerName(s);
   return timings.phase('redis stand-in', async () => {
+    if (s.reuseCluster) {
+      const { kept, reason } = await findKeptRedis(name, KIND_NETWORK);
+      if (kept) {
+        // Kept by an earlier run: never removed by this one (it is kept again).
+        timings.note('redis stand-in', 'reused');
+        log(`${reason} at ${kept.networkAddress.host}:${kept.networkAddress.port} on network ${KIND_NETWORK} (REUSE_CLUSTER)`);
+        return kept;
+      }
+      log(`no kept Redis stand-in to reuse (${reason}): starting one`);
+      if (reason === 'it is not running' || reason.startsWith('it is not on') || reason.startsWith('its port')) {
+        // Ours (labelled) but unusable: replace it, or the new one could not take its name.
+        await execa('docker', ['rm', '-f', name]);
+      }
+    }
+    const keep = keepsEverything(s);
     const started = await new RedisStandIn(s.redisImage).onNetwork(KIND_NETWORK)
-      .withName(`${s.clusterName}-redis`).start();
-    cleanup.add('redis stand-in', () => started.stop());
-    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${KIND_NETWORK}`);
+      .withName(name).keepAfterExit(keep).start();
+    if (!keep) cleanup.add('redis stand-in', () => started.stop());
+    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${KIND_NETWORK}${keep ? ' (kept at the end)' : ''}`);
     return started;
   });
 }
@@ -135,6 +163,15 @@ async function prepareKind(
 
   // 3. Overlapping: Istio install, the Redis stand-in, image loading. None needs the others.
   const istio = timings.phase(`istio ${s.istioVersion}`, async () => {
+    if (!cluster.created) {
+      // A reused cluster: skip the install when the live mesh already is what it would make.
+      const verdict = warmMeshVerdict(await readLiveMesh(kube), s.istioVersion);
+      log(verdict.reason);
+      if (verdict.skip) {
+        timings.note(`istio ${s.istioVersion}`, 'install skipped');
+        return;
+      }
+    }
     await installIstio(istioctl, {
       kubeconfigPath: cluster.kubeconfigPath, context: cluster.context, readinessTimeoutMs: s.readyTimeoutMs,
     });
@@ -158,6 +195,7 @@ async function prepareKind(
     redis: started.networkAddress,
     redisFromHost: started.hostAddress,
     timingsFile,
+    redisContainer: redisContainerName(s),
   };
 }
 
@@ -169,6 +207,7 @@ async function prepareExisting(
 
   let redis: Address;
   let redisFromHost: Address | undefined;
+  let redisContainer: string | undefined;
   if (s.redisBackend === 'memorystore') {
     // Preflight (account, project, API) runs before anything is created; see helpers/gcp.ts.
     const memorystore = await timings.phase(`memorystore ${s.redisInstance}`, async () => {
@@ -183,6 +222,7 @@ async function prepareExisting(
     const started = await startRedisStandIn(s, timings, cleanup);
     redis = started.networkAddress;
     redisFromHost = started.hostAddress;
+    redisContainer = redisContainerName(s);
   }
 
   registerNamespaceCleanup(cleanup, kube, s);
@@ -193,5 +233,5 @@ async function prepareExisting(
     }
     await meshConfigCheck(kube);
   });
-  return { settings: s, kubeconfigPath: undefined, context, redis, redisFromHost, timingsFile };
+  return { settings: s, kubeconfigPath: undefined, context, redis, redisFromHost, timingsFile, redisContainer };
 }

@@ -11,7 +11,8 @@ import { log, type PhaseRecord, seconds, Timings } from '../helpers/progress.ts'
 import { formatDuration, SettingsError } from '../helpers/settings.ts';
 import { loadCheckedSettings } from '../helpers/settings-checks.ts';
 import { PrerequisitesError } from '../helpers/tools.ts';
-import { startEnvironment } from './environment.ts';
+import { keepsEverything, keptNotice } from '../helpers/warm.ts';
+import { type EnvHandle, startEnvironment } from './environment.ts';
 
 async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string): Promise<void> {
   // Not a Timings.phase: teardown must run even after SETUP_TIMEOUT stopped new phases.
@@ -34,6 +35,15 @@ async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string):
   if (problems.length > 0) throw new Error(`cleanup left things behind:\n  ${problems.join('\n  ')}`);
 }
 
+function printKept(env: EnvHandle): void {
+  const s = env.settings;
+  const lines = keptNotice({
+    clusterName: s.clusterName, kubeconfigPath: env.kubeconfigPath, context: env.context, redis: env.redis,
+    redisFromHost: env.redisFromHost, redisContainer: env.redisContainer, kind: s.cluster === 'kind',
+  });
+  process.stderr.write(`\n${lines.join('\n')}\n`);
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Invalid settings (and unusable paths) stop here, before anything is created.
   const { settings, warnings } = loadCheckedSettings();
@@ -48,8 +58,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log(`SETUP_TIMEOUT (${formatDuration(settings.setupTimeoutMs)}) reached: no further setup phase will start`);
     deadline.abort(new Error(`setup did not finish within SETUP_TIMEOUT (${formatDuration(settings.setupTimeoutMs)})`));
   }, settings.setupTimeoutMs);
+  let env: EnvHandle;
   try {
-    project.provide('env', await startEnvironment(settings, timings, cleanup));
+    env = await startEnvironment(settings, timings, cleanup);
+    project.provide('env', env);
+    // What setup cost, before the steps run: on a warm re-run (REUSE_CLUSTER) it should be little.
+    process.stderr.write(`${timings.summary('Setup timings')}\n`);
   } catch (e) {
     if (cleanup.pending.length > 0) log('setup failed: cleaning up what was created');
     await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => log(String(x)));
@@ -69,6 +83,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await finish(timings, cleanup, settings.artifactsDir);
     } finally {
       removeSignalHandlers();
+      if (keepsEverything(settings)) printKept(env);
     }
   };
 }
