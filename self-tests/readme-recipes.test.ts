@@ -4,9 +4,9 @@
  * here), and without the Redis image the tests that need it are skipped with the reason (with
  * REQUIRE_DOCKER=1 they fail with it).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { getReaperImage } from 'testcontainers/build/reaper/reaper.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -108,6 +108,54 @@ describe('without the Redis image, the tests that need it are skipped with the r
     expect(r.report.numFailedTests).toBe(5);
     for (const t of r.results.filter((x) => x.status === 'failed')) {
       expect(t.failureMessages.join('\n')).toContain(`REQUIRE_DOCKER=1 but REDIS_IMAGE=${missing} is not present locally`);
+    }
+  });
+});
+
+describe('npm run images:build (zx)', () => {
+  const leftovers = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('egress-verify-images-'));
+
+  test('a missing host binary: exit 1 naming it and how to get it, nothing built, nothing left', async () => {
+    const before = await leftovers();
+    // PATH with node, npm, sh and docker, but no redis-server.
+    const dir = await mkdtemp(join(tmpdir(), 'egress-verify-recipe-path-'));
+    try {
+      for (const tool of ['docker', 'npm', 'sh']) {
+        await symlink((await execa('sh', ['-c', `command -v ${tool}`])).stdout.trim(), join(dir, tool));
+      }
+      const r = await execa('npm', ['run', '-s', 'images:build'], {
+        cwd: ROOT, env: { PATH: `${dirname(process.execPath)}:${dir}` }, extendEnv: false, reject: false,
+      });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toBe("build-local-images: 'redis-server' not found; install Redis (Debian: apt-get install redis-server redis-tools)");
+      expect(r.stdout).not.toMatch(/built/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(await leftovers()).toEqual(before);
+  });
+
+  test('builds both images from this host\'s binaries, and removes its staging folder', async (ctx) => {
+    await needDocker(ctx);
+    const missing = (await Promise.all(['redis-server', 'redis-cli'].map(async (b) => ((await execa('sh', ['-c', `command -v ${b}`], { reject: false })).exitCode === 0 ? undefined : b)))).filter(Boolean);
+    if (missing.length > 0) ctx.skip(`${missing.join(', ')} not installed on this host (Debian: apt-get install redis-server redis-tools)`);
+    const before = await leftovers();
+    const r = await execa('npm', ['run', '-s', 'images:build'], { cwd: ROOT, reject: false, timeout: 600_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^built egress-verify\/redis:local in \d+s \(\d+ MB\)\nbuilt egress-verify\/probe:local in \d+s \(\d+ MB\)$/);
+    expect(await leftovers()).toEqual(before);
+    // What it built works: the Redis image answers PING through its own redis-cli.
+    const name = `egress-verify-images-check-${process.pid}`;
+    try {
+      await execa('docker', ['run', '-d', '--name', name, 'egress-verify/redis:local']);
+      let reply = '';
+      const deadline = Date.now() + 20_000;
+      while (reply !== 'PONG' && Date.now() < deadline) {
+        reply = (await execa('docker', ['exec', name, 'redis-cli', 'PING'], { reject: false })).stdout.trim();
+      }
+      expect(reply).toBe('PONG');
+    } finally {
+      await execa('docker', ['rm', '-f', name], { reject: false });
     }
   });
 });
