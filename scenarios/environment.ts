@@ -23,6 +23,7 @@ import { type Address, RedisStandIn } from '../helpers/redis.ts';
 import type { Settings } from '../helpers/settings.ts';
 import { checkPrerequisites, type Tools } from '../helpers/tools.ts';
 import type { Cleanup } from '../helpers/cleanup.ts';
+import { disableRyukIfUnavailable } from '../helpers/ryuk.ts';
 import { findKeptRedis, keepsEverything, readLiveMesh, redisContainerName, warmMeshVerdict } from '../helpers/warm.ts';
 
 /** What the test files receive (serializable: it crosses from the main process to workers). */
@@ -147,6 +148,9 @@ async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup
       }
     }
     const keep = keepsEverything(s);
+    // Where testcontainers' reaper image cannot be had, start without it (and say so).
+    const ryuk = keep ? undefined : await disableRyukIfUnavailable();
+    if (ryuk) log(ryuk);
     const started = await new RedisStandIn(s.redisImage).onNetwork(KIND_NETWORK)
       .withName(name).keepAfterExit(keep).start();
     if (!keep) cleanup.add('redis stand-in', () => started.stop());

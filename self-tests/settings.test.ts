@@ -346,15 +346,25 @@ describe('settings: the real commands refuse or warn, naming the variable', () =
       // No Docker engine, no kind or istioctl on PATH or in the (empty) cache, a mirror that refuses.
       const r = await run(['test'], {
         ARTIFACTS_DIR: join(dir, 'artifacts'), TOOLS_CACHE_DIR: join(dir, 'cache'), DOWNLOAD_MIRROR: 'http://127.0.0.1:9',
-        PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+        PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, ISTIO_VERSON: '1.29.8',
       });
       expect(r.exitCode).toBe(1);
       const out = `${r.stdout}${r.stderr}`;
       expect(out).toMatch(/nothing was created/);
       expect(out).not.toMatch(/cleaning up what was created/);
+      // The typo is named before the run starts, once.
+      expect(out.match(/WARNING: ISTIO_VERSON is not a setting; did you mean ISTIO_VERSION\?/g)).toHaveLength(1);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('npm run test:self with an unusable ARTIFACTS_DIR: said once, the tests run, no reporter crash', async () => {
+    const r = await run(['run', 'test:self', '--', 'self-tests/workflow.test.ts'], { ARTIFACTS_DIR: '/etc/hostname/reports' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = `${r.stdout}${r.stderr}`;
+    expect(out.match(/WARNING: ARTIFACTS_DIR=\/etc\/hostname\/reports cannot be a directory: \/etc\/hostname is a file; .*no JUnit report is written/g)).toHaveLength(1);
+    expect(out).not.toMatch(/ENOTDIR|JUNIT report written/);
   });
 
   test('npm test with ARTIFACTS_DIR under /proc: the settings error, no reporter crash, no hang', async () => {
