@@ -90,7 +90,7 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
     .withKubeconfig(kubeconfigPathFor(s))
     .withWait('180s')
     .reuseExisting(s.reuseCluster)
-    .keep(s.keepCluster);
+    .keep(keepsEverything(s)); // REUSE_CLUSTER keeps too, even a cluster it had to create
   // A failed create removes its own nodes (KindCluster.start), so only a started one is registered.
   const cluster = await timings.phase('cluster', () => kind.start());
   cleanup.add(`kind cluster ${s.clusterName}`, () => cluster.stop());

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -276,10 +276,23 @@ describe('settings: paths are checked before the run relies on them', () => {
   });
 
   test('a directory this user cannot write to is refused', async (ctx) => {
-    if (process.getuid?.() === 0) ctx.skip('running as root: permission bits do not stop root from writing');
     const dir = join(work, 'read-only');
-    await mkdir(dir, { mode: 0o500 });
-    expect(artifactsDirProblem(join(dir, 'reports'))).toMatch(/is not writable \(EACCES\)/);
+    await mkdir(dir);
+    // Permission bits do not stop root; the immutable attribute (chattr +i, ext4 and others) does.
+    const root = process.getuid?.() === 0;
+    if (root) {
+      const r = await execa('chattr', ['+i', dir], { reject: false });
+      if (r.exitCode !== 0) ctx.skip(`running as root and chattr +i is not available here (${r.stderr.trim() || r.shortMessage}): no way to make a folder unwritable for root`);
+    } else {
+      await chmod(dir, 0o500);
+    }
+    try {
+      expect(artifactsDirProblem(join(dir, 'reports'))).toMatch(new RegExp(`^ARTIFACTS_DIR=${dir}/reports cannot be created: ${dir} is not writable \\((EACCES|EPERM)\\)`));
+      expect(artifactsDirProblem(dir)).toMatch(new RegExp(`^ARTIFACTS_DIR=${dir} is not writable \\((EACCES|EPERM)\\)`));
+    } finally {
+      if (root) await execa('chattr', ['-i', dir], { reject: false });
+      else await chmod(dir, 0o700);
+    }
   });
 
   test('KIND_BIN / ISTIOCTL_BIN must be executable files', async () => {
@@ -291,7 +304,8 @@ describe('settings: paths are checked before the run relies on them', () => {
     expect(executableFileProblem('KIND_BIN', work)).toBe(`KIND_BIN=${work} is a directory, not an executable file; valid values: a path to an executable file`);
     expect(executableFileProblem('ISTIOCTL_BIN', join(work, 'nope'))).toMatch(/^ISTIOCTL_BIN=.*nope does not exist/);
     expect(executableFileProblem('KIND_BIN', '/dev/null')).toMatch(/is not a regular file/);
-    if (process.getuid?.() !== 0) expect(executableFileProblem('KIND_BIN', plain)).toMatch(/is not executable/);
+    // Even root may execute only a file with an execute bit set (access(2)).
+    expect(executableFileProblem('KIND_BIN', plain)).toMatch(/is not executable/);
   });
 
   test('loadCheckedSettings reports every problem at once and returns the warnings', () => {
