@@ -372,6 +372,9 @@ export function settingWarnings(env: Env = process.env): string[] {
     const meant = probableSetting(name);
     if (meant) warnings.push(`${name} is not a setting; did you mean ${meant}? (${name} is ignored${env[meant] === undefined ? `, ${meant} keeps its default` : ''})`);
   }
+  if (env.CLUSTER?.trim() === 'existing' && (env.REDIS_BACKEND?.trim() || 'container') === 'container') {
+    warnings.push('CLUSTER=existing with REDIS_BACKEND=container works only when the current context is a kind cluster on this Docker engine: its pods must reach the Redis container on the `kind` network');
+  }
   const node = env.KIND_NODE_IMAGE?.trim();
   if (node && !/@sha256:[a-f0-9]{64}$/.test(node)) {
     warnings.push(`KIND_NODE_IMAGE=${node} has no @sha256: digest: the tag may point to another image tomorrow, so this run is not reproducible`);

@@ -389,3 +389,13 @@ describe('settings: the real commands refuse or warn, naming the variable', () =
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/ENOTDIR|ENOENT|EACCES|junit/i);
   });
 });
+
+describe('settings: CLUSTER=existing with the container backend', () => {
+  test('accepted, with a warning that it needs a kind cluster on this Docker engine; the table says so', () => {
+    expect(loadSettings({ CLUSTER: 'existing' })).toMatchObject({ cluster: 'existing', redisBackend: 'container' });
+    expect(settingWarnings({ CLUSTER: 'existing' })).toEqual([expect.stringMatching(/^CLUSTER=existing with REDIS_BACKEND=container works only when the current context is a kind cluster on this Docker engine/)]);
+    expect(settingWarnings({ CLUSTER: 'existing', REDIS_BACKEND: 'memorystore' })).toEqual([]);
+    expect(settingWarnings({ CLUSTER: 'kind' })).toEqual([]);
+    expect(settingDocs().find((d) => d.env === 'CLUSTER')!.description).toMatch(/existing with REDIS_BACKEND=container works only when that cluster is a kind cluster/);
+  });
+});
