@@ -373,6 +373,15 @@ describe('settings: the real commands refuse or warn, naming the variable', () =
     }
   });
 
+  test('npm test with KIND_BIN=/tmp and SETUP_TIMEOUT=1000h: both named at once, no EACCES, nothing started', async () => {
+    const r = await run(['test'], { KIND_BIN: '/tmp', SETUP_TIMEOUT: '1000h' });
+    expect(r.exitCode).toBe(1);
+    const out = `${r.stdout}${r.stderr}`;
+    expect(out).toMatch(/SETUP_TIMEOUT="1000h" is not valid \(more than the maximum, 24h\)/);
+    expect(out).toMatch(/KIND_BIN=\/tmp is a directory, not an executable file/);
+    expect(out).not.toMatch(/EACCES|ExecaError|▶ prerequisites/);
+  });
+
   test('npm run test:self with an unusable ARTIFACTS_DIR: said once, the tests run, no reporter crash', async () => {
     const r = await run(['run', 'test:self', '--', 'self-tests/workflow.test.ts'], { ARTIFACTS_DIR: '/etc/hostname/reports' });
     expect(r.exitCode, r.stderr).toBe(0);
