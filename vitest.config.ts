@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { artifactsDirProblem } from './helpers/settings-checks.ts';
+import { ChapterSequencer } from './scenarios/sequencer.ts';
 
 // Reports go to ARTIFACTS_DIR, beside the diagnostics and timings (CI uploads that folder).
 const artifacts = resolve(process.env.ARTIFACTS_DIR?.trim() || 'artifacts');
@@ -19,6 +20,9 @@ export default defineConfig({
   test: {
     reporters: artifactsProblem ? ['default'] : ['default', 'junit'],
     outputFile: artifactsProblem ? {} : { junit: `${artifacts}/junit.xml` },
+    // The scenario files run in the chapter's order (scenarios/chapter.ts scenarioFiles), not
+    // vitest's default larger-first order. Only the root config may set a sequencer.
+    sequence: { sequencer: ChapterSequencer },
     projects: [
       {
         test: {
@@ -39,7 +43,9 @@ export default defineConfig({
         test: {
           name: 'self',
           include: ['self-tests/**/*.test.ts'],
-          // Turns testcontainers' reaper off (and says so once) when its image cannot be had here.
+          // A run id labelling all it creates in Docker, a temp folder of its own, and their removal
+          // at the end and on Ctrl-C/SIGTERM; turns testcontainers' reaper off (and says so once)
+          // when its image cannot be had here.
           globalSetup: ['self-tests/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -101,16 +101,28 @@ export class CartClient {
     this.#stub.close();
   }
 
+  /** How long one call may take before the client gives up (its gRPC deadline). */
+  get deadlineMs(): number {
+    return this.#deadlineMs;
+  }
+
   /**
    * Calls AddItem every 2 s until the cart accepts it (`accepted`) or rejects it with a gRPC
    * error (`rejected`): after a routing change the cart's Redis client reconnects, or its open
-   * connection is drained, on its own schedule. Resolves with the time it took (and, for
-   * `rejected`, the error).
+   * connection is drained, on its own schedule. Resolves with the time it took and, for
+   * `accepted`, the user whose cart took the item (for `rejected`, the error).
+   *
+   * Each attempt writes to a user of its own, `<userPrefix>-<attempt>`: an attempt that failed
+   * on the client's side (e.g. its deadline passed) may still have landed in Redis, and a retry
+   * under the same user would add the quantity twice. So the accepted user's cart holds exactly
+   * the one accepted write, and assertions can be exact.
    */
-  addItemUntil(until: 'accepted', userId: string, item: CartItem, timeoutMs: number): Promise<Polled<true>>;
-  addItemUntil(until: 'rejected', userId: string, item: CartItem, timeoutMs: number): Promise<Polled<CartCallError>>;
-  addItemUntil(until: 'accepted' | 'rejected', userId: string, item: CartItem, timeoutMs: number): Promise<Polled<true | CartCallError>> {
+  addItemUntil(until: 'accepted', userPrefix: string, item: CartItem, timeoutMs: number): Promise<Polled<{ userId: string }>>;
+  addItemUntil(until: 'rejected', userPrefix: string, item: CartItem, timeoutMs: number): Promise<Polled<CartCallError>>;
+  addItemUntil(until: 'accepted' | 'rejected', userPrefix: string, item: CartItem, timeoutMs: number): Promise<Polled<{ userId: string } | CartCallError>> {
+    let attempt = 0;
     return pollTimed(`the cart to ${until === 'accepted' ? 'accept' : 'reject'} AddItem`, timeoutMs, async () => {
+      const userId = `${userPrefix}-${++attempt}`;
       let error: CartCallError | undefined;
       try {
         await this.addItem(userId, item);
@@ -118,7 +130,7 @@ export class CartClient {
         if (!(e instanceof CartCallError)) throw e;
         error = e;
       }
-      if (until === 'accepted' && !error) return true as const;
+      if (until === 'accepted' && !error) return { userId };
       if (until === 'rejected' && error) return error;
       throw new RetryableError(error ? error.message : 'AddItem still succeeds');
     }, undefined, { intervalMs: 2000 });

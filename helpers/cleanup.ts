@@ -5,12 +5,16 @@
  * them last-first, continuing past failures (and reporting them), exactly once.
  */
 import { log } from './progress.ts';
+import type { CleanupOutcome } from './user-facing.ts';
 
 type Undo = { name: string; fn: () => Promise<void> };
 
 export class Cleanup {
   readonly #stack: Undo[] = [];
   #running: Promise<string[]> | undefined;
+  readonly #removed: string[] = [];
+  readonly #failed: string[] = [];
+  #interrupted = false;
 
   add(name: string, fn: () => Promise<void>): void {
     this.#stack.push({ name, fn });
@@ -18,6 +22,11 @@ export class Cleanup {
 
   get pending(): string[] {
     return this.#stack.map((u) => u.name);
+  }
+
+  /** What run() has undone and failed to undo so far. */
+  get outcome(): CleanupOutcome {
+    return { removed: [...this.#removed], failed: [...this.#failed] };
   }
 
   /** Returns the problems met; never throws. */
@@ -29,9 +38,11 @@ export class Cleanup {
         const started = performance.now();
         try {
           await fn();
+          this.#removed.push(name);
           log(`cleaned up: ${name} (${((performance.now() - started) / 1000).toFixed(1)}s)`);
         } catch (e) {
           problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+          this.#failed.push(name);
           log(`cleanup failed: ${name}: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
@@ -45,18 +56,26 @@ export class Cleanup {
    *
    * The handlers take the signals over: listeners registered before (vitest's logger registers
    * one that exits 1 ms later) are removed while the run is up and put back afterwards, so the
-   * cleanup is not cut short. A second Ctrl-C exits at once, naming what is left.
+   * cleanup is not cut short.
+   *
+   * One keypress is one interrupt: npm passes its SIGINT on to the script it runs, and when that
+   * script is the process npm started (`exec`, or a shell that execs a lone command, as bash does)
+   * it also gets the terminal's own SIGINT, so one Ctrl-C arrives twice. A repeat within
+   * REPEAT_WINDOW_MS is taken as that echo and ignored; a second Ctrl-C after it exits at once,
+   * naming what is left.
    */
   onSignals(): () => void {
     const signals = ['SIGINT', 'SIGTERM'] as const;
     const previous = new Map(signals.map((s) => [s, process.listeners(s)]));
-    let interrupted = false;
+    let firstAt: number | undefined;
     const handler = (signal: NodeJS.Signals) => {
-      if (interrupted) {
+      if (firstAt !== undefined) {
+        if (performance.now() - firstAt < Cleanup.REPEAT_WINDOW_MS) return;
         log(`${signal} again: exiting now; not cleaned up: ${this.pending.reverse().join(', ') || 'nothing'}`);
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
-      interrupted = true;
+      firstAt = performance.now();
+      this.#interrupted = true;
       log(`${signal}: cleaning up before exit (${this.pending.length} items; press Ctrl-C again to exit at once)…`);
       void this.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
@@ -70,5 +89,13 @@ export class Cleanup {
         for (const l of previous.get(s) ?? []) process.on(s, l as (signal: NodeJS.Signals) => void);
       }
     };
+  }
+
+  /** A signal this soon after the first is the same keypress delivered twice (see onSignals). */
+  static readonly REPEAT_WINDOW_MS = 2_000;
+
+  /** True once a signal has started the cleanup (the signal handler then owns the exit). */
+  get interrupted(): boolean {
+    return this.#interrupted;
   }
 }

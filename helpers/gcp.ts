@@ -18,17 +18,16 @@ import { execa } from 'execa';
 import { log } from './progress.ts';
 import type { Address } from './redis.ts';
 import type { Settings } from './settings.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export const CREATED_BY_LABEL = 'created-by';
 export const CREATED_BY_VALUE = 'egress-verify';
 export const RUN_LABEL = 'egress-verify-run';
 
-export class GcpError extends Error {
-  readonly problems: readonly string[];
+export class GcpError extends UserFacingError {
   constructor(problems: readonly string[]) {
-    super(`GCP is not ready for REDIS_BACKEND=memorystore; nothing was created:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('GCP is not ready for REDIS_BACKEND=memorystore', problems, `GCP is not ready for REDIS_BACKEND=memorystore; nothing was created:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'GcpError';
-    this.problems = problems;
   }
 }
 

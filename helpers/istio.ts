@@ -16,6 +16,7 @@
 import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
 import type { V1ConfigMap } from '@kubernetes/client-node';
+import { type MeshDrain, meshDrainDuration } from './drain.ts';
 import type { Kube } from './kube.ts';
 import { FIXTURES_DIR } from './manifests.ts';
 import { log } from './progress.ts';
@@ -85,6 +86,12 @@ export function checkMeshConfig(cm: V1ConfigMap | undefined): MeshConfigCheck {
     message: `${where}: outboundTrafficPolicy.mode is ${mode}${set ? '' : ' (not set: Istio\'s default)'}, but the chapter needs REGISTRY_ONLY; `
       + 'install with --set meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY (fixtures/istio-operator.yaml does)',
   };
+}
+
+/** The live mesh's drain duration (helpers/drain.ts), read from the `istio` ConfigMap. */
+export async function readMeshDrain(kube: Kube): Promise<MeshDrain> {
+  const cm = await kube.core.readNamespacedConfigMap({ name: 'istio', namespace: ISTIO_NAMESPACE });
+  return meshDrainDuration(cm.data?.mesh);
 }
 
 export interface PromSample {
@@ -185,6 +192,46 @@ export async function proxyClusters(kube: Kube, namespace: string, pod: string):
   return parseClusterHostStats(await proxyAdmin(kube, namespace, pod, 'clusters'));
 }
 
+/**
+ * The names of the clusters a `clusters` page lists. Every cluster prints cluster-level lines
+ * (`NAME::added_via_api::true`, `NAME::default_priority::...`), also one without hosts (an
+ * ORIGINAL_DST cluster before its first connection), so a name's absence means the proxy no
+ * longer has that cluster.
+ */
+export function clusterNames(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('::');
+    if (i > 0) out.add(line.slice(0, i).trim());
+  }
+  return out;
+}
+
+/** One read of a proxy's `clusters` page: the clusters it lists and their per-host stats. */
+export interface ClustersPage {
+  clusters: Set<string>;
+  hosts: ClusterHostStat[];
+}
+
+export function parseClustersPage(text: string): ClustersPage {
+  return { clusters: clusterNames(text), hosts: parseClusterHostStats(text) };
+}
+
+export async function proxyClustersPage(kube: Kube, namespace: string, pod: string): Promise<ClustersPage> {
+  return parseClustersPage(await proxyAdmin(kube, namespace, pod, 'clusters'));
+}
+
+/**
+ * What is still wrong with a proxy's clusters for a routing change to have landed: names that
+ * must be gone but are listed, and names that must be listed but are not. Empty: landed.
+ */
+export function routingNotLanded(page: Pick<ClustersPage, 'clusters'>, want: { gone?: readonly string[]; present?: readonly string[] }): string[] {
+  return [
+    ...(want.gone ?? []).filter((c) => page.clusters.has(c)).map((c) => `still listed: ${c}`),
+    ...(want.present ?? []).filter((c) => !page.clusters.has(c)).map((c) => `not listed yet: ${c}`),
+  ];
+}
+
 export const EGRESS_GATEWAY = {
   namespace: ISTIO_NAMESPACE,
   selector: 'istio=egressgateway',
@@ -192,43 +239,110 @@ export const EGRESS_GATEWAY = {
   host: 'istio-egressgateway.istio-system.svc.cluster.local',
 } as const;
 
-/** Where a client's Redis connections went, read from the proxies' clusters pages. */
+/** A per-host stat's value for each (cluster, host) of one read; the key is `cluster::host`. */
+export type HostValues = Map<string, { cluster: string; host: string; value: number }>;
+
+/** The per-host values of one numeric stat (e.g. cx_total, cx_active) from one read. */
+export function hostValues(stats: readonly ClusterHostStat[], stat: 'cx_total' | 'cx_active'): HostValues {
+  const out: HostValues = new Map();
+  for (const s of stats) {
+    if (s.stat !== stat) continue;
+    const value = Number(s.value);
+    if (!Number.isFinite(value)) continue;
+    out.set(`${s.cluster}::${s.host}`, { cluster: s.cluster, host: s.host, value });
+  }
+  return out;
+}
+
+/**
+ * How much a per-host counter (cx_total) grew between two reads, per (cluster, host) key.
+ * Clusters come and go with the config (a deleted VirtualService, DestinationRule or
+ * ServiceEntry removes theirs; an ORIGINAL_DST cluster lists a host only once connected), so:
+ * - a key only in `before` went away between the reads: it is left out. (Summing per cluster
+ *   and subtracting, as before, made a vanished cluster a negative count that passed `!== 0`.)
+ * - a key only in `after` appeared between the reads: it counts from 0.
+ * - a value lower than before means the cluster was removed and added again under the same
+ *   name (its counters restart at 0): everything it shows now is new, so it counts from 0.
+ * A cluster re-added with a value that already passed the old one cannot be told apart, which
+ * is why the scenarios wait for a routing change to land (routingNotLanded) before the first read.
+ */
+export function counterIncrease(before: HostValues, after: HostValues): HostValues {
+  const out: HostValues = new Map();
+  for (const [key, now] of after) {
+    const was = before.get(key)?.value ?? 0;
+    out.set(key, { ...now, value: now.value >= was ? now.value - was : now.value });
+  }
+  return out;
+}
+
+/** Where a client's Redis connections went, summed over the (cluster, host) values given. */
 export interface EgressPath {
-  /** Cart sidecar -> the Redis endpoint itself. */
+  /** Cart sidecar -> the Redis endpoint itself (any cluster: STATIC, ORIGINAL_DST, passthrough). */
   direct: number;
-  /** Cart sidecar -> the egress gateway. */
+  /** Cart sidecar -> the egress gateway (any cluster of its Service, with or without subset). */
   toGateway: number;
   /** Egress gateway -> the Redis endpoint. */
   gatewayToRedis: number;
 }
 
-export type EgressVerdict = 'through-gateway' | 'bypassed' | 'inconclusive';
-
-export function egressPath(client: readonly ClusterHostStat[], gateway: readonly ClusterHostStat[], redisEndpoint: string): EgressPath {
-  const cx = (stats: readonly ClusterHostStat[], pick: (s: ClusterHostStat) => boolean) =>
-    stats.filter((s) => s.stat === 'cx_total' && pick(s)).reduce((a, s) => a + Number(s.value), 0);
+export function egressPath(client: HostValues, gateway: HostValues, redisEndpoint: string): EgressPath {
+  const sum = (values: HostValues, pick: (v: { cluster: string; host: string }) => boolean) =>
+    [...values.values()].filter(pick).reduce((a, v) => a + v.value, 0);
   return {
-    direct: cx(client, (s) => s.host === redisEndpoint),
-    toGateway: cx(client, (s) => s.cluster.endsWith(`|${EGRESS_GATEWAY.host}`)),
-    gatewayToRedis: cx(gateway, (s) => s.host === redisEndpoint),
+    direct: sum(client, (v) => v.host === redisEndpoint),
+    toGateway: sum(client, (v) => v.cluster.endsWith(`|${EGRESS_GATEWAY.host}`)),
+    gatewayToRedis: sum(gateway, (v) => v.host === redisEndpoint),
   };
 }
 
-export function pathDelta(before: EgressPath, after: EgressPath): EgressPath {
-  return {
-    direct: after.direct - before.direct,
-    toGateway: after.toGateway - before.toGateway,
-    gatewayToRedis: after.gatewayToRedis - before.gatewayToRedis,
-  };
+/** Two reads of the cart's sidecar and the gateway: before and after the calls judged. */
+export interface ProxyReads {
+  client: readonly ClusterHostStat[];
+  gateway: readonly ClusterHostStat[];
 }
 
 /**
- * Through the gateway: the client went to the gateway, the gateway to Redis, and the client
- * never straight to Redis. Bypassed: the client went straight to Redis and the gateway did not.
+ * The evidence a verdict is taken from:
+ * - `opened`: connections opened between the reads (cx_total increase per key, see
+ *   counterIncrease): catches a connection that was opened and closed in between;
+ * - `open`: connections open at the second read (the per-host cx_active gauges): where the
+ *   cart's Redis connection is now, whenever it was opened. The cart's Redis client keeps its
+ *   connection open, so a connection opened before the first read (e.g. a reconnect right
+ *   after the routing changed) is still judged; counters alone would see nothing new.
+ * A gauge of a cluster that was removed is not listed any more: a connection still draining on
+ * a removed cluster is invisible, and so does not count for either path.
  */
-export function egressVerdict(d: EgressPath): EgressVerdict {
-  if (d.toGateway > 0 && d.gatewayToRedis > 0 && d.direct === 0) return 'through-gateway';
-  if (d.direct > 0 && d.gatewayToRedis === 0) return 'bypassed';
+export interface EgressEvidence {
+  opened: EgressPath;
+  open: EgressPath;
+}
+
+export function egressEvidence(before: ProxyReads, after: ProxyReads, redisEndpoint: string): EgressEvidence {
+  return {
+    opened: egressPath(
+      counterIncrease(hostValues(before.client, 'cx_total'), hostValues(after.client, 'cx_total')),
+      counterIncrease(hostValues(before.gateway, 'cx_total'), hostValues(after.gateway, 'cx_total')),
+      redisEndpoint,
+    ),
+    open: egressPath(hostValues(after.client, 'cx_active'), hostValues(after.gateway, 'cx_active'), redisEndpoint),
+  };
+}
+
+export type EgressVerdict = 'through-gateway' | 'bypassed' | 'inconclusive';
+
+/**
+ * Through the gateway: the cart's sidecar holds a connection to the gateway, the gateway one
+ * to Redis, and the sidecar neither holds nor opened one straight to Redis.
+ * Bypassed: the sidecar connected straight to Redis (open now, or opened between the reads),
+ * and the gateway carried nothing for it: no connection to the gateway or from the gateway to
+ * Redis opened between the reads or open now.
+ * Anything else (both paths, or no connection at all) is inconclusive: never a pass.
+ */
+export function egressVerdict(e: EgressEvidence): EgressVerdict {
+  const { opened, open } = e;
+  if (open.toGateway > 0 && open.gatewayToRedis > 0 && open.direct === 0 && opened.direct === 0) return 'through-gateway';
+  const gatewayUnused = open.toGateway === 0 && opened.toGateway === 0 && open.gatewayToRedis === 0 && opened.gatewayToRedis === 0;
+  if ((open.direct > 0 || opened.direct > 0) && gatewayUnused) return 'bypassed';
   return 'inconclusive';
 }
 

@@ -4,16 +4,62 @@
  * `setCurrentContext` only selects the context in memory (client-node src/config.ts).
  */
 import net from 'node:net';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import {
-  ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, PatchStrategy,
-  PortForward, type V1Pod, type V1Status,
+  ApiException, AppsV1Api, CoreV1Api, createConfiguration, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, type Middleware,
+  PatchStrategy, PortForward, type RequestContext, ServerConfiguration, type V1Pod, type V1Status,
 } from '@kubernetes/client-node';
+// Not re-exported by the package index; client-node 2.x has no "exports" map, so the file is reachable.
+import { WebSocketHandler, type StreamInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WebSocket from 'ws';
 import { describeObject, type KubeObject } from './manifests.ts';
 import { pollUntil, RetryableError } from './poll.ts';
-import { formatDuration } from './progress.ts';
+import { formatDuration, log } from './progress.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export const FIELD_MANAGER = 'egress-verify';
+
+/**
+ * `fieldValidation=Strict` on every request of a client. client-node 2.0.1's
+ * KubernetesObjectApi.patch/create take dryRun and fieldManager but no fieldValidation
+ * (dist/object.js), and their per-call `options` replace only the server, not the middleware
+ * (requestPromise always runs `this.configuration.middleware`), so the parameter is added by a
+ * middleware of a client of its own. The API server reads it from the query string
+ * (metav1.PatchOptions.FieldValidation; apiserver handlers/patch.go).
+ */
+export const strictFieldValidation: Middleware = {
+  pre: async (ctx: RequestContext) => {
+    ctx.setQueryParam('fieldValidation', 'Strict');
+    return ctx;
+  },
+  post: async (rsp) => rsp,
+};
+
+/** A KubernetesObjectApi like KubernetesObjectApi.makeApiClient's (config.js makeApiClient), plus strict field validation. */
+class StrictObjectApi extends KubernetesObjectApi {
+  static forConfig(config: KubeConfig): StrictObjectApi {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const api = new StrictObjectApi(createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: config },
+      promiseMiddleware: [strictFieldValidation],
+    }));
+    api.setDefaultNamespace(config);
+    return api;
+  }
+}
+
+/** The API server refused manifests in a dry run: nothing of them was applied. */
+export class ManifestRefusedError extends Error {
+  readonly refusals: readonly string[];
+  constructor(refusals: readonly string[]) {
+    super(`the API server refused ${refusals.length === 1 ? 'a manifest' : `${refusals.length} manifests`} in a server-side dry run `
+      + `(dryRun=All, fieldValidation=Strict), so nothing was applied:\n  ${refusals.join('\n  ')}`);
+    this.name = 'ManifestRefusedError';
+    this.refusals = refusals;
+  }
+}
 
 export interface ExecResult {
   exitCode: number;
@@ -63,6 +109,8 @@ export class Kube {
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   readonly objects: KubernetesObjectApi;
+  /** Same, with fieldValidation=Strict on every request: what applies and dry runs use. */
+  readonly strictObjects: KubernetesObjectApi;
 
   private constructor(kubeconfigPath: string, context: string, config: KubeConfig) {
     this.kubeconfigPath = kubeconfigPath;
@@ -72,6 +120,7 @@ export class Kube {
     this.apps = config.makeApiClient(AppsV1Api);
     this.custom = config.makeApiClient(CustomObjectsApi);
     this.objects = KubernetesObjectApi.makeApiClient(config);
+    this.strictObjects = StrictObjectApi.forConfig(config);
   }
 
   /**
@@ -97,15 +146,44 @@ export class Kube {
     return new Kube(kubeconfigPath, context, kc);
   }
 
-  /** Server-side apply, forced: the suite owns the fields it sets. */
-  async apply(objects: readonly KubeObject[]): Promise<void> {
+  /**
+   * Server-side apply, forced (the suite owns the fields it sets), with strict field validation,
+   * after a server-side dry run of all the objects: a manifest the API server refuses fails
+   * the step with the server's words before any object of the list is applied. (Apply is per
+   * object; without the dry run, objects before the refused one would already be in place.)
+   */
+  async apply(objects: readonly KubeObject[], options: { dryRunFirst?: boolean } = {}): Promise<void> {
+    if (options.dryRunFirst ?? true) await this.dryRunApply(objects);
     for (const o of objects) {
       try {
-        await this.objects.patch(o, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+        await this.strictObjects.patch(o, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
       } catch (e) {
         throw new Error(`apply ${describeObject(o)} failed: ${apiMessage(e)}`, { cause: e });
       }
     }
+  }
+
+  /**
+   * The same server-side apply with `dryRun=All` and `fieldValidation=Strict`: the request runs
+   * through decoding, defaulting, admission (istiod's validating webhook included) and
+   * validation, and nothing is persisted. For server-side apply the API server checks the
+   * object against its schema anyway and refuses unknown fields (KEP-2885 "Apply Patch":
+   * converting the patch to a typed value fails on them); Strict also makes duplicate fields
+   * fatal (handlers/patch.go, applyPatcher: "error strict decoding patch"). Every object is
+   * tried, and all refusals are reported at once. Objects that need another of the same list
+   * to exist first (a namespace's contents) must be dry-run after it was applied: the callers
+   * apply one manifest file at a time.
+   */
+  async dryRunApply(objects: readonly KubeObject[]): Promise<void> {
+    const refusals: string[] = [];
+    for (const o of objects) {
+      try {
+        await this.strictObjects.patch(o, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      } catch (e) {
+        refusals.push(`${describeObject(o)}: ${refusalMessage(e)}`);
+      }
+    }
+    if (refusals.length > 0) throw new ManifestRefusedError(refusals);
   }
 
   /** Deletes, ignoring objects that are already gone; in reverse order of the list. */
@@ -175,6 +253,12 @@ export class Kube {
     await this.waitForDeployment(namespace, deployment, timeoutMs);
   }
 
+  /**
+   * Runs a command in a container and waits for its exit status. `container` is any container
+   * name of the pod, an init container included (the API server accepts every container of the
+   * pod: pkg/registry/core/pod/strategy.go podHasContainerWithName), so a native-sidecar
+   * istio-proxy works like a classic one.
+   */
   async exec(namespace: string, pod: string, container: string, command: string[], timeoutMs = 60_000): Promise<ExecResult> {
     let stdout = '';
     let stderr = '';
@@ -184,6 +268,9 @@ export class Kube {
         cb();
       },
     });
+    const out = sink((s) => (stdout += s));
+    const err = sink((s) => (stderr += s));
+    const { handler, refusal } = streamingHandler(this.config, { stdin: new PassThrough(), stdout: out, stderr: err });
     return new Promise<ExecResult>((resolve, reject) => {
       let socket: { close(): void } | undefined;
       let settled = false;
@@ -197,9 +284,15 @@ export class Kube {
       const where = `exec in ${namespace}/${pod}/${container}`;
       const timer = setTimeout(() => fail(new Error(`${where} timed out after ${formatDuration(timeoutMs)}: ${command.join(' ')}`)), timeoutMs);
       // The promise resolves when the WebSocket opens; the command's end is the status callback.
-      new Exec(this.config)
-        .exec(namespace, pod, container, command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (status) => {
+      new Exec(this.config, handler)
+        .exec(namespace, pod, container, command, out, err, null, false, (status) => {
           if (settled) return;
+          // A Failure without an ExitCode cause: the command did not run (e.g. InternalError
+          // "executable file not found"); say the server's words, not "exit 1".
+          if (status.status !== 'Success' && !status.details?.causes?.some((c) => c.reason === 'ExitCode')) {
+            fail(new Error(`${where}: ${command.join(' ')} did not run: ${status.message ?? JSON.stringify(status)}`));
+            return;
+          }
           settled = true;
           clearTimeout(timer);
           // Let the last stream chunks land before resolving.
@@ -209,8 +302,13 @@ export class Kube {
           socket = ws;
           ws.on('error', (e: Error) => fail(new Error(`${where}: ${e.message}`)));
           // Closed without a status frame: the command's fate is unknown; say so now, not at the timeout.
-          ws.on('close', () => setImmediate(() => fail(new Error(`${where}: the connection closed without an exit status (stderr: ${stderr.trim().slice(0, 200)})`))));
-        }, (e: unknown) => fail(new Error(`${where} failed: ${apiMessage(e)}`, { cause: e })));
+          const closedEarly = () => setImmediate(() => fail(new Error(`${where}: the connection closed without an exit status (stderr: ${stderr.trim().slice(0, 200)})`)));
+          ws.on('close', closedEarly);
+          if (ws.readyState === ws.CLOSED) closedEarly(); // closed before this listener existed
+        }, (e: unknown) => {
+          const why = refusal() ?? e;
+          fail(new Error(`${where} failed: ${apiMessage(why)}`, { cause: why }));
+        });
     });
   }
 
@@ -224,11 +322,12 @@ export class Kube {
    * the forwarding follows a Deployment's pod across restarts.
    */
   async portForward(namespace: string, pod: string | (() => Promise<string>), port: number): Promise<PortForwarding> {
-    const forward = new PortForward(this.config);
     const sockets = new Set<net.Socket>();
     const socketToWs = new Map<net.Socket, { close(): void }>();
     const server = net.createServer((socket) => {
       sockets.add(socket);
+      let target = typeof pod === 'string' ? pod : '(pod not resolved yet)';
+      const where = () => `port-forward to ${namespace}/${target}:${port}`;
       // A reset from the client must not become an unhandled 'error' in the test worker.
       socket.on('error', () => socket.destroy());
       socket.on('close', () => {
@@ -236,26 +335,53 @@ export class Kube {
         socketToWs.get(socket)?.close();
         socketToWs.delete(socket);
       });
-      // client-node pipes both ways but ties no lifetimes together: when the pod goes away
-      // and the WebSocket closes, end the local socket too, so the gRPC client reconnects
-      // (and, through the resolver, reaches the new pod) instead of writing into the void.
+      // The kubelet writes the 2-byte port number first on the data AND on the error channel
+      // (k8s.io/kubelet pkg/cri/streaming/portforward/websocket.go, handleWebSocketStreams);
+      // client-node strips those 2 bytes and writes the rest, an empty buffer, to this stream
+      // (client-node 2.0.1 dist/portforward.js). Only a non-empty frame is an error: the
+      // kubelet's text ("error forwarding port ..."), after which it closes the connection.
       const errors = new Writable({
-        write(_chunk: Buffer, _enc, cb) {
-          socket.destroy();
+        write(chunk: Buffer, _enc, cb) {
+          if (chunk.length > 0) {
+            log(`${where()}: the kubelet reported: ${chunk.toString('utf8').trim()}`);
+            socket.destroy();
+          }
           cb();
         },
       });
-      const target = typeof pod === 'string' ? Promise.resolve(pod) : pod();
-      target
-        .then((name) => forward.portForward(namespace, name, [port], socket, errors, socket))
+      const resolved = typeof pod === 'string' ? Promise.resolve(pod) : pod();
+      resolved
+        .then(async (name) => {
+          target = name;
+          const { handler, refusal } = streamingHandler(this.config, inertStreams());
+          try {
+            return await new PortForward(this.config, true, handler).portForward(namespace, name, [port], socket, errors, socket);
+          } catch (e) {
+            throw refusal() ?? e;
+          }
+        })
         .then((ws) => {
           if (typeof ws === 'function') return; // only with retries, which are not used
           socketToWs.set(socket, ws);
-          ws.on('close', () => socket.destroy());
-          ws.on('error', () => socket.destroy());
+          // client-node pipes both ways but ties no lifetimes together: when the pod goes away
+          // and the WebSocket closes, end the local socket too, so the gRPC client reconnects
+          // (and, through the resolver, reaches the new pod) instead of writing into the void.
+          ws.on('close', (code: number) => {
+            if (code === 1006 && !socket.destroyed) log(`${where()}: the connection to the pod broke off (WebSocket close 1006); the next connection asks for the pod again`);
+            socket.destroy();
+          });
+          ws.on('error', (e: Error) => {
+            log(`${where()}: ${e.message}`);
+            socket.destroy();
+          });
+          // Either side may have ended before these listeners existed.
           if (socket.destroyed) ws.close();
+          else if (ws.readyState === ws.CLOSED) socket.destroy();
         })
-        .catch(() => socket.destroy());
+        .catch((e: unknown) => {
+          log(`${where()} failed: ${apiMessage(e)}`);
+          socket.destroy();
+        });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -272,27 +398,123 @@ export class Kube {
   }
 }
 
-/** The API server's message from an ApiException (its body is raw text, usually a V1Status). */
+/** A WebSocket upgrade the server answered with an HTTP status instead of 101 Switching Protocols. */
+export class UpgradeRefusedError extends Error {
+  readonly code: number;
+  readonly body: string;
+
+  constructor(code: number, body: string) {
+    super(`HTTP ${code}: ${statusText(body)}`);
+    this.name = 'UpgradeRefusedError';
+    this.code = code;
+    this.body = body;
+  }
+}
+
+const REFUSAL_BODY_LIMIT = 64 * 1024;
+
+/**
+ * client-node's WebSocketHandler with a socket factory that keeps what a refused upgrade said.
+ * Left alone, `ws` turns a refusal into "Unexpected server response: 400" and drops the body
+ * (ws lib/websocket.js, when no 'unexpected-response' listener exists), and client-node rejects
+ * with the ws ErrorEvent, not an Error (client-node 2.0.1 dist/web-socket-handler.js connect).
+ * The API server's body is a Status, e.g. "container x is not valid for pod y".
+ */
+function streamingHandler(config: KubeConfig, streams: StreamInterface): { handler: WebSocketHandler; refusal: () => UpgradeRefusedError | undefined } {
+  let refusal: UpgradeRefusedError | undefined;
+  const handler = new WebSocketHandler(config, (uri, protocols, opts) => {
+    const ws = new WebSocket(uri, protocols, opts);
+    // With a listener, the refused request is ours to end (ws: 'unexpected-response').
+    ws.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        refusal = new UpgradeRefusedError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+        // Aborts the handshake: ws emits 'error' and 'close', and client-node rejects.
+        ws.terminate();
+      };
+      res.on('data', (c: Buffer) => {
+        if (size < REFUSAL_BODY_LIMIT) chunks.push(c);
+        size += c.length;
+      });
+      res.once('end', finish);
+      res.once('close', finish);
+      res.once('error', finish);
+    });
+    return ws;
+  }, streams);
+  return { handler, refusal: () => refusal };
+}
+
+/**
+ * Streams for client-node's v5 close signal (channel 255), which it applies to the handler's
+ * streams, by default this process's stdin/stdout/stderr (dist/web-socket-handler.js closeStream).
+ */
+function inertStreams(): StreamInterface {
+  return { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() };
+}
+
+/** The message of a Status body (JSON), else the body itself, shortened. */
+function statusText(body: string): string {
+  try {
+    const status = JSON.parse(body) as { message?: unknown };
+    if (typeof status.message === 'string' && status.message) return status.message;
+  } catch {
+    /* not JSON */
+  }
+  return body.trim().slice(0, 300) || '(empty body)';
+}
+
+/**
+ * The API server's message from an ApiException (its body is raw text, usually a V1Status), a
+ * refused WebSocket upgrade, or the `ws` ErrorEvent client-node rejects a failed WebSocket with
+ * (an object with `message` and `error`, not an Error).
+ */
 export function apiMessage(e: unknown): string {
   if (e instanceof ApiException) {
     const body: unknown = e.body;
-    if (typeof body === 'string') {
-      try {
-        const status = JSON.parse(body) as { message?: string };
-        if (status.message) return `HTTP ${e.code}: ${status.message}`;
-      } catch {
-        /* not JSON */
-      }
-      return `HTTP ${e.code}: ${body.slice(0, 300)}`;
-    }
+    if (typeof body === 'string') return `HTTP ${e.code}: ${statusText(body)}`;
     return `HTTP ${e.code}`;
   }
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e !== null && 'message' in e && 'error' in e) {
+    const inner: unknown = e.error;
+    if (inner instanceof Error) return inner.message;
+    if (typeof e.message === 'string' && e.message) return e.message;
+  }
+  if (typeof e === 'object' && e !== null) {
+    try {
+      return JSON.stringify(e);
+    } catch {
+      /* circular */
+    }
+  }
+  return String(e);
 }
 
-export class ContextGuardError extends Error {
+/**
+ * apiMessage, plus the fields a Status names in details.causes when its message does not
+ * (e.g. a 422 Invalid lists each field with its own message).
+ */
+export function refusalMessage(e: unknown): string {
+  const base = apiMessage(e);
+  if (!(e instanceof ApiException) || typeof e.body !== 'string') return base;
+  let causes: { field?: string; message?: string }[] = [];
+  try {
+    causes = (JSON.parse(e.body) as { details?: { causes?: { field?: string; message?: string }[] } }).details?.causes ?? [];
+  } catch {
+    return base;
+  }
+  const extra = causes.filter((c) => c.field && !base.includes(c.field)).map((c) => `${c.field}: ${c.message ?? ''}`.trim());
+  return extra.length > 0 ? `${base} (${extra.join('; ')})` : base;
+}
+
+export class ContextGuardError extends UserFacingError {
   constructor(message: string) {
-    super(message);
+    super('Refusing the current kubeconfig context', [message], message);
     this.name = 'ContextGuardError';
   }
 }

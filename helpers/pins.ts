@@ -56,6 +56,16 @@ export const pins = {
   /** Image for the probe pods: any image with Node >= 20 runs the probe script. */
   // renovate: datasource=docker depName=node
   probeImage: 'node:24-alpine',
+
+  /**
+   * The workshop under test (content and labs repositories, master): the commits the golden
+   * inventory (workshop/golden.json) was taken from. A checkout at another commit is reported
+   * block by block against it.
+   */
+  // renovate: datasource=git-refs depName=https://github.com/rafik8/istio-workshop currentValue=master
+  workshopCommit: 'f37b460e1cab8f3804c9180f30e529d6e71eb2a5',
+  // renovate: datasource=git-refs depName=https://github.com/rafik8/istio-workshop-labs currentValue=master
+  workshopLabsCommit: '41ea62a246b07b57a5e5076707bbff1393273566',
 } as const satisfies {
   istioKubernetes: Record<string, readonly [number, number]>;
   [key: string]: unknown;

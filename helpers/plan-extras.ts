@@ -5,7 +5,9 @@
 import { join } from 'node:path';
 import { partitionByPresence } from './docker.ts';
 import { createArgs, deleteArgs, describeArgs } from './gcp.ts';
-import type { Settings } from './settings.ts';
+import { HOST_MINIMUM } from './host.ts';
+import { KIND_NETWORK, kindNetwork } from './kind.ts';
+import { cartImageDefault, type Settings } from './settings.ts';
 import { cachePath, currentPlatform, dockerServerVersion, releaseAsset, type ToolNeed, toolNeeds } from './tools.ts';
 
 export function kubeconfigPathFor(s: Settings): string {
@@ -36,16 +38,24 @@ export function planExtras(s: Settings): { cluster: string[]; tools: string[]; g
     const asset = releaseAsset(name, version, platform, s.downloadMirror);
     return `${name} ${version}: PATH, else ${cachePath(s.toolsCacheDir, name, version)}, else ${asset.url} (verified against ${asset.checksumUrl.split('/').pop()})`;
   };
+  // kind's node network, read as kind reads it (kind.ts, kindNetwork); the stand-in joins it.
+  const network = kindNetwork();
+  const networkNote = network !== KIND_NETWORK ? ' (KIND_EXPERIMENTAL_DOCKER_NETWORK)' : '';
   const cluster = s.cluster === 'kind'
     ? [
       `kind cluster "${s.clusterName}" (${s.reuseCluster ? 'reused if it exists, never deleted' : s.keepCluster ? 'created, kept at the end' : 'created, deleted at the end'})`,
       `kubeconfig ${kubeconfigPathFor(s)} (written by kind; your own kubeconfig and current context are not touched)`,
       `context kind-${s.clusterName}`,
+      `Docker network "${network}"${networkNote}: kind's nodes and the Redis stand-in ${s.clusterName}-redis`,
+      `Docker engine: at least ${HOST_MINIMUM.cpus} CPUs and ${HOST_MINIMUM.memoryGiB} GiB${s.cartImage === cartImageDefault ? ', amd64 (the default CART_IMAGE is amd64-only)' : ''}; checked before anything is created`,
     ]
     : [
       `the current context of ${process.env.KUBECONFIG ?? '~/.kube/config'}, only if it is ALLOW_CONTEXT=${s.allowContext ?? '(not set: the run will refuse)'}`,
       s.installIstio ? `Istio ${s.istioVersion} installed there with istioctl (INSTALL_ISTIO)` : 'Istio must already be installed there; REGISTRY_ONLY is checked, not set',
       `test namespaces egress-verify-mesh and egress-verify-outside, ${s.keepCluster ? 'kept at the end (KEEP_CLUSTER)' : 'deleted at the end'}`,
+      ...(s.redisBackend === 'container'
+        ? [`Redis stand-in ${s.clusterName}-redis on the Docker network "${network}"${networkNote}, which must exist (the kind cluster's node network)`]
+        : []),
     ];
   const tools = [
     ...toolNeeds(s).filter((n) => n.needed).map(tool),

@@ -11,10 +11,80 @@
  *   redis.hostAddress     // { host: '127.0.0.1', port: 32768 }  -> this process's ioredis client
  *   await redis.stop();
  */
+import { hostname } from 'node:os';
+import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
+import { runLabels } from './run-label.ts';
 
 export const REDIS_PORT = 6379;
+
+/** What makes a container ours: the one notion used to remove a leftover and to reuse a kept one. */
+export const ROLE_LABEL = 'egress-verify/role';
+export const ROLE = 'redis-stand-in';
+/** Set on a stand-in kept after its run (KEEP_CLUSTER/REUSE_CLUSTER), so a later run can say so. */
+const KEPT_LABEL = 'egress-verify/kept';
+/** Which process started it, so a leftover of a crashed run can be told from a live one. */
+const PID_LABEL = 'egress-verify/pid';
+const HOST_LABEL = 'egress-verify/host';
+
+/**
+ * testcontainers 12 removes a container whose wait strategy fails (waitForContainer), but not
+ * one whose start fails (e.g. Docker 20.10 creates a container on a missing network and refuses
+ * only at start): start() then throws without returning it. The id is caught here as soon as
+ * the container exists (GenericContainer's containerCreated hook), so start() can remove it.
+ */
+class TrackedContainer extends GenericContainer {
+  createdId: string | undefined;
+  protected override async containerCreated(containerId: string): Promise<void> {
+    this.createdId = containerId;
+  }
+}
+
+async function removeContainer(idOrName: string): Promise<void> {
+  const r = await execa('docker', ['rm', '-f', '-v', idOrName], { reject: false });
+  if (r.exitCode !== 0 && !/no such container/i.test(r.stderr)) throw new Error(`docker rm -f ${idOrName} failed: ${r.stderr.trim()}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, owned by someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A container already holding the name: a stand-in left by a crashed run on this machine is
+ * removed; anything else is refused with what to do (the name is fixed, so it would be a 409).
+ */
+export function isRedisStandIn(labels: Readonly<Record<string, string>> | null | undefined): boolean {
+  return labels?.[ROLE_LABEL] === ROLE;
+}
+
+export async function clearLeftover(name: string): Promise<'none' | 'removed' | 'removed-kept'> {
+  const r = await execa('docker', ['inspect', '--type', 'container', '--format', '{{json .Config.Labels}}', name], { reject: false });
+  if (r.exitCode !== 0) {
+    if (/no such (object|container)/i.test(r.stderr)) return 'none';
+    throw new Error(`docker inspect ${name} failed: ${r.stderr.trim()}`);
+  }
+  const labels = (JSON.parse(r.stdout) ?? {}) as Record<string, string>;
+  const way = `remove it (docker rm -f ${name}) or set CLUSTER_NAME to another name`;
+  if (!isRedisStandIn(labels)) {
+    throw new Error(`a container named "${name}" already exists and is not a Redis stand-in of this suite (no label ${ROLE_LABEL}=${ROLE}); ${way}`);
+  }
+  const pid = Number(labels[PID_LABEL]);
+  if (labels[HOST_LABEL] !== hostname() || !Number.isInteger(pid) || pid <= 0) {
+    throw new Error(`a Redis stand-in named "${name}" already exists, started on ${labels[HOST_LABEL] ?? 'an unknown host'}${labels[PID_LABEL] ? ` by pid ${labels[PID_LABEL]}` : ''}: it may belong to a run elsewhere; ${way}`);
+  }
+  if (alive(pid)) {
+    throw new Error(`a Redis stand-in named "${name}" is in use by a run still going on this machine (pid ${pid}); wait for it, or set CLUSTER_NAME to another name`);
+  }
+  await removeContainer(name);
+  return labels[KEPT_LABEL] === 'true' ? 'removed-kept' : 'removed';
+}
 
 export interface Address {
   host: string;
@@ -64,20 +134,34 @@ export class RedisStandIn {
 
   async start(): Promise<StartedRedisStandIn> {
     if (!this.#network) throw new Error('RedisStandIn: call onNetwork(<docker network>) first; pods reach it by its IP there');
-    let container = new GenericContainer(this.#image)
+    const cleared = this.#name ? await clearLeftover(this.#name) : 'none';
+    if (cleared === 'removed') process.stderr.write(`[redis] removed "${this.#name}", a Redis stand-in left by a run that ended without cleaning up\n`);
+    if (cleared === 'removed-kept') process.stderr.write(`[redis] removed "${this.#name}", the Redis stand-in an earlier run kept (KEEP_CLUSTER); starting a new one\n`);
+    const tracked = new TrackedContainer(this.#image);
+    let container: GenericContainer = tracked
       // The command is given in full rather than relying on the image's CMD, so both the
       // official image (whose entrypoint passes `redis-server ...` through) and the locally
       // built scratch image start the same way. Protected mode off: clients are remote.
       .withCommand(['redis-server', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'])
       .withNetworkMode(this.#network)
       .withExposedPorts(REDIS_PORT)
-      .withLabels({ 'egress-verify/role': 'redis-stand-in' })
+      .withLabels({
+        [ROLE_LABEL]: ROLE, [PID_LABEL]: String(process.pid), [HOST_LABEL]: hostname(), ...(this.#keep ? { [KEPT_LABEL]: 'true' } : {}), ...runLabels(),
+      })
       .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
       .withStartupTimeout(this.#startupTimeoutMs);
     if (this.#name) container = container.withName(this.#name);
     if (this.#keep) container = container.withAutoCleanup(false);
-    const started = await container.start();
-    return new StartedRedisStandIn(started, this.#network);
+    let started: StartedTestContainer | undefined;
+    try {
+      started = await container.start();
+      return new StartedRedisStandIn(started, this.#network);
+    } catch (e) {
+      // Leave nothing behind: with a fixed name, a leftover would block every later run (409).
+      const id = started?.getId() ?? tracked.createdId;
+      if (id) await removeContainer(id).catch((x: unknown) => process.stderr.write(`[redis] could not remove the failed stand-in ${id}: ${x instanceof Error ? x.message : String(x)}\n`));
+      throw e;
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import * as installV1alpha1 from '@kubernetes-models/istio/install.istio.io/v1al
 import * as networkingV1 from '@kubernetes-models/istio/networking.istio.io/v1';
 import * as securityV1 from '@kubernetes-models/istio/security.istio.io/v1';
 import type { KubeObject } from './manifests.ts';
+import { assertNoUnknownFields } from './strict-fields.ts';
 
 interface Validatable {
   validate(): void;
@@ -23,7 +24,10 @@ const GROUPS: Record<string, Record<string, unknown>> = {
   'install.istio.io/v1alpha1': installV1alpha1,
 };
 
-/** Throws with the schema's complaint, naming the object. */
+/**
+ * Throws with the schema's complaint, naming the object; and for fields the schema does not
+ * declare, which the validators let through but the API server refuses (helpers/strict-fields.ts).
+ */
 export function validateManifest(o: KubeObject): void {
   const Model = GROUPS[o.apiVersion]?.[o.kind] as ModelClass | undefined;
   if (!Model) throw new Error(`no schema known for ${o.apiVersion} ${o.kind}`);
@@ -32,4 +36,5 @@ export function validateManifest(o: KubeObject): void {
   } catch (e) {
     throw new Error(`${o.kind} ${o.metadata?.name ?? '(no name)'} does not match the ${o.apiVersion} schema: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
+  assertNoUnknownFields(o);
 }

@@ -8,6 +8,7 @@
 import { accessSync, constants, mkdirSync, realpathSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { loadSettings, type Settings, SettingsError, settingWarnings } from './settings.ts';
+import { toolNeeds } from './tools.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -128,7 +129,11 @@ export function loadCheckedSettings(env: Env = process.env): CheckedSettings {
     const p = artifactsDirProblem(artifacts.startsWith('/') ? artifacts : join(process.cwd(), artifacts));
     if (p) problems.push(p);
   }
+  // Only the tools this run uses (kind for CLUSTER=kind, istioctl when the suite installs Istio);
+  // when another value is invalid and the run cannot be known, every one that is set.
+  const used = settings ? toolNeeds(settings).filter((n) => n.needed).map((n) => n.setting) : ['KIND_BIN', 'ISTIOCTL_BIN'];
   for (const setting of ['KIND_BIN', 'ISTIOCTL_BIN'] as const) {
+    if (!used.includes(setting)) continue;
     const path = env[setting]?.trim();
     if (!path) continue;
     const p = executableFileProblem(setting, path);

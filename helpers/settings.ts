@@ -8,8 +8,10 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { compatibilityProblem, compatibleNodeImage } from './compat.ts';
+import { kindNetwork } from './kind.ts';
 import { pins } from './pins.ts';
 import { formatDuration } from './progress.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export { formatDuration };
 
@@ -45,6 +47,9 @@ export interface Settings {
   redisInstance: string;
   memorystoreCreate: boolean;
   memorystoreRedisVersion: string;
+  workshopRepo: string | undefined;
+  workshopLabs: string | undefined;
+  workshopChapter: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -64,12 +69,10 @@ interface SettingSpec<K extends keyof Settings> {
 /** A value outside the valid set; its message, when there is one, says why beyond the valid values. */
 class InvalidValue extends Error {}
 
-export class SettingsError extends Error {
-  readonly problems: readonly string[];
+export class SettingsError extends UserFacingError {
   constructor(problems: readonly string[]) {
-    super(`Invalid settings, nothing was started:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('Invalid settings', problems, `Invalid settings, nothing was started:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'SettingsError';
-    this.problems = problems;
   }
 }
 
@@ -119,7 +122,6 @@ export function parseDuration(raw: string): number {
   return ms;
 }
 
-
 function duration(fallback: string) {
   return (raw: string | undefined): number => parseDuration(optional(raw) ?? fallback);
 }
@@ -159,6 +161,12 @@ function absolutePath(fallback: string) {
   };
 }
 
+/** An optional directory path, made absolute (the workshop checkouts). */
+function optionalDir(raw: string | undefined): string | undefined {
+  const v = optional(raw);
+  return v === undefined ? undefined : absolutePath(v)(v);
+}
+
 function defaultCacheDir(env: Env): string {
   const xdg = env.XDG_CACHE_HOME;
   return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME ?? homedir(), '.cache'), 'egress-verify');
@@ -192,7 +200,10 @@ function choice<K extends KeysOf<string>>(env: string, key: K, description: stri
   return { env, key, description, defaultText: fallback, valid: values.join(', '), parse: oneOf(values, fallback) } as unknown as SettingSpec<K>;
 }
 
-const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/cartservice:${pins.cartservice}`;
+/** The --redis-version values Memorystore accepts (its supported-versions page); also checked in the workshop's gcloud commands. */
+export const MEMORYSTORE_REDIS_VERSIONS = ['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'] as const;
+
+export const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/cartservice:${pins.cartservice}`;
 
 // The order here is the order of the README table.
 const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
@@ -258,7 +269,10 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
   memorystoreCreate: flag('MEMORYSTORE_CREATE', 'memorystoreCreate', 'memorystore backend: create the instance if missing (and delete it at the end).'),
   // redis_7_0: what microservices-demo's memorystore component and Terraform use, and the
   // server's documented default (gcloud sets none). The chapter itself used redis_4_0.
-  memorystoreRedisVersion: choice('MEMORYSTORE_REDIS_VERSION', 'memorystoreRedisVersion', 'memorystore backend with MEMORYSTORE_CREATE: --redis-version of the new instance.', ['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'], 'redis_7_0'),
+  memorystoreRedisVersion: choice('MEMORYSTORE_REDIS_VERSION', 'memorystoreRedisVersion', 'memorystore backend with MEMORYSTORE_CREATE: --redis-version of the new instance.', MEMORYSTORE_REDIS_VERSIONS, 'redis_7_0'),
+  workshopRepo: { ...optionalText('WORKSHOP_REPO', 'workshopRepo', 'The workshop\'s content checkout (the Hugo site): `npm run workshop` checks its chapter, `npm test` then also runs the chapter\'s own blocks. Read only, never written.', 'a directory path'), parse: optionalDir },
+  workshopLabs: { ...optionalText('WORKSHOP_LABS', 'workshopLabs', 'The workshop\'s labs checkout (the files the chapter applies from $WORKSHOP_HOME/istio-workshop-labs). Read only.', 'a directory path'), parse: optionalDir },
+  workshopChapter: optionalText('WORKSHOP_CHAPTER', 'workshopChapter', 'The chapter\'s page, relative to WORKSHOP_REPO. Unset: the page under content/ whose front-matter title is "Egress Gateway".', 'a path such as content/09-traffic-management/08-egress-gateway.md'),
 };
 
 export interface SettingDoc {
@@ -373,7 +387,7 @@ export function settingWarnings(env: Env = process.env): string[] {
     if (meant) warnings.push(`${name} is not a setting; did you mean ${meant}? (${name} is ignored${env[meant] === undefined ? `, ${meant} keeps its default` : ''})`);
   }
   if (env.CLUSTER?.trim() === 'existing' && (env.REDIS_BACKEND?.trim() || 'container') === 'container') {
-    warnings.push('CLUSTER=existing with REDIS_BACKEND=container works only when the current context is a kind cluster on this Docker engine: its pods must reach the Redis container on the `kind` network');
+    warnings.push(`CLUSTER=existing with REDIS_BACKEND=container works only when the current context is a kind cluster on this Docker engine: its pods must reach the Redis container on the \`${kindNetwork(env)}\` network`);
   }
   const node = env.KIND_NODE_IMAGE?.trim();
   if (node && !/@sha256:[a-f0-9]{64}$/.test(node)) {

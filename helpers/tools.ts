@@ -11,8 +11,10 @@ import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { DownloadError, downloadVerified } from './download.ts';
+import { checkHost, type HostFindings } from './host.ts';
 import { pins } from './pins.ts';
 import type { Settings } from './settings.ts';
+import { UserFacingError } from './user-facing.ts';
 
 export type ToolName = 'kind' | 'istioctl';
 
@@ -31,14 +33,14 @@ export interface Tools {
   istioctl: ResolvedTool | undefined;
   dockerServerVersion: string;
   gcloud?: string;
+  /** Host findings that do not stop the run (helpers/host.ts), to be logged. */
+  hostWarnings: string[];
 }
 
-export class PrerequisitesError extends Error {
-  readonly problems: readonly string[];
+export class PrerequisitesError extends UserFacingError {
   constructor(problems: readonly string[]) {
-    super(`Missing prerequisites; nothing was created:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('Missing prerequisites', problems, `Missing prerequisites; nothing was created:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'PrerequisitesError';
-    this.problems = problems;
   }
 }
 
@@ -212,18 +214,27 @@ export async function gcloudPath(): Promise<string> {
  */
 export async function checkPrerequisites(s: Settings): Promise<Tools> {
   const [kind, istioctl] = needs(s);
+  // Docker runs kind and the Redis stand-in; with an existing cluster and Memorystore it is not needed.
+  const needDocker = s.cluster === 'kind' || s.redisBackend === 'container';
+  const engine = needDocker ? dockerServerVersion() : Promise.resolve('not needed');
+  // The host (engine size and architecture, inotify, the stand-in's network) once the engine
+  // answers; an engine that does not is already reported by `engine` above.
+  const host: Promise<HostFindings> = needDocker
+    ? engine.then(() => checkHost(s), (): HostFindings => ({ problems: [], warnings: [] }))
+      .catch((e: unknown): HostFindings => ({ problems: [`the host could not be checked: ${e instanceof Error ? e.message : String(e)}`], warnings: [] }))
+    : Promise.resolve({ problems: [], warnings: [] });
   const results = await Promise.allSettled([
-    // Docker runs kind and the Redis stand-in; with an existing cluster and Memorystore it is not needed.
-    s.cluster === 'kind' || s.redisBackend === 'container' ? dockerServerVersion() : Promise.resolve('not needed'),
+    engine,
     kind!.needed ? resolveTool(kind!, s) : Promise.resolve(undefined),
     istioctl!.needed ? resolveTool(istioctl!, s) : Promise.resolve(undefined),
     s.redisBackend === 'memorystore' ? gcloudPath() : Promise.resolve(undefined),
   ]);
-  const problems = results.flatMap((r) =>
+  const findings = await host;
+  const problems = [...results.flatMap((r) =>
     r.status === 'rejected'
       ? r.reason instanceof PrerequisitesError ? [...r.reason.problems] : [String(r.reason)]
       : [],
-  );
+  ), ...findings.problems];
   if (problems.length > 0) throw new PrerequisitesError(problems);
   const [docker, kindTool, istioctlTool, gcloud] = results.map((r) => (r as PromiseFulfilledResult<unknown>).value);
   return {
@@ -231,6 +242,7 @@ export async function checkPrerequisites(s: Settings): Promise<Tools> {
     kind: kindTool as ResolvedTool | undefined,
     istioctl: istioctlTool as ResolvedTool | undefined,
     gcloud: gcloud as string | undefined,
+    hostWarnings: findings.warnings,
   };
 }
 

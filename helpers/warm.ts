@@ -20,13 +20,13 @@ import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { checkMeshConfig, ISTIO_NAMESPACE } from './istio.ts';
 import { isNotFound, type Kube } from './kube.ts';
-import { type Address, REDIS_PORT } from './redis.ts';
+import { type Address, isRedisStandIn, REDIS_PORT, ROLE, ROLE_LABEL } from './redis.ts';
 import type { Settings } from './settings.ts';
 
 export const ISTIOD = 'istiod';
 export const EGRESS_GATEWAY = 'istio-egressgateway';
 /** The label RedisStandIn puts on its container: only such a container is ever reused. */
-export const REDIS_STAND_IN_LABEL = 'egress-verify/role=redis-stand-in';
+export const REDIS_STAND_IN_LABEL = `${ROLE_LABEL}=${ROLE}`;
 
 /** Keep everything at the end: KEEP_CLUSTER, or REUSE_CLUSTER (a reused cluster is never deleted). */
 export function keepsEverything(s: Pick<Settings, 'keepCluster' | 'reuseCluster'>): boolean {
@@ -118,8 +118,7 @@ interface DockerInspect {
  * `network`, with 6379 published. undefined with the reason otherwise.
  */
 export function keptRedisFrom(inspect: DockerInspect, network: string): KeptRedis | string {
-  const [key, value] = REDIS_STAND_IN_LABEL.split('=') as [string, string];
-  if (inspect.Config?.Labels?.[key] !== value) return `container ${inspect.Name.replace(/^\//, '')} is not labelled ${REDIS_STAND_IN_LABEL}: not ours, left alone`;
+  if (!isRedisStandIn(inspect.Config?.Labels)) return `container ${inspect.Name.replace(/^\//, '')} is not labelled ${REDIS_STAND_IN_LABEL}: not ours, left alone`;
   if (!inspect.State?.Running) return 'it is not running';
   const ip = inspect.NetworkSettings?.Networks?.[network]?.IPAddress;
   if (!ip) return `it is not on the ${network} network`;

@@ -16,9 +16,19 @@ export const PROBE_SELECTOR = 'app=probe';
 /** hosts[0] of fixtures/redis-serviceentry.yaml: names the proxies' cluster for it. */
 export const SERVICE_ENTRY_HOST = 'redis.memorystore.internal';
 
+/** hosts[0] of the ServiceEntry in fixtures/workshop-gateway.yaml (the workshop's own). */
+export const WORKSHOP_SERVICE_ENTRY_HOST = 'redis.domain';
+/** The DestinationRule subset fixtures/egress-gateway.yaml routes the mesh's Redis traffic to. */
+export const GATEWAY_SUBSET = 'redis';
+
+/** Envoy's name for an outbound cluster Istio makes: outbound|<port>|<subset>|<host>. */
+export function outboundCluster(port: number, host: string, subset = ''): string {
+  return `outbound|${port}|${subset}|${host}`;
+}
+
 /** The Envoy cluster Istio makes for the ServiceEntry: outbound|<port>||<host>. */
 export function serviceEntryCluster(redis: Address): string {
-  return `outbound|${redis.port}||${SERVICE_ENTRY_HOST}`;
+  return outboundCluster(redis.port, SERVICE_ENTRY_HOST);
 }
 
 export interface ManifestUse {
@@ -138,11 +148,29 @@ export function teardownSteps(s: Settings): Step[] {
   }];
 }
 
+/**
+ * The scenario files, in the chapter's order, with the steps each runs after deploying its
+ * workloads. The plan (`allSteps`) and the run order (scenarios/sequencer.ts, the vitest
+ * sequencer of the `scenarios` project) are both read from this one list.
+ */
+export const scenarioFiles = [
+  { file: 'scenarios/egress.spec.ts', steps: egressSteps },
+  { file: 'scenarios/egress-gateway.spec.ts', steps: gatewaySteps },
+] as const satisfies readonly { file: string; steps: Record<string, Step> }[];
+
+/**
+ * The workshop's own chapter (scenarios/workshop.spec.ts: its blocks, not the suite's steps, so
+ * not in the plan's steps); it runs after the suite's files, on the environment they leave.
+ */
+export const WORKSHOP_SCENARIO_FILE = 'scenarios/workshop.spec.ts';
+
+/** Paths from the repository root of the scenario files, in the order they must run. */
+export const SCENARIO_ORDER: readonly string[] = [...scenarioFiles.map((f) => f.file), WORKSHOP_SCENARIO_FILE];
+
 export function allSteps(s: Settings): Step[] {
   return [
     ...setupSteps(s),
-    ...workloadSteps(), ...Object.values(egressSteps),
-    ...workloadSteps(), ...Object.values(gatewaySteps),
+    ...scenarioFiles.flatMap((f) => [...workloadSteps(), ...Object.values(f.steps)]),
     ...teardownSteps(s),
   ];
 }

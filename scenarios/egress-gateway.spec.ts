@@ -6,19 +6,25 @@
  * suite reports it as bypassing the gateway.
  */
 import { CartCallError, readStoredCart } from '../helpers/cart.ts';
+import { cartDrainDeadlineMs } from '../helpers/drain.ts';
 import {
-  accessLogLinesTo, EGRESS_GATEWAY, egressPath, type EgressPath, egressVerdict, parseTextStats, pathDelta, proxyAdmin,
-  proxyClusters, rbacCount,
+  accessLogLinesTo, EGRESS_GATEWAY, type EgressEvidence, egressEvidence, egressVerdict, parseTextStats, proxyAdmin,
+  proxyClustersPage, type ProxyReads, readMeshDrain, rbacCount, routingNotLanded,
 } from '../helpers/istio.ts';
 import type { Kube } from '../helpers/kube.ts';
 import { pollTimed, RetryableError } from '../helpers/poll.ts';
 import { log, seconds } from '../helpers/progress.ts';
 import { hostPort } from '../helpers/redis.ts';
-import { CART, gatewaySteps as chapter, serviceEntryCluster } from './chapter.ts';
+import {
+  CART, GATEWAY_SUBSET, gatewaySteps as chapter, outboundCluster, serviceEntryCluster, WORKSHOP_SERVICE_ENTRY_HOST,
+} from './chapter.ts';
 import { describe, expect, test } from './fixtures.ts';
 
-const USER = `egress-verify-gw-${Date.now().toString(36)}`;
+// Users of this run; each step (and each attempt of a retried call) writes to its own user.
+const RUN = `egress-verify-gw-${Date.now().toString(36)}`;
 const ITEM = { productId: '66VCHSJNUP', quantity: 2 };
+/** The cart sidecar's cluster for the gateway, as fixtures/egress-gateway.yaml's DestinationRule makes it. */
+const GATEWAY_SUBSET_CLUSTER = outboundCluster(443, EGRESS_GATEWAY.host, GATEWAY_SUBSET);
 
 async function gatewayPod(kube: Kube, timeoutMs: number): Promise<string> {
   // The gateway's own Envoy container is named istio-proxy, like a sidecar.
@@ -26,13 +32,37 @@ async function gatewayPod(kube: Kube, timeoutMs: number): Promise<string> {
   return pod.metadata!.name!;
 }
 
-async function snapshot(kube: Kube, cartPod: string, gateway: string, redisEndpoint: string): Promise<EgressPath> {
+async function read(kube: Kube, cartPod: string, gateway: string): Promise<ProxyReads> {
   const [client, gw] = await Promise.all([
-    proxyClusters(kube, CART.namespace, cartPod),
-    proxyClusters(kube, EGRESS_GATEWAY.namespace, gateway),
+    proxyClustersPage(kube, CART.namespace, cartPod),
+    proxyClustersPage(kube, EGRESS_GATEWAY.namespace, gateway),
   ]);
-  return egressPath(client, gw, redisEndpoint);
+  return { client: client.hosts, gateway: gw.hosts };
 }
+
+interface Landed {
+  cart: { gone?: string[]; present?: string[] };
+  gateway: { gone?: string[]; present?: string[] };
+}
+
+/**
+ * Waits until a routing change has reached both proxies (clusters gone or present), so that a
+ * first read taken next is not of the old routing: counters of a cluster removed and added
+ * again between two reads cannot be compared (counterIncrease in helpers/istio.ts).
+ */
+async function untilLanded(kube: Kube, cartPod: string, gateway: string, want: Landed, timeoutMs: number, what: string) {
+  return pollTimed(`the proxies' clusters to show ${what}`, timeoutMs, async () => {
+    const [c, g] = await Promise.all([
+      proxyClustersPage(kube, CART.namespace, cartPod),
+      proxyClustersPage(kube, EGRESS_GATEWAY.namespace, gateway),
+    ]);
+    const wrong = [...routingNotLanded(c, want.cart).map((w) => `cart sidecar ${w}`), ...routingNotLanded(g, want.gateway).map((w) => `gateway ${w}`)];
+    if (wrong.length > 0) throw new RetryableError(wrong.join('; '));
+    return true;
+  });
+}
+
+const show = (e: EgressEvidence) => `opened between the reads ${JSON.stringify(e.opened)}, open now ${JSON.stringify(e.open)}`;
 
 describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for the cart only', () => {
   test(chapter.installed.title, async ({ step, kube, env }) => {
@@ -67,19 +97,32 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       const endpoint = hostPort(env.redis);
       const gateway = await gatewayPod(kube, env.settings.readyTimeoutMs);
       const cartPod = await workloads.cartPod();
-      const before = await snapshot(kube, cartPod, gateway, endpoint);
-      const added = await cart.addItemUntil('accepted', USER, ITEM, env.settings.propagationTimeoutMs);
+      await untilLanded(kube, cartPod, gateway, {
+        cart: { present: [GATEWAY_SUBSET_CLUSTER] }, gateway: { present: [serviceEntryCluster(env.redis)] },
+      }, env.settings.propagationTimeoutMs, 'the gateway routing');
+      const before = await read(kube, cartPod, gateway);
+      const added = await cart.addItemUntil('accepted', `${RUN}-through`, ITEM, env.settings.propagationTimeoutMs);
       await note('cart reconnected through the gateway', added.elapsedMs);
-      expect((await cart.getCart(USER)).items).toContainEqual(ITEM);
-      expect(readStoredCart(await redis.hgetall(USER)).cart.items).toContainEqual(ITEM);
+      const user = added.value.userId;
+      expect((await cart.getCart(user)).items).toEqual([ITEM]);
+      expect(readStoredCart(await redis.hgetall(user)).cart.items).toEqual([ITEM]);
 
-      const delta = pathDelta(before, await snapshot(kube, cartPod, gateway, endpoint));
-      log(`egress path during the cart calls: ${JSON.stringify(delta)}`);
-      expect(delta.direct, 'the cart sidecar connected to Redis itself').toBe(0);
-      expect(delta.toGateway, 'the cart sidecar sent nothing to the gateway').toBeGreaterThan(0);
-      expect(delta.gatewayToRedis, 'the gateway made no connection to Redis').toBeGreaterThan(0);
-      expect(egressVerdict(delta)).toBe('through-gateway');
-
+      // The cart keeps its Redis connection open: judge where it is now (cx_active), and that
+      // no connection went straight to Redis meanwhile (cx_total per cluster and host).
+      const judged = await pollTimed('the proxies to show where the cart\'s Redis connection goes', 30_000, async () => {
+        const e = egressEvidence(before, await read(kube, cartPod, gateway), endpoint);
+        // Not yet visible is worth waiting for; a direct connection is not going to go away.
+        const direct = e.opened.direct > 0 || e.open.direct > 0;
+        if (egressVerdict(e) === 'inconclusive' && !direct) throw new RetryableError(show(e));
+        return e;
+      });
+      const e = judged.value;
+      log(`egress path of the cart: ${egressVerdict(e)}: ${show(e)}`);
+      expect(e.opened.direct, 'the cart sidecar connected to Redis itself').toBe(0);
+      expect(e.open.direct, 'the cart sidecar holds a connection to Redis itself').toBe(0);
+      expect(e.open.toGateway, 'the cart sidecar holds no connection to the gateway').toBeGreaterThan(0);
+      expect(e.open.gatewayToRedis, 'the gateway holds no connection to Redis').toBeGreaterThan(0);
+      expect(egressVerdict(e)).toBe('through-gateway');
     });
   });
 
@@ -103,40 +146,59 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       // The cart's Redis connection predates the policy (RBAC checks a connection when it
       // opens), so restart the cart: its new connection must pass the policy on its identity.
       await kube.restartPods(CART.namespace, CART.selector, 'cartservice', env.settings.readyTimeoutMs);
-      const added = await cart.addItemUntil('accepted', USER, ITEM, env.settings.propagationTimeoutMs);
+      const added = await cart.addItemUntil('accepted', `${RUN}-authz`, ITEM, env.settings.propagationTimeoutMs);
       await note('restarted cart allowed through the gateway', added.elapsedMs);
-      expect((await cart.getCart(USER)).items).toContainEqual({ ...ITEM, quantity: ITEM.quantity * 2 });
+      expect((await cart.getCart(added.value.userId)).items).toEqual([ITEM]);
       const afterCart = await rbac();
       expect(afterCart.allowed, 'the gateway allowed no new connection for the cart').toBeGreaterThan(afterDeny.allowed);
       expect(afterCart.denied - afterDeny.denied, 'the cart was denied').toBe(0);
     });
   });
 
-  test(chapter.bypass.title, async ({ step, kube, workloads, probes, cart, env }) => {
+  test(chapter.bypass.title, async ({ step, kube, workloads, probes, cart, env, note }) => {
     await step(chapter.bypass, async () => {
       const endpoint = hostPort(env.redis);
       await workloads.run(chapter.bypass);
       // The workshop's check: telnet connects. It does...
       await probes.meshedUntil('answered', 'the meshed probe to be answered with the workshop\'s manifests');
-      // ...but measured where the connections go, the gateway is not on the path. The cart's
-      // connection through the gateway predates the change and lasts until the sidecar drains
-      // it, so call until the cart opens a new Redis connection, then judge that one.
+      // ...but measured where the connections go, the gateway is not on the path. First the
+      // old routing must be gone from both proxies (its clusters no longer listed) and the
+      // workshop's ServiceEntry cluster present, so the first read is of the new routing.
       const gateway = await gatewayPod(kube, env.settings.readyTimeoutMs);
       const cartPod = await workloads.cartPod();
-      const before = await snapshot(kube, cartPod, gateway, endpoint);
-      const judged = await pollTimed('the cart to open a new Redis connection', env.settings.propagationTimeoutMs, async () => {
-        await cart.addItem(USER, ITEM).catch((e: unknown) => {
+      const landed = await untilLanded(kube, cartPod, gateway, {
+        cart: {
+          gone: [GATEWAY_SUBSET_CLUSTER, serviceEntryCluster(env.redis)],
+          present: [outboundCluster(env.redis.port, WORKSHOP_SERVICE_ENTRY_HOST)],
+        },
+        gateway: { gone: [serviceEntryCluster(env.redis)] },
+      }, env.settings.propagationTimeoutMs, 'the workshop\'s routing');
+      await note('propagation: workshop manifests applied -> old routing gone from the proxies', landed.elapsedMs);
+      const before = await read(kube, cartPod, gateway);
+      // The cart's connection through the gateway predates the change and lasts until the
+      // sidecar has drained the listener it came through (drainDuration); then the cart opens
+      // a new one. Call until the proxies show where that one goes; the wait is the drain's.
+      const drain = await readMeshDrain(kube);
+      const deadline = cartDrainDeadlineMs(drain.ms, cart.deadlineMs);
+      log(`drain: waiting up to ${seconds(deadline)} for the cart's old connection to be drained (drainDuration ${seconds(drain.ms)}, ${drain.source})`);
+      let attempt = 0;
+      const judged = await pollTimed('the cart\'s new Redis connection to show its path', deadline, async () => {
+        // Fresh user per call: whether a call lands is not what this step judges.
+        await cart.addItem(`${RUN}-bypass-${++attempt}`, ITEM).catch((e: unknown) => {
           if (!(e instanceof CartCallError)) throw e;
         });
-        const delta = pathDelta(before, await snapshot(kube, cartPod, gateway, endpoint));
-        if (delta.direct === 0 && delta.toGateway === 0) throw new RetryableError(`no new connection yet: ${JSON.stringify(delta)}`);
-        return delta;
+        const e = egressEvidence(before, await read(kube, cartPod, gateway), endpoint);
+        const verdict = egressVerdict(e);
+        if (verdict === 'through-gateway') throw new Error(`the workshop's manifests routed the cart through the gateway: ${show(e)}`);
+        if (verdict === 'inconclusive') throw new RetryableError(`no new connection judged yet: ${show(e)}`);
+        return e;
       }, undefined, { intervalMs: 2000 });
-      const delta = judged.value;
-      const verdict = egressVerdict(delta);
-      log(`workshop shape: ${verdict} (${JSON.stringify(delta)}) after ${seconds(judged.elapsedMs)}`);
-      expect(verdict, 'the suite must report that the workshop\'s step bypasses the gateway').toBe('bypassed');
-      expect(delta.gatewayToRedis).toBe(0);
+      const e = judged.value;
+      log(`drain: the cart's new connection appeared ${seconds(judged.elapsedMs)} after the old routing was gone`);
+      await note('drain: workshop manifests applied -> the cart\'s old connection drained, new one judged', judged.elapsedMs);
+      log(`workshop shape: ${egressVerdict(e)}: ${show(e)}`);
+      expect(egressVerdict(e), 'the suite must report that the workshop\'s step bypasses the gateway').toBe('bypassed');
+      expect(e.opened.gatewayToRedis + e.open.gatewayToRedis).toBe(0);
     });
   });
 });

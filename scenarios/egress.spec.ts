@@ -9,15 +9,18 @@
  * from outside the mesh; "works" means the item came back and is in Redis.
  */
 import { CartCallError, grpcStatus, readStoredCart } from '../helpers/cart.ts';
-import { proxyClusters, proxyStats, tcpConnectionsTo, upstreamConnections } from '../helpers/istio.ts';
+import { cartDrainDeadlineMs } from '../helpers/drain.ts';
+import { proxyClusters, proxyStats, readMeshDrain, tcpConnectionsTo, upstreamConnections } from '../helpers/istio.ts';
 import { pollTimed, RetryableError } from '../helpers/poll.ts';
 import { log, seconds } from '../helpers/progress.ts';
 import { hostPort } from '../helpers/redis.ts';
 import { CART, egressSteps as chapter, serviceEntryCluster } from './chapter.ts';
 import { describe, expect, test } from './fixtures.ts';
 
-// One user per run, so a kept cluster or a reused Redis never mixes runs.
-const USER = `egress-verify-${Date.now().toString(36)}`;
+// Users of this run, so a kept cluster or a reused Redis never mixes runs; each step (and each
+// attempt of a retried call, see CartClient.addItemUntil) writes to a user of its own, so what
+// a cart holds is exactly what one accepted call wrote.
+const RUN = `egress-verify-${Date.now().toString(36)}`;
 const ITEM = { productId: 'OLJCESPC7Z', quantity: 3 }; // a product id from the Online Boutique catalogue
 
 /** The cart's call fails the way cartservice fails without its storage. */
@@ -43,7 +46,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       expect(meshed.outcome, `from inside the mesh: ${JSON.stringify(meshed)}`).toBe('closed');
 
       const before = tcpConnectionsTo(await proxyStats(kube, CART.namespace, await workloads.cartPod()), 'BlackHoleCluster');
-      await expectCartStorageFailure(cart.addItem(USER, ITEM));
+      await expectCartStorageFailure(cart.addItem(`${RUN}-blocked`, ITEM));
       // The cart's own sidecar sent its Redis connection to BlackHoleCluster.
       const rose = await pollTimed('BlackHoleCluster TCP connections to rise in the cart sidecar', 30_000, async () => {
         const now = tcpConnectionsTo(await proxyStats(kube, CART.namespace, await workloads.cartPod()), 'BlackHoleCluster');
@@ -73,16 +76,18 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
     await step(chapter.allowed, async () => {
       // The cart's Redis client reconnects on its own schedule after the failures: retry the
       // first call until it succeeds, within the propagation deadline.
-      const added = await cart.addItemUntil('accepted', USER, ITEM, env.settings.propagationTimeoutMs);
+      const added = await cart.addItemUntil('accepted', `${RUN}-allowed`, ITEM, env.settings.propagationTimeoutMs);
       await note('cart reconnected to Redis after the ServiceEntry', added.elapsedMs);
+      const user = added.value.userId;
 
-      const got = await cart.getCart(USER);
-      expect(got.items).toContainEqual(ITEM);
+      // Exactly the one accepted write: the user is fresh, no other call wrote to it.
+      const got = await cart.getCart(user);
+      expect(got.items).toEqual([ITEM]);
 
       // The data reached the external store: read it there, not through the cart.
-      const stored = readStoredCart(await redis.hgetall(USER));
-      log(`cart of ${USER} found in Redis (HASH field "${stored.field}")`);
-      expect(stored.cart.items).toContainEqual(ITEM);
+      const stored = readStoredCart(await redis.hgetall(user));
+      log(`cart of ${user} found in Redis (HASH field "${stored.field}")`);
+      expect(stored.cart.items).toEqual([ITEM]);
 
       // And the cart's sidecar connected through the cluster the ServiceEntry declared, to the
       // declared endpoint (STATIC): `outbound|6379||redis.memorystore.internal` -> <ip>:6379.
@@ -92,15 +97,21 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
     });
   });
 
-  test(chapter.removed.title, async ({ step, workloads, probes, cart, env, note }) => {
+  test(chapter.removed.title, async ({ step, workloads, probes, cart, kube, env, note }) => {
     await step(chapter.removed, async () => {
       await workloads.run(chapter.removed);
       const blocked = await probes.meshedUntil('closed', 'the meshed probe to be closed again');
       await note('propagation: ServiceEntry deleted -> Redis blocked', blocked.elapsedMs);
-      // The cart's already-open Redis connection ends when the sidecar drains the removed
-      // listener; from then on every call fails again.
-      const failing = await cart.addItemUntil('rejected', USER, ITEM, env.settings.propagationTimeoutMs);
-      await note('cart failing again after the ServiceEntry was deleted', failing.elapsedMs);
+      // The cart's already-open Redis connection ends only when the sidecar has drained the
+      // removed listener (the mesh's drainDuration); then the cart reconnects, into the
+      // blackhole, and every call fails again. That wait is bounded by the drain, not by
+      // PROPAGATION_TIMEOUT (helpers/drain.ts).
+      const drain = await readMeshDrain(kube);
+      const deadline = cartDrainDeadlineMs(drain.ms, cart.deadlineMs);
+      log(`drain: waiting up to ${seconds(deadline)} for the cart's open Redis connection to be drained (drainDuration ${seconds(drain.ms)}, ${drain.source})`);
+      const failing = await cart.addItemUntil('rejected', `${RUN}-removed`, ITEM, deadline);
+      log(`drain: the cart fails again ${seconds(failing.elapsedMs)} after Redis was blocked for new connections`);
+      await note('drain: ServiceEntry deleted -> the cart\'s open connection drained, cart failing again', failing.elapsedMs);
       await expectCartStorageFailure(Promise.reject(failing.value));
       expect((await probes.outside()).outcome).toBe('answered');
     });

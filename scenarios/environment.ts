@@ -9,12 +9,11 @@
  *                     Istio installed only with INSTALL_ISTIO; REGISTRY_ONLY checked either way
  */
 import { mkdir } from 'node:fs/promises';
-import { execa } from 'execa';
 import { join } from 'node:path';
 import { partitionByPresence } from '../helpers/docker.ts';
 import { Gcloud, Memorystore } from '../helpers/gcp.ts';
 import { checkMeshConfig, install as installIstio, ISTIO_NAMESPACE } from '../helpers/istio.ts';
-import { KIND_NETWORK, KindCluster, type StartedKindCluster } from '../helpers/kind.ts';
+import { KindCluster, kindNetwork, loadFailureWarning, type StartedKindCluster } from '../helpers/kind.ts';
 import { guardExistingContext, isNotFound, Kube } from '../helpers/kube.ts';
 import { render, ROOT_DIR } from '../helpers/manifests.ts';
 import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
@@ -76,10 +75,9 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   await mkdir(s.artifactsDir, { recursive: true });
   const timingsFile = join(s.artifactsDir, 'timings.steps.jsonl');
 
-  if (s.cluster === 'kind' && process.arch === 'arm64' && s.cartImage.includes('/microservices-demo/cartservice:')) {
-    // microservices-demo publishes cartservice for amd64 only; an arm64 kind node cannot run it.
-    log('WARNING: the cartservice image is amd64-only and this host is arm64: the cart pod will not start on kind here unless CART_IMAGE names an arm64 build');
-  }
+  // Host problems (engine architecture and size, the stand-in's network) already stopped the
+  // run in checkPrerequisites, before anything was created; what is left only warns.
+  for (const w of tools.hostWarnings) log(`WARNING: ${w}`);
   if (existingContext) return prepareExisting(s, timings, cleanup, tools, existingContext, timingsFile);
 
   // 2. The cluster, with a kubeconfig of its own under ARTIFACTS_DIR.
@@ -91,9 +89,10 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
     .withWait('180s')
     .reuseExisting(s.reuseCluster)
     .keep(keepsEverything(s)); // REUSE_CLUSTER keeps too, even a cluster it had to create
-  // A failed create removes its own nodes (KindCluster.start), so only a started one is registered.
-  const cluster = await timings.phase('cluster', () => kind.start());
-  cleanup.add(`kind cluster ${s.clusterName}`, () => cluster.stop());
+  // Registered before `kind create` starts (kind has no signal handler): a Ctrl-C during the
+  // create ends it and deletes the nodes (whatever KEEP_CLUSTER says: a half-created cluster is
+  // of no use); a create refused as "already exist" deletes nothing; a kept one stays.
+  const cluster = await timings.phase('cluster', () => kind.start((c) => cleanup.add(`kind cluster ${s.clusterName}`, () => c.stop())));
   try {
     return await prepareKind(s, timings, cleanup, cluster, tools.istioctl!.path, timingsFile);
   } catch (e) {
@@ -133,28 +132,28 @@ async function overlap(...phases: Promise<unknown>[]): Promise<void> {
 async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup): Promise<{ networkAddress: Address; hostAddress: Address }> {
   const name = redisContainerName(s);
   return timings.phase('redis stand-in', async () => {
+    // kind's network, or the one KIND_EXPERIMENTAL_DOCKER_NETWORK names (as kind reads it).
+    const network = kindNetwork();
     if (s.reuseCluster) {
-      const { kept, reason } = await findKeptRedis(name, KIND_NETWORK);
+      const { kept, reason } = await findKeptRedis(name, network);
       if (kept) {
         // Kept by an earlier run: never removed by this one (it is kept again).
         timings.note('redis stand-in', 'reused');
-        log(`${reason} at ${kept.networkAddress.host}:${kept.networkAddress.port} on network ${KIND_NETWORK} (REUSE_CLUSTER)`);
+        log(`${reason} at ${kept.networkAddress.host}:${kept.networkAddress.port} on network ${network} (REUSE_CLUSTER)`);
         return kept;
       }
+      // Ours (the role label) but unusable, or a leftover: RedisStandIn.start replaces one of
+      // this suite whose run has ended (clearLeftover) and refuses anything else by the name.
       log(`no kept Redis stand-in to reuse (${reason}): starting one`);
-      if (reason === 'it is not running' || reason.startsWith('it is not on') || reason.startsWith('its port')) {
-        // Ours (labelled) but unusable: replace it, or the new one could not take its name.
-        await execa('docker', ['rm', '-f', name]);
-      }
     }
     const keep = keepsEverything(s);
     // Where testcontainers' reaper image cannot be had, start without it (and say so).
     const ryuk = keep ? undefined : await disableRyukIfUnavailable();
     if (ryuk) log(ryuk);
-    const started = await new RedisStandIn(s.redisImage).onNetwork(KIND_NETWORK)
+    const started = await new RedisStandIn(s.redisImage).onNetwork(network)
       .withName(name).keepAfterExit(keep).start();
     if (!keep) cleanup.add('redis stand-in', () => started.stop());
-    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${KIND_NETWORK}${keep ? ' (kept at the end)' : ''}`);
+    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${network}${keep ? ' (kept at the end)' : ''}`);
     return started;
   });
 }
@@ -188,7 +187,9 @@ async function prepareKind(
     const { present, absent } = await partitionByPresence([s.cartImage, s.probeImage]);
     if (present.length > 0) log(`kind load docker-image ${present.join(' ')}`);
     if (absent.length > 0) log(`not present locally, the node will pull: ${absent.join(' ')}`);
-    await cluster.loadImages(present);
+    // A failed load is a warning: the node pulls the image instead (kind.ts, loadImages).
+    const { failed } = await cluster.loadImages(present);
+    for (const f of failed) log(loadFailureWarning(f));
   });
   await overlap(istio, redis, images);
   const started = await redis;

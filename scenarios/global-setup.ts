@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { Cleanup } from '../helpers/cleanup.ts';
 import { log, type PhaseRecord, seconds, Timings } from '../helpers/progress.ts';
-import { formatDuration, SettingsError } from '../helpers/settings.ts';
+import { formatDuration, type Settings } from '../helpers/settings.ts';
 import { loadCheckedSettings } from '../helpers/settings-checks.ts';
 import { PrerequisitesError } from '../helpers/tools.ts';
+import { failureBlock, UserFacingError } from '../helpers/user-facing.ts';
 import { keepsEverything, keptNotice } from '../helpers/warm.ts';
 import { type EnvHandle, startEnvironment } from './environment.ts';
 
@@ -44,15 +45,37 @@ function printKept(env: EnvHandle): void {
   process.stderr.write(`\n${lines.join('\n')}\n`);
 }
 
+/**
+ * A user-facing failure ends the run here: the block (every problem, and what was or was not
+ * created) is the last thing printed, and the process exits 1 before vitest reports the thrown
+ * error ("No test files found", "Unhandled Error" with a stack, "Serialized Error" repeating it).
+ */
+function exitWith(e: UserFacingError, cleanup: Cleanup): Promise<never> {
+  const hints = e instanceof PrerequisitesError
+    ? ['The chapter\'s scenarios run only against a real cluster (kind + Istio), so none ran.',
+      'The suite\'s own tests need only Docker and Node: npm run test:self']
+    : [];
+  process.stderr.write(`\n${failureBlock(e, cleanup.outcome, hints)}`, () => process.exit(1));
+  return new Promise<never>(() => {});
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // Invalid settings (and unusable paths) stop here, before anything is created.
-  const { settings, warnings } = loadCheckedSettings();
-  for (const w of warnings) log(`WARNING: ${w}`);
+  const cleanup = new Cleanup();
+  // Invalid settings (and unusable paths such as ARTIFACTS_DIR) stop here, before anything is
+  // created, through the same clean block as every user-facing failure.
+  let settings: Settings;
+  try {
+    const checked = loadCheckedSettings();
+    settings = checked.settings;
+    for (const w of checked.warnings) log(`WARNING: ${w}`);
+  } catch (e) {
+    if (e instanceof UserFacingError) return exitWith(e, cleanup);
+    throw e;
+  }
   // SETUP_TIMEOUT stops new phases from starting; the phase under way (each bounded by its own
   // deadline) is allowed to finish and register its cleanup, so that nothing it created leaks.
   const deadline = new AbortController();
   const timings = new Timings(deadline.signal);
-  const cleanup = new Cleanup();
   const removeSignalHandlers = cleanup.onSignals();
   const timer = setTimeout(() => {
     log(`SETUP_TIMEOUT (${formatDuration(settings.setupTimeoutMs)}) reached: no further setup phase will start`);
@@ -65,15 +88,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // What setup cost, before the steps run: on a warm re-run (REUSE_CLUSTER) it should be little.
     process.stderr.write(`${timings.summary('Setup timings')}\n`);
   } catch (e) {
-    if (cleanup.pending.length > 0) log('setup failed: cleaning up what was created');
-    await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => log(String(x)));
-    removeSignalHandlers();
-    if (e instanceof PrerequisitesError) {
-      e.message += '\nThe chapter\'s scenarios run only against a real cluster (kind + Istio); none was created, so none ran.'
-        + '\nThe suite\'s own tests need only Docker and Node: npm run test:self';
+    clearTimeout(timer);
+    // A signal made the phase fail: its handler cleans up and exits 130/143; nothing to add.
+    if (cleanup.interrupted) return new Promise<never>(() => {});
+    if (cleanup.pending.length > 0) {
+      log('setup failed: cleaning up what was created');
+      // A user-facing failure's block names what was left; its reasons are logged as they happen.
+      await finish(timings, cleanup, settings.artifactsDir).catch((x: unknown) => {
+        if (!(e instanceof UserFacingError)) log(String(x));
+      });
+    } else {
+      // Nothing to tear down: the timings file only, without a summary that repeats the progress lines.
+      await timings.write(join(settings.artifactsDir, 'timings.json')).catch(() => undefined);
     }
-    // Known user-facing errors: the message says it all; a code frame would only distract.
-    if (e instanceof SettingsError || e instanceof PrerequisitesError) e.stack = `${e.name}: ${e.message}`;
+    if (cleanup.interrupted) return new Promise<never>(() => {});
+    removeSignalHandlers();
+    if (e instanceof UserFacingError) return exitWith(e, cleanup);
     throw e;
   } finally {
     clearTimeout(timer);

@@ -9,16 +9,22 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   type Cart, CartCallError, CartClient, cartServiceDefinition, decodeCart, encodeCart, grpcStatus, readStoredCart,
 } from '../helpers/cart.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
+import { startNetwork, type TestNetwork } from './run-resources.ts';
 import { dockerAvailable, needDocker, REDIS_IMAGE } from './support.ts';
 
-/** The cartservice stand-in. */
-async function startCartStandIn(redis: Redis): Promise<{ address: string; stop: () => Promise<void> }> {
+/**
+ * The cartservice stand-in. With `holdFirstAddItemReply`, the first AddItem is written to Redis
+ * but its reply is held until stop: for the client, a call whose deadline passed after the
+ * write landed.
+ */
+async function startCartStandIn(redis: Redis, opts: { holdFirstAddItemReply?: boolean } = {}): Promise<{ address: string; stop: () => Promise<void> }> {
+  const held: (() => void)[] = [];
+  let addItems = 0;
   const storageError = (e: unknown): grpc.ServiceError => Object.assign(new Error('storage'), {
     code: grpc.status.FAILED_PRECONDITION,
     details: `Can't access cart storage. ${String(e)}`,
@@ -41,7 +47,10 @@ async function startCartStandIn(redis: Redis): Promise<{ address: string; stop: 
         if (same) same.quantity += call.request.item.quantity;
         else cart.items.push(call.request.item);
         await save({ ...cart, userId: call.request.userId });
-      })().then(() => cb(null, {}), (e: unknown) => cb(storageError(e)));
+      })().then(() => {
+        if (opts.holdFirstAddItemReply && addItems++ === 0) held.push(() => cb(null, {}));
+        else cb(null, {});
+      }, (e: unknown) => cb(storageError(e)));
     },
     GetCart: (call: Call<{ userId: string }>, cb: grpc.sendUnaryData<Cart>) => {
       load(call.request.userId).then((c) => cb(null, c), (e: unknown) => cb(storageError(e)));
@@ -52,7 +61,13 @@ async function startCartStandIn(redis: Redis): Promise<{ address: string; stop: 
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  return { address: `127.0.0.1:${port}`, stop: () => new Promise((r) => server.tryShutdown(() => r())) };
+  return {
+    address: `127.0.0.1:${port}`,
+    stop: () => {
+      for (const reply of held.splice(0)) reply();
+      return new Promise((r) => server.tryShutdown(() => r()));
+    },
+  };
 }
 
 describe('stored cart format', () => {
@@ -75,7 +90,7 @@ describe('stored cart format', () => {
 });
 
 describe('cart client against the cartservice stand-in, with a real Redis', () => {
-  let network: StartedNetwork | undefined;
+  let network: TestNetwork | undefined;
   let redis: StartedRedisStandIn | undefined;
   let store: Redis | undefined;
   let cartService: { address: string; stop: () => Promise<void> } | undefined;
@@ -83,7 +98,7 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
 
   beforeAll(async () => {
     if (!(await dockerAvailable(REDIS_IMAGE))) return;
-    network = await new Network().start();
+    network = await startNetwork();
     redis = await new RedisStandIn(REDIS_IMAGE).onNetwork(network.getName()).start();
     store = redis.client();
     await store.connect();
@@ -102,13 +117,14 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
     await needDocker(ctx, REDIS_IMAGE);
     const accepted = await client!.addItemUntil('accepted', 'user-a', { productId: 'OLJCESPC7Z', quantity: 3 }, 10_000);
     expect(accepted.attempts).toBe(1);
-    expect(await client!.getCart('user-a')).toEqual({ userId: 'user-a', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
+    expect(accepted.value.userId).toBe('user-a-1');
+    expect(await client!.getCart('user-a-1')).toEqual({ userId: 'user-a-1', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
     const direct = new Redis({ ...redis!.hostAddress, lazyConnect: true });
     await direct.connect();
     try {
-      const stored = readStoredCart(await direct.hgetallBuffer('user-a'));
-      expect(stored).toEqual({ field: 'data', cart: { userId: 'user-a', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] } });
-      expect(await direct.type('user-a')).toBe('hash');
+      const stored = readStoredCart(await direct.hgetallBuffer('user-a-1'));
+      expect(stored).toEqual({ field: 'data', cart: { userId: 'user-a-1', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] } });
+      expect(await direct.type('user-a-1')).toBe('hash');
     } finally {
       direct.disconnect();
     }
@@ -137,6 +153,46 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
       expect(grpcStatus[(err as CartCallError).code]).toBe('UNAVAILABLE');
     } finally {
       nowhere.close();
+    }
+  });
+});
+
+describe('addItemUntil: a retried AddItem never writes twice to the cart it reports', () => {
+  let network: TestNetwork | undefined;
+  let redis: StartedRedisStandIn | undefined;
+  let store: Redis | undefined;
+  let cartService: { address: string; stop: () => Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    if (!(await dockerAvailable(REDIS_IMAGE))) return;
+    network = await startNetwork();
+    redis = await new RedisStandIn(REDIS_IMAGE).onNetwork(network.getName()).start();
+    store = redis.client();
+    await store.connect();
+    cartService = await startCartStandIn(store, { holdFirstAddItemReply: true });
+  });
+
+  afterAll(async () => {
+    await cartService?.stop();
+    store?.disconnect();
+    await redis?.stop();
+    await network?.stop();
+  });
+
+  test('the first call lands but its reply misses the client deadline; the retry writes to a fresh user, whose cart holds exactly one item', async (ctx) => {
+    await needDocker(ctx, REDIS_IMAGE);
+    const item = { productId: 'OLJCESPC7Z', quantity: 3 };
+    const client = new CartClient(cartService!.address, 1000);
+    try {
+      const accepted = await client.addItemUntil('accepted', 'user-d', item, 20_000);
+      expect(accepted.attempts).toBe(2);
+      expect(accepted.value.userId).toBe('user-d-2');
+      // The accepted user's cart: exactly the one accepted write (the same user twice would hold quantity 6).
+      expect(await client.getCart('user-d-2')).toEqual({ userId: 'user-d-2', items: [item] });
+      // The first write did land, under its own user.
+      expect(readStoredCart(await store!.hgetallBuffer('user-d-1')).cart.items).toEqual([item]);
+    } finally {
+      client.close();
     }
   });
 });

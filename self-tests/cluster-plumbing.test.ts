@@ -21,7 +21,7 @@ import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
 import { pollTimed, PollTimeoutError, RetryableError } from '../helpers/poll.ts';
 import { Timings } from '../helpers/progress.ts';
 import { parseProbeOutput } from '../helpers/probe.ts';
-import { withTable } from '../helpers/readme-cli.ts';
+import { withTable } from '../cli/docs.ts';
 import { loadSettings } from '../helpers/settings.ts';
 
 describe('kind command lines', () => {

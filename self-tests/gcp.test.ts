@@ -9,7 +9,7 @@
  *   connections: a refused context must not cause a single one.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,15 @@ import { loadSettings } from '../helpers/settings.ts';
 import { checkPrerequisites, onPath } from '../helpers/tools.ts';
 
 const memorystoreEnv = { REDIS_BACKEND: 'memorystore', CLUSTER: 'existing' };
+
+// Temp folders of this file, removed when it ends.
+const made: string[] = [];
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
 
 /** A READY Basic-tier instance as `describe --format=json` prints it (fields per the v1 Instance resource). */
 const SAMPLE = {
@@ -75,7 +84,7 @@ describe('the real gcloud on this machine, without credentials', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     env = {
-      CLOUDSDK_CONFIG: await mkdtemp(join(tmpdir(), 'gcloud-empty-')),
+      CLOUDSDK_CONFIG: await tempDir('gcloud-empty-'),
       CLOUDSDK_CORE_CHECK_GCE_METADATA: 'false', // never probe the metadata server
       CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',
       CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
@@ -115,7 +124,7 @@ describe('the real gcloud on this machine, without credentials', () => {
 
   test('gcloud missing from PATH: reported by the prerequisites check', async () => {
     const saved = process.env.PATH;
-    process.env.PATH = await mkdtemp(join(tmpdir(), 'empty-path-'));
+    process.env.PATH = await tempDir('empty-path-');
     try {
       const err = await checkPrerequisites(loadSettings(memorystoreEnv)).catch((e: unknown) => e);
       expect((err as { problems: string[] }).problems).toContain('gcloud: not on PATH; install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install), then `gcloud auth login`');
@@ -153,7 +162,7 @@ console.error('ERROR: (gcloud) stand-in does not know: ' + args.join(' ')); proc
   let dir: string;
   let bin: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'gcloud-stand-in-'));
+    dir = await tempDir('gcloud-stand-in-');
     bin = join(dir, 'gcloud');
     await writeFile(bin, STAND_IN, { mode: 0o755 });
   });
@@ -214,7 +223,7 @@ describe('context guard', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
-    kubeconfig = join(await mkdtemp(join(tmpdir(), 'kubeconfig-')), 'config');
+    kubeconfig = join(await tempDir('kubeconfig-'), 'config');
     await writeFile(kubeconfig, [
       'apiVersion: v1', 'kind: Config', 'current-context: gke_prod_europe-west1_shop',
       'clusters:', `- name: prod`, `  cluster: { server: "https://127.0.0.1:${port}" }`,

@@ -1,11 +1,110 @@
 /**
- * Global setup of the `self` project: runs once, in vitest's main process, before the workers
- * start (they inherit its environment). Without a registry, testcontainers' reaper cannot be
- * pulled; helpers/ryuk.ts turns it off then, and this says so once for the whole run.
+ * Global setup of the `self` project: whatever path a run takes (passing, failing, Ctrl-C,
+ * SIGTERM, a worker killed mid-start), it leaves no container, network or temp folder behind.
+ *
+ * - A run id goes into the environment (EGRESS_VERIFY_SELFTEST_RUN): workers and the programs
+ *   they spawn inherit it, and every container and network they create carries it as a label
+ *   (helpers/run-label.ts, self-tests/run-resources.ts).
+ * - TMPDIR points at a folder of this run, so every temp folder made with os.tmpdir() lands in it.
+ * - Teardown removes everything labelled with the id, and the folder. Runs started within this
+ *   one (a self-test that runs the suite as a child) also label with this id, so what they leave
+ *   when killed is removed too.
+ * - On SIGINT/SIGTERM the main process takes the signal over (helpers/cleanup.ts: one keypress is
+ *   one interrupt): it kills the test processes (so none creates anything more), removes
+ *   everything labelled with the id, removes the folder, and exits 130/143.
+ * - Without a registry, testcontainers' reaper cannot be pulled; helpers/ryuk.ts turns it off then,
+ *   and this says so once for the whole run (the workers inherit the environment).
+ *
+ * SELFTEST_RUN_ID chooses the id (a self-test that runs the suite as a child uses it to count what
+ * its child leaves).
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { Cleanup } from '../helpers/cleanup.ts';
+import { log } from '../helpers/progress.ts';
+import { SELF_TEST_RUN_ENV, SELF_TEST_WITHIN_ENV } from '../helpers/run-label.ts';
 import { disableRyukIfUnavailable } from '../helpers/ryuk.ts';
+import { removeAllOfRun } from './run-resources.ts';
+import { dockerAvailable } from './support.ts';
 
-export default async function setup(): Promise<void> {
+/** Every process below this one (vitest's workers and what they started), deepest first. */
+async function descendants(): Promise<number[]> {
+  // `ps -A -o pid=,ppid=` reads the same on Linux (procps) and macOS.
+  const { stdout } = await execa('ps', ['-A', '-o', 'pid=,ppid='], { reject: false });
+  const children = new Map<number, number[]>();
+  for (const line of stdout.split('\n')) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (pid && ppid) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const found: number[] = [];
+  const walk = (pid: number) => {
+    for (const c of children.get(pid) ?? []) {
+      walk(c);
+      found.push(c);
+    }
+  };
+  walk(process.pid);
+  return found;
+}
+
+function describe(r: { containers: string[]; networks: string[] }): string {
+  return `${r.containers.length} container(s), ${r.networks.length} network(s)`;
+}
+
+export default async function setup(): Promise<() => Promise<void>> {
+  const id = process.env.SELFTEST_RUN_ID || `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  // A run within another self-test run (a child run under test) also labels with the outer ids.
+  const outer = process.env[SELF_TEST_RUN_ENV];
+  if (outer && outer !== id) {
+    process.env[SELF_TEST_WITHIN_ENV] = [...(process.env[SELF_TEST_WITHIN_ENV] ?? '').split(','), outer].filter(Boolean).join(',');
+  }
+  process.env[SELF_TEST_RUN_ENV] = id;
+  const savedTmp = process.env.TMPDIR;
+  // Node's compile cache (vitest turns it on) defaults to os.tmpdir(): keep it where it was, shared
+  // between runs, rather than in the folder this run removes.
+  process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), 'node-compile-cache');
+  // Synchronous, like the signal handlers' registration below: no moment in between where a
+  // signal would find the folder made but its removal not yet registered.
+  const runTmp = mkdtempSync(join(tmpdir(), `egress-verify-self-${id}-`));
+  process.env.TMPDIR = runTmp;
+  const restoreTmp = async () => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    await rm(runTmp, { recursive: true, force: true });
+  };
+
+  // Used only when a signal arrives; registered in the order opposite to how they run.
+  const onSignal = new Cleanup();
+  onSignal.add(`temp folder ${runTmp}`, restoreTmp);
+  onSignal.add(`containers and networks of self-test run ${id}`, async () => {
+    if (await dockerAvailable()) log(`removed ${describe(await removeAllOfRun(id))}`);
+  });
+  onSignal.add('test processes', async () => {
+    for (const pid of await descendants()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+  const giveSignalsBack = onSignal.onSignals();
+
   const note = await disableRyukIfUnavailable();
   if (note) process.stderr.write(`[self-tests] ${note}\n`);
+
+  return async () => {
+    giveSignalsBack();
+    // Without an engine the Docker-backed tests were skipped, and there is nothing to remove.
+    if (await dockerAvailable()) {
+      const removed = await removeAllOfRun(id);
+      // Something a test should have removed itself: say so, so the leak gets fixed at its source.
+      if (removed.containers.length + removed.networks.length > 0) log(`self-test teardown removed leftovers: ${describe(removed)}`);
+    }
+    await restoreTmp();
+  };
 }

@@ -8,7 +8,10 @@ import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { describeObject, MissingValueError, placeholders, render, ROOT_DIR, type KubeObject } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
+import { HOST_MINIMUM } from '../helpers/host.ts';
+import { Gateway as GatewayModel } from '@kubernetes-models/istio/networking.istio.io/v1';
 import { validateManifest } from '../helpers/schemas.ts';
+import { UnknownFieldsError, unknownFields } from '../helpers/strict-fields.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { allSteps, egressSteps, renderUse } from '../scenarios/chapter.ts';
 
@@ -131,5 +134,126 @@ describe('rendering', () => {
   test('placeholders are listed per file', () => {
     expect(placeholders('fixtures/redis-serviceentry.yaml')).toEqual(['REDIS_IP', 'REDIS_PORT']);
     expect(placeholders('fixtures/cartservice.yaml')).toEqual(['CART_IMAGE', 'REDIS_ADDR']);
+  });
+});
+
+describe('the mesh fits the host minimum (helpers/host.ts, HOST_MINIMUM)', () => {
+  type Requests = { cpu: string; memory: string };
+  type Op = KubeObject & { spec: { components: { pilot: { k8s: { resources: { requests: Requests } } }; egressGateways: { k8s: { resources: { requests: Requests } } }[] } } };
+  const op = () => structuredClone(applied.find(({ o }) => o.kind === 'IstioOperator')!.o) as Op;
+  const millis = (cpu: string) => (cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000);
+
+  test('istiod and the egress gateway ask less than their charts (500m/2048Mi, 100m/128Mi)', () => {
+    const spec = op().spec.components;
+    expect(spec.pilot.k8s.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
+    expect(spec.egressGateways[0]!.k8s.resources.requests).toEqual({ cpu: '50m', memory: '128Mi' });
+  });
+
+  // The IstioOperator CRD preserves unknown fields, so the offline schema checks nothing under
+  // spec; istioctl decodes the file into these Go types (json tags of istio/istio 1.30
+  // operator/pkg/apis/types.go). Each key the file uses must be one of them.
+  const KNOWN: Record<string, readonly string[]> = {
+    spec: ['profile', 'installPackagePath', 'hub', 'tag', 'namespace', 'revision', 'compatibilityVersion', 'meshConfig', 'components', 'values', 'unvalidatedValues'],
+    components: ['base', 'pilot', 'cni', 'ztunnel', 'istiodRemote', 'ingressGateways', 'egressGateways', 'gateway'],
+    component: ['enabled', 'namespace', 'hub', 'tag', 'k8s', 'name', 'label'],
+    k8s: ['affinity', 'env', 'hpaSpec', 'imagePullPolicy', 'nodeSelector', 'podDisruptionBudget', 'podAnnotations', 'priorityClassName', 'readinessProbe', 'replicaCount', 'resources', 'service', 'strategy', 'tolerations', 'serviceAnnotations', 'securityContext', 'volumes', 'volumeMounts', 'overlays'],
+    // corev1.ResourceRequirements
+    resources: ['limits', 'requests', 'claims'],
+  };
+  function unknownKeys(spec: Record<string, unknown>): string[] {
+    const out: string[] = [];
+    const check = (path: string, o: unknown, known: readonly string[]) => {
+      for (const k of Object.keys((o ?? {}) as object)) if (!known.includes(k)) out.push(`${path}.${k}`);
+    };
+    check('spec', spec, KNOWN.spec!);
+    const components = (spec.components ?? {}) as Record<string, unknown>;
+    check('spec.components', components, KNOWN.components!);
+    for (const [name, c] of Object.entries(components)) {
+      for (const [i, one] of (Array.isArray(c) ? c : [c]).entries()) {
+        const at = `spec.components.${name}${Array.isArray(c) ? `[${i}]` : ''}`;
+        check(at, one, KNOWN.component!);
+        const k8s = (one as { k8s?: Record<string, unknown> }).k8s;
+        check(`${at}.k8s`, k8s, KNOWN.k8s!);
+        check(`${at}.k8s.resources`, k8s?.resources, KNOWN.resources!);
+      }
+    }
+    return out;
+  }
+
+  test('the file uses only fields of istioctl\'s IstioOperator types; a misspelt one is caught', () => {
+    expect(unknownKeys(op().spec)).toEqual([]);
+    const broken = op() as unknown as { spec: { components: { pilot: { k8s: Record<string, unknown> } } } };
+    broken.spec.components.pilot.k8s.resource = broken.spec.components.pilot.k8s.resources;
+    (broken.spec.components as Record<string, unknown>).egressGateway = [];
+    expect(unknownKeys(broken.spec as unknown as Record<string, unknown>)).toEqual(['spec.components.egressGateway', 'spec.components.pilot.k8s.resource']);
+  });
+
+  test('every CPU request on the one node fits in HOST_MINIMUM.cpus', () => {
+    // kind's control plane: kube-apiserver 250m, controller-manager 200m, scheduler 100m, etcd
+    // 100m (kubeadm static pods), CoreDNS 2 x 100m, kindnet 100m. Sidecars: 100m each (the
+    // istio-discovery chart's global.proxy.resources), in the cart's pod and the mesh probe's.
+    const controlPlane = 950;
+    const sidecars = 2 * 100;
+    const spec = op().spec.components;
+    const cpu = (kind: string, name: string, ns?: string) => millis((find(kind, name, ns) as KubeObject & { spec: { template: { spec: { containers: { resources: { requests: Requests } }[] } } } }).spec.template.spec.containers[0]!.resources.requests.cpu);
+    const total = controlPlane + sidecars
+      + millis(spec.pilot.k8s.resources.requests.cpu) + millis(spec.egressGateways[0]!.k8s.resources.requests.cpu)
+      + cpu('Deployment', 'cartservice') + cpu('Deployment', 'probe', 'egress-verify-mesh') + cpu('Deployment', 'probe', 'egress-verify-outside');
+    expect(total).toBeLessThanOrEqual(HOST_MINIMUM.cpus * 1000);
+    // With istiod's chart default (500m) it would not fit: the reason the requests are lowered.
+    expect(total - millis(spec.pilot.k8s.resources.requests.cpu) + 500).toBeGreaterThan(HOST_MINIMUM.cpus * 1000 - 100);
+  });
+});
+
+describe('unknown fields are refused offline, as the API server refuses them', () => {
+  // Test-only: the manifests are edited as plain JSON trees.
+  type Tree = KubeObject & { spec: any };
+  const workshopGateway = () => structuredClone(render('fixtures/workshop-gateway.yaml', { REDIS_IP, REDIS_PORT: 6379 }).find((o) => o.kind === 'Gateway')!) as Tree;
+
+  test('the workshop\'s Gateway with servers[].addresses: the @kubernetes-models validator alone lets it through; the suite refuses it, naming the path', () => {
+    const gw = workshopGateway();
+    gw.spec.servers[0].addresses = [REDIS_IP];
+    // What the schemas' own validator says (no complaint), the gap this check closes:
+    expect(() => new (GatewayModel as unknown as new (d: unknown) => { validate(): void })(gw).validate()).not.toThrow();
+    expect(unknownFields(gw)).toEqual(['spec.servers[0].addresses']);
+    expect(() => validateManifest(gw)).toThrow(UnknownFieldsError);
+    expect(() => validateManifest(gw)).toThrow(/Gateway egress-verify-mesh\/istio-egressgateway \(networking\.istio\.io\/v1\) has a field its schema does not declare: spec\.servers\[0\]\.addresses/);
+  });
+
+  test('unknown fields anywhere: top level, nested in lists, in built-in kinds; all named', () => {
+    const d = structuredClone(find('Deployment', 'cartservice')) as Tree;
+    d.spec.template.spec.containers[0].imagePullPolice = 'Always';
+    d.spec.replica = 2;
+    d.extra = true;
+    expect(unknownFields(d).sort()).toEqual(['extra', 'spec.replica', 'spec.template.spec.containers[0].imagePullPolice']);
+    const ap = structuredClone(render('fixtures/egress-gateway-authz.yaml', {})[0]!) as Tree;
+    ap.spec.rules[0].from[0].source.principal = ['x'];
+    expect(unknownFields(ap)).toEqual(['spec.rules[0].from[0].source.principal']);
+    const se = structuredClone(find('ServiceEntry', 'redis-memorystore')) as Tree;
+    se.spec.endpoints[0].addres = REDIS_IP;
+    expect(unknownFields(se)).toEqual(['spec.endpoints[0].addres']);
+    const routing = render('fixtures/egress-gateway.yaml', { REDIS_IP, REDIS_PORT: 6379 });
+    const vs = structuredClone(routing.find((o) => o.kind === 'VirtualService')!) as Tree;
+    vs.spec.tcp[0].route[0].destination.subsett = 'redis';
+    vs.spec.tcp[1].match[0].sourceLabel = { app: 'x' };
+    expect(unknownFields(vs)).toEqual(['spec.tcp[0].route[0].destination.subsett', 'spec.tcp[1].match[0].sourceLabel']);
+    const dr = structuredClone(routing.find((o) => o.kind === 'DestinationRule')!) as Tree;
+    dr.spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.sniff = 'x';
+    expect(unknownFields(dr)).toEqual(['spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.sniff']);
+  });
+
+  test('maps take any key: labels, annotations, selectors, ConfigMap data', () => {
+    const d = structuredClone(find('Deployment', 'cartservice')) as Tree;
+    d.metadata.labels = { 'app.kubernetes.io/name': 'cart', anything: 'goes' };
+    d.metadata.annotations = { 'sidecar.istio.io/inject': 'true' };
+    d.spec.template.metadata.labels['some.example/key'] = 'v';
+    expect(unknownFields(d)).toEqual([]);
+    const cm = structuredClone(find('ConfigMap', 'reachability-probe', 'egress-verify-mesh')) as Tree;
+    (cm as unknown as { data: Record<string, string> }).data['another-file.txt'] = 'x';
+    expect(unknownFields(cm)).toEqual([]);
+  });
+
+  test('a kind without declarations is an error that says which apiVersions are known', () => {
+    expect(() => unknownFields({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } })).toThrow(/no declarations known for example\.com\/v1 Thing; known apiVersions: v1, apps\/v1/);
   });
 });

@@ -112,3 +112,15 @@ describe('npm run docs', () => {
     expect((await stat(readme)).mtimeMs).toBe(before.mtimeMs);
   });
 });
+
+describe('npm run plan: the Docker network, as kind reads KIND_EXPERIMENTAL_DOCKER_NETWORK', () => {
+  test('default "kind"; the variable names another, for kind runs and for the stand-in on an existing cluster', async () => {
+    const kind = JSON.parse((await plan()).stdout) as { cluster: string[] };
+    expect(kind.cluster).toContain('Docker network "kind": kind\'s nodes and the Redis stand-in egress-verify-redis');
+    expect(kind.cluster).toContain('Docker engine: at least 2 CPUs and 4 GiB, amd64 (the default CART_IMAGE is amd64-only); checked before anything is created');
+    const named = JSON.parse((await plan({ KIND_EXPERIMENTAL_DOCKER_NETWORK: 'lab-net' })).stdout) as { cluster: string[] };
+    expect(named.cluster).toContain('Docker network "lab-net" (KIND_EXPERIMENTAL_DOCKER_NETWORK): kind\'s nodes and the Redis stand-in egress-verify-redis');
+    const existing = JSON.parse((await plan({ CLUSTER: 'existing', KIND_EXPERIMENTAL_DOCKER_NETWORK: 'lab-net' })).stdout) as { cluster: string[] };
+    expect(existing.cluster).toContain('Redis stand-in egress-verify-redis on the Docker network "lab-net" (KIND_EXPERIMENTAL_DOCKER_NETWORK), which must exist (the kind cluster\'s node network)');
+  });
+});

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { execa } from 'execa';
 import { afterEach, describe, expect, test } from 'vitest';
 import { probe } from '../helpers/probe.mjs';
+import { labelArgs, networkPrefix } from './run-resources.ts';
 import { needDocker, PROBE_IMAGE, REDIS_IMAGE } from './support.ts';
 
 // Real peers on loopback, made by each test; never any outside address.
@@ -82,23 +83,23 @@ describe('reachability probe against real TCP peers', () => {
   test('in a container (how it runs in a pod): a name that cannot resolve is unresolvable', async (ctx) => {
     await needDocker(ctx, PROBE_IMAGE);
     // --network none: the lookup fails inside the container; no packet leaves it.
-    const { stdout } = await execa('docker', ['run', '--rm', '--network', 'none', PROBE_IMAGE, 'redis.memorystore.invalid', '6379']);
+    const { stdout } = await execa('docker', ['run', '--rm', ...labelArgs(), '--network', 'none', PROBE_IMAGE, 'redis.memorystore.invalid', '6379']);
     expect(JSON.parse(stdout)).toMatchObject({ outcome: 'unresolvable', phase: 'resolve' });
   });
 
   test('in a container, against a real Redis on the same network: answered', async (ctx) => {
     await needDocker(ctx, PROBE_IMAGE, REDIS_IMAGE);
-    const net = `egress-verify-probe-${process.pid}`;
+    const net = `${networkPrefix()}probe-${process.pid}`;
     const redisImage = REDIS_IMAGE;
-    await execa('docker', ['network', 'create', net]);
+    await execa('docker', ['network', 'create', ...labelArgs(), net]);
     try {
-      await execa('docker', ['run', '-d', '--name', `${net}-redis`, '--network', net, redisImage,
+      await execa('docker', ['run', '-d', ...labelArgs(), '--name', `${net}-redis`, '--network', net, redisImage,
         'redis-server', '--protected-mode', 'no', '--save', '']);
       // Poll the probe until Redis is up (deadline 20 s), then check the outcome.
       const started = Date.now();
       let last: { outcome?: string } = {};
       while (Date.now() - started < 20_000) {
-        const { stdout } = await execa('docker', ['run', '--rm', '--network', net, PROBE_IMAGE, `${net}-redis`, '6379']);
+        const { stdout } = await execa('docker', ['run', '--rm', ...labelArgs(), '--network', net, PROBE_IMAGE, `${net}-redis`, '6379']);
         last = JSON.parse(stdout);
         if (last.outcome === 'answered') break;
       }

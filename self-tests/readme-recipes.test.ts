@@ -12,6 +12,7 @@ import { getReaperImage } from 'testcontainers/build/reaper/reaper.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { imagePresent } from '../helpers/docker.ts';
 import { disableRyukIfUnavailable } from '../helpers/ryuk.ts';
+import { labelArgs } from './run-resources.ts';
 import { needDocker, REDIS_IMAGE } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -82,7 +83,7 @@ describe('testcontainers reaper (Ryuk) without a registry', () => {
     const r = await selfTests({ REDIS_IMAGE }, 'self-tests/redis-stand-in.test.ts');
     expect(r.exitCode, r.all).toBe(0);
     expect(r.report.numFailedTests).toBe(0);
-    expect(r.report.numPassedTests).toBe(6);
+    expect(r.report.numPassedTests).toBe(9);
     expect(r.all!.match(/running without it \(TESTCONTAINERS_RYUK_DISABLED=true\)/g)).toHaveLength(1);
   });
 });
@@ -95,7 +96,7 @@ describe('without the Redis image, the tests that need it are skipped with the r
     const r = await selfTests({ REDIS_IMAGE: missing }, 'self-tests/redis-stand-in.test.ts');
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).not.toMatch(/pull access denied|no such image|\(HTTP code \d+\)/i);
-    expect(r.results.filter((t) => t.status === 'skipped' || t.status === 'pending')).toHaveLength(5);
+    expect(r.results.filter((t) => t.status === 'skipped' || t.status === 'pending')).toHaveLength(8);
     expect(r.results.filter((t) => t.status === 'passed').map((t) => t.title)).toEqual(['refuses to start without a network: pods could not reach it']);
     // vitest's verbose reporter prints a skipped test's reason beside it.
     expect(r.all).toContain(`REDIS_IMAGE=${missing} is not present locally; where no registry is reachable: \`npm run images:build\`, then REDIS_IMAGE=egress-verify/redis:local`);
@@ -105,7 +106,7 @@ describe('without the Redis image, the tests that need it are skipped with the r
     await needDocker(ctx);
     const r = await selfTests({ REDIS_IMAGE: missing, REQUIRE_DOCKER: '1', TESTCONTAINERS_RYUK_DISABLED: 'true' }, 'self-tests/redis-stand-in.test.ts');
     expect(r.exitCode).toBe(1);
-    expect(r.report.numFailedTests).toBe(5);
+    expect(r.report.numFailedTests).toBe(8);
     for (const t of r.results.filter((x) => x.status === 'failed')) {
       expect(t.failureMessages.join('\n')).toContain(`REQUIRE_DOCKER=1 but REDIS_IMAGE=${missing} is not present locally`);
     }
@@ -147,7 +148,7 @@ describe('npm run images:build (zx)', () => {
     // What it built works: the Redis image answers PING through its own redis-cli.
     const name = `egress-verify-images-check-${process.pid}`;
     try {
-      await execa('docker', ['run', '-d', '--name', name, 'egress-verify/redis:local']);
+      await execa('docker', ['run', '-d', ...labelArgs(), '--name', name, 'egress-verify/redis:local']);
       let reply = '';
       const deadline = Date.now() + 20_000;
       while (reply !== 'PONG' && Date.now() < deadline) {

@@ -1,12 +1,13 @@
+import { hostname } from 'node:os';
 import { execa } from 'execa';
-import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, describe, expect, test } from 'vitest';
 import { encodeCart, readStoredCart } from '../helpers/cart.ts';
-import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
+import { clearLeftover, RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
+import { labelArgs, startNetwork, type TestNetwork } from './run-resources.ts';
 import { containersWithLabel, needDocker, PROBE_IMAGE, REDIS_IMAGE as image } from './support.ts';
 
 describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
-  let network: StartedNetwork | undefined;
+  let network: TestNetwork | undefined;
   let redis: StartedRedisStandIn | undefined;
 
   afterAll(async () => {
@@ -16,7 +17,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
 
   test('starts on the network and reports its IP there', async (ctx) => {
     await needDocker(ctx, image, PROBE_IMAGE);
-    network = await new Network().start();
+    network = await startNetwork();
     redis = await new RedisStandIn(image).onNetwork(network.getName()).start();
     const { stdout } = await execa('docker', [
       'inspect', '--format', `{{(index .NetworkSettings.Networks "${network.getName()}").IPAddress}}`, redis.containerId,
@@ -28,7 +29,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
     await needDocker(ctx, image, PROBE_IMAGE);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const { stdout } = await execa('docker', [
-      'run', '--rm', '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379',
+      'run', '--rm', ...labelArgs(), '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379',
     ]);
     expect(JSON.parse(stdout)).toMatchObject({ outcome: 'answered', reply: '+PONG' });
   });
@@ -53,7 +54,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
     if (client.status !== 'ready') await client.connect();
     await client.hset('user-x', { absexp: '-1', sldexp: '-1', data: cart });
     const { stdout } = await execa('docker', [
-      'run', '--rm', '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379', '--hgetall', 'user-x',
+      'run', '--rm', ...labelArgs(), '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379', '--hgetall', 'user-x',
     ]);
     const r = JSON.parse(stdout) as { outcome: string; hash: Record<string, string> };
     expect(r.outcome).toBe('answered');
@@ -75,5 +76,57 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
 
   test('refuses to start without a network: pods could not reach it', async () => {
     await expect(() => new RedisStandIn(image).start()).rejects.toThrow(/onNetwork/);
+  });
+});
+
+describe('Redis stand-in: a failed start leaves nothing, a leftover of the name is handled', () => {
+  const name = `egress-verify-selftest-${process.pid}-redis`;
+  const containersNamed = async (n: string) =>
+    (await execa('docker', ['ps', '-aq', '--filter', `name=^/${n}$`])).stdout.split('\n').filter(Boolean);
+  afterAll(async () => {
+    await execa('docker', ['rm', '-f', '-v', name], { reject: false });
+  });
+
+  test('on a Docker network that does not exist: the start fails and no container is left (the next start is not a 409)', async (ctx) => {
+    await needDocker(ctx, image);
+    const err = await new RedisStandIn(image).onNetwork(`egress-verify-no-such-net-${process.pid}`).withName(name).start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String((err as Error).message)).toMatch(/not found/i);
+    expect(await containersNamed(name)).toEqual([]);
+  });
+
+  test('a container of the name that is not ours: a clear error, and it is left alone', async (ctx) => {
+    await needDocker(ctx, image);
+    await execa('docker', ['create', '--name', name, image, 'redis-server']);
+    try {
+      await expect(new RedisStandIn(image).onNetwork('bridge').withName(name).start()).rejects.toThrow(
+        `a container named "${name}" already exists and is not a Redis stand-in of this suite (no label egress-verify/role=redis-stand-in); remove it (docker rm -f ${name}) or set CLUSTER_NAME to another name`,
+      );
+      expect(await containersNamed(name)).toHaveLength(1);
+    } finally {
+      await execa('docker', ['rm', '-f', name]);
+    }
+  });
+
+  test('a stand-in of a live run on this machine is refused; one left by a run that ended is removed, and the start succeeds', async (ctx) => {
+    await needDocker(ctx, image);
+    const labelled = async (pid: number) => execa('docker', [
+      'create', '--name', name, '--label', 'egress-verify/role=redis-stand-in', '--label', `egress-verify/pid=${pid}`,
+      '--label', `egress-verify/host=${hostname()}`, image, 'redis-server',
+    ]);
+    await labelled(process.pid);
+    await expect(clearLeftover(name)).rejects.toThrow(`a Redis stand-in named "${name}" is in use by a run still going on this machine (pid ${process.pid})`);
+    await execa('docker', ['rm', '-f', name]);
+
+    const ended = await execa(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const leftover = (await labelled(Number(ended.stdout))).stdout.trim();
+    const started = await new RedisStandIn(image).onNetwork('bridge').withName(name).start();
+    try {
+      expect(started.containerId).not.toBe(leftover);
+      expect((await execa('docker', ['inspect', leftover], { reject: false })).exitCode).not.toBe(0);
+    } finally {
+      await started.stop();
+    }
+    expect(await containersNamed(name)).toEqual([]);
   });
 });

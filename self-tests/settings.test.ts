@@ -364,7 +364,7 @@ describe('settings: the real commands refuse or warn, naming the variable', () =
       });
       expect(r.exitCode).toBe(1);
       const out = `${r.stdout}${r.stderr}`;
-      expect(out).toMatch(/nothing was created/);
+      expect(out).toMatch(/Nothing was created\./);
       expect(out).not.toMatch(/cleaning up what was created/);
       // The typo is named before the run starts, once.
       expect(out.match(/WARNING: ISTIO_VERSON is not a setting; did you mean ISTIO_VERSION\?/g)).toHaveLength(1);
@@ -406,5 +406,12 @@ describe('settings: CLUSTER=existing with the container backend', () => {
     expect(settingWarnings({ CLUSTER: 'existing', REDIS_BACKEND: 'memorystore' })).toEqual([]);
     expect(settingWarnings({ CLUSTER: 'kind' })).toEqual([]);
     expect(settingDocs().find((d) => d.env === 'CLUSTER')!.description).toMatch(/existing with REDIS_BACKEND=container works only when that cluster is a kind cluster/);
+  });
+});
+
+describe('settings: the CLUSTER=existing warning names the network kind uses', () => {
+  test('the `kind` network, or the one KIND_EXPERIMENTAL_DOCKER_NETWORK names', () => {
+    expect(settingWarnings({ CLUSTER: 'existing' })[0]).toMatch(/on the `kind` network$/);
+    expect(settingWarnings({ CLUSTER: 'existing', KIND_EXPERIMENTAL_DOCKER_NETWORK: 'lab-net' })[0]).toMatch(/on the `lab-net` network$/);
   });
 });

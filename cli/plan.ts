@@ -8,9 +8,10 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
-import { describeSettings, SettingsError } from './settings.ts';
-import { loadCheckedSettings } from './settings-checks.ts';
-import { imagePlan, planExtras } from './plan-extras.ts';
+import { describeSettings, SettingsError } from '../helpers/settings.ts';
+import { loadCheckedSettings } from '../helpers/settings-checks.ts';
+import { imagePlan, planExtras } from '../helpers/plan-extras.ts';
+import { planWorkshop } from '../workshop/report.ts';
 
 const USAGE = 'valid: --json, --output FILE';
 
@@ -55,7 +56,16 @@ async function main(argv: string[]): Promise<number> {
       objects: renderUse(use, settings, undefined, 'plan'),
     })),
   }));
-  const plan = { settings: describeSettings(settings), ...planExtras(settings), images: await imagePlan(settings), steps };
+  let workshop: ReturnType<typeof planWorkshop> | undefined;
+  if (settings.workshopRepo) {
+    try {
+      workshop = planWorkshop({ repo: settings.workshopRepo, labs: settings.workshopLabs, chapter: settings.workshopChapter });
+    } catch (e) {
+      process.stderr.write(`plan: WORKSHOP_REPO=${settings.workshopRepo}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
+  }
+  const plan = { settings: describeSettings(settings), ...planExtras(settings), images: await imagePlan(settings), steps, ...(workshop ? { workshop } : {}) };
   const emit = (text: string): number => {
     if (output === undefined) {
       process.stdout.write(text);
@@ -90,6 +100,11 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   });
+  if (workshop) {
+    // The chapter's own blocks, in its order: what `npm test` runs with WORKSHOP_REPO set.
+    out.push('', `Workshop chapter ${workshop.file} at ${workshop.commit ?? '(not a git checkout)'}`);
+    for (const b of workshop.blocks) out.push(`  ${b.id.padEnd(34)} line ${String(b.line).padEnd(4)} ${b.kind.padEnd(8)} ${b.policy.padEnd(12)} ${b.reason}`);
+  }
   return emit(`${out.join('\n')}\n`);
 }
 

@@ -1,0 +1,69 @@
+/**
+ * `npm run workshop [-- --json]`: the workshop's own chapter checked without a cluster. Reads
+ * WORKSHOP_REPO (and WORKSHOP_LABS), never writes them; prints a report per block, writes the
+ * Markdown report to ARTIFACTS_DIR/workshop-report.md (and the GitHub job summary), and exits 1
+ * when any finding is an error, 2 on invalid settings.
+ *
+ * `-- --write-golden` (maintainers): records the golden inventory from a checkout at the pinned
+ * workshop commit (helpers/pins.ts workshopCommit) into workshop/golden.json.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSettings, SettingsError } from '../helpers/settings.ts';
+import { GOLDEN_FILE, inventoryOf } from '../workshop/inventory.ts';
+import { analyse, DEFAULT_GOLDEN, hasErrors, PINNED, toJson, toMarkdown, toText, WorkshopInputError } from '../workshop/report.ts';
+
+const VALID = ['--json', '--write-golden'];
+
+async function main(argv: string[]): Promise<number> {
+  const unknown = argv.filter((a) => !VALID.includes(a));
+  if (unknown.length > 0) {
+    process.stderr.write(`workshop: unknown argument ${unknown.join(' ')}; valid: ${VALID.join(', ')}\n`);
+    return 2;
+  }
+  let settings;
+  try {
+    settings = loadSettings();
+  } catch (e) {
+    if (e instanceof SettingsError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (!settings.workshopRepo) {
+    process.stderr.write('workshop: WORKSHOP_REPO is not set; valid values: the path of a checkout of the workshop\'s Hugo site (and WORKSHOP_LABS: its labs checkout)\n');
+    return 2;
+  }
+  const writeGolden = argv.includes('--write-golden');
+  let analysis;
+  try {
+    analysis = await analyse({
+      repo: settings.workshopRepo, labs: settings.workshopLabs, chapter: settings.workshopChapter,
+      golden: writeGolden ? undefined : DEFAULT_GOLDEN,
+    });
+  } catch (e) {
+    if (e instanceof WorkshopInputError) {
+      process.stderr.write(`workshop: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (writeGolden) {
+    if (analysis.chapter.commit !== PINNED.content) {
+      process.stderr.write(`workshop: WORKSHOP_REPO is at ${analysis.chapter.commit ?? '(not a git checkout)'}, the pinned workshop commit is ${PINNED.content}; check out the pinned commit (or change the pin first)\n`);
+      return 2;
+    }
+    writeFileSync(GOLDEN_FILE, `${JSON.stringify(inventoryOf(PINNED.content, analysis.chapter.file, analysis.blocks), null, 2)}\n`);
+    process.stdout.write(`${GOLDEN_FILE}: ${analysis.blocks.length} blocks of ${analysis.chapter.file} at ${PINNED.content}\n`);
+    return 0;
+  }
+  const markdown = toMarkdown(analysis);
+  mkdirSync(settings.artifactsDir, { recursive: true });
+  writeFileSync(join(settings.artifactsDir, 'workshop-report.md'), markdown);
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
+  process.stdout.write(argv.includes('--json') ? `${JSON.stringify(toJson(analysis), null, 2)}\n` : toText(analysis));
+  return hasErrors(analysis) ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,179 @@
+/**
+ * The host checks of the prerequisites step (helpers/host.ts): the judging functions with edge
+ * values, and the readers against this machine's real Docker engine and /proc.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { arch, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  checkHost, dockerNetworkExists, engineArchProblem, engineSizeProblem, HOST_MINIMUM, INOTIFY_MINIMUM, inotifyWarning,
+  judgeHost, networkProblem, readEngineFacts, readInotifyLimits,
+} from '../helpers/host.ts';
+import { cartImageDefault, loadSettings } from '../helpers/settings.ts';
+import { checkPrerequisites, PrerequisitesError } from '../helpers/tools.ts';
+import { needDocker } from './support.ts';
+
+const GiB = 1024 ** 3;
+
+describe('engine architecture and the amd64-only cartservice image', () => {
+  test('amd64 engine: fine', () => {
+    expect(engineArchProblem('amd64', cartImageDefault)).toBeUndefined();
+  });
+  test('arm64 engine with the default image: stops, naming CART_IMAGE as the way out', () => {
+    expect(engineArchProblem('arm64', cartImageDefault)).toBe(
+      `the Docker engine's architecture is arm64 (docker version: Server.Arch), and the default cartservice image ${cartImageDefault} `
+      + 'is published for amd64 only, so the cart pod could not run on the kind node. Set CART_IMAGE to a cartservice image built for arm64 '
+      + '(e.g. built from microservices-demo\'s src/cartservice), or use an amd64 Docker engine',
+    );
+  });
+  test('another CART_IMAGE is the user\'s choice: not judged', () => {
+    expect(engineArchProblem('arm64', 'registry.example/cartservice:arm64')).toBeUndefined();
+  });
+});
+
+describe('engine size against HOST_MINIMUM', () => {
+  test('the minimum is what the message names', () => {
+    expect(HOST_MINIMUM).toEqual({ cpus: 2, memoryGiB: 4 });
+  });
+  test('exactly the minimum passes; a VM set to 4 GiB reports a little less and still passes', () => {
+    expect(engineSizeProblem(2, 4 * GiB)).toBeUndefined();
+    expect(engineSizeProblem(2, 3.7 * GiB)).toBeUndefined();
+    expect(engineSizeProblem(2, 3.6 * GiB)).toBeUndefined();
+  });
+  test('colima\'s default (2 CPUs, 2 GiB): memory is short, and the message says what is needed', () => {
+    expect(engineSizeProblem(2, 1.9 * GiB)).toBe(
+      'the Docker engine has 2 CPUs and 1.9 GiB of memory (docker info: NCPU, MemTotal); the kind cluster with Istio needs at least 2 CPUs and 4 GiB '
+      + '(short of: memory). Give the engine more: Docker Desktop: Settings > Resources; colima: colima start --cpu 2 --memory 4',
+    );
+  });
+  test('one CPU, or both short', () => {
+    expect(engineSizeProblem(1, 8 * GiB)).toMatch(/has 1 CPU and 8\.0 GiB .*\(short of: CPUs\)/);
+    expect(engineSizeProblem(1, 1 * GiB)).toMatch(/\(short of: CPUs and memory\)/);
+    expect(engineSizeProblem(2, 3.5 * GiB)).toMatch(/short of: memory/);
+  });
+});
+
+describe('inotify limits (kind known issues)', () => {
+  test('kind\'s values, or more, pass; not measured (not Linux) passes', () => {
+    expect(inotifyWarning({ maxUserWatches: INOTIFY_MINIMUM.maxUserWatches, maxUserInstances: INOTIFY_MINIMUM.maxUserInstances })).toBeUndefined();
+    expect(inotifyWarning({ maxUserWatches: 1_048_576, maxUserInstances: 8192 })).toBeUndefined();
+    expect(inotifyWarning(undefined)).toBeUndefined();
+  });
+  test('Ubuntu\'s defaults (8192, 128): both named, with the two sysctl commands', () => {
+    expect(inotifyWarning({ maxUserWatches: 8192, maxUserInstances: 128 })).toBe(
+      'fs.inotify.max_user_watches is 8192 (kind documents 524288), fs.inotify.max_user_instances is 128 (kind documents 512): '
+      + 'pods may fail with "too many open files" (kind known issues). Raise until the next reboot with:\n'
+      + '    sudo sysctl -w fs.inotify.max_user_watches=524288\n'
+      + '    sudo sysctl -w fs.inotify.max_user_instances=512\n'
+      + '  and make it permanent in /etc/sysctl.d/ (or /etc/sysctl.conf).',
+    );
+  });
+  test('one below by one: only that one', () => {
+    const w = inotifyWarning({ maxUserWatches: 524_288, maxUserInstances: 511 });
+    expect(w).toMatch(/^fs\.inotify\.max_user_instances is 511/);
+    expect(w).not.toContain('max_user_watches');
+  });
+});
+
+describe('the Docker network of the stand-in (CLUSTER=existing, container backend)', () => {
+  test('missing: names the network and the two ways out', () => {
+    expect(networkProblem('kind', false, {})).toBe(
+      'the Docker network "kind" does not exist: with CLUSTER=existing and REDIS_BACKEND=container the Redis stand-in joins the Docker network '
+      + 'of the kind cluster\'s nodes, so the cluster must be a kind cluster on this Docker engine. Set KIND_EXPERIMENTAL_DOCKER_NETWORK to the '
+      + 'network its nodes use (docker network ls), or use REDIS_BACKEND=memorystore',
+    );
+    expect(networkProblem('lab', false, { KIND_EXPERIMENTAL_DOCKER_NETWORK: 'lab' })).toMatch(/^the Docker network "lab" \(named by KIND_EXPERIMENTAL_DOCKER_NETWORK\) does not exist/);
+    expect(networkProblem('kind', true, {})).toBeUndefined();
+  });
+});
+
+describe('judgeHost: what applies to which run', () => {
+  const arm = { arch: 'arm64', cpus: 2, memoryBytes: 1.9 * GiB };
+  const low = { maxUserWatches: 8192, maxUserInstances: 128 };
+  test('kind: architecture and size are problems, inotify a warning', () => {
+    const r = judgeHost(loadSettings({}), { engine: arm, inotify: low }, {});
+    expect(r.problems).toEqual([engineArchProblem('arm64', cartImageDefault), engineSizeProblem(2, 1.9 * GiB)]);
+    expect(r.warnings).toEqual([inotifyWarning(low)]);
+    expect(r.problems.every(Boolean) && r.warnings.every(Boolean)).toBe(true);
+  });
+  test('existing cluster: the engine does not run the nodes; only the stand-in\'s network counts', () => {
+    const s = loadSettings({ CLUSTER: 'existing' });
+    expect(judgeHost(s, { engine: arm, inotify: low, networkExists: false }, {})).toEqual({
+      problems: [networkProblem('kind', false, {})], warnings: [],
+    });
+    expect(judgeHost(s, { networkExists: true }, {})).toEqual({ problems: [], warnings: [] });
+  });
+});
+
+describe('readers, on this machine', () => {
+  let dir: string;
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'egress-verify-host-')); });
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  test('the Docker engine: its architecture, CPUs and memory (local engine: the same as this machine\'s)', async (ctx) => {
+    await needDocker(ctx);
+    const facts = await readEngineFacts();
+    expect(facts.arch).toBe(arch() === 'x64' ? 'amd64' : arch());
+    expect(facts.cpus).toBe(cpus().length);
+    expect(Math.abs(facts.memoryBytes - totalmem())).toBeLessThan(64 * 1024 ** 2);
+  });
+
+  test('/proc/sys/fs/inotify: the kernel\'s values, as sysctl reads them', async (ctx) => {
+    if (process.platform !== 'linux') ctx.skip('inotify limits are read on Linux only');
+    const limits = await readInotifyLimits();
+    const sysctl = async (k: string) => Number((await execa('sysctl', ['-n', k], { env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` } })).stdout.trim());
+    expect(limits).toEqual({
+      maxUserWatches: await sysctl('fs.inotify.max_user_watches'),
+      maxUserInstances: await sysctl('fs.inotify.max_user_instances'),
+    });
+    expect(limits!.maxUserWatches).toBeGreaterThan(0);
+  });
+
+  test('inotify files: other platforms are not read; garbage is an error naming the file', async () => {
+    await writeFile(join(dir, 'max_user_watches'), '524288\n');
+    await writeFile(join(dir, 'max_user_instances'), 'lots\n');
+    expect(await readInotifyLimits(dir, 'darwin')).toBeUndefined();
+    await expect(readInotifyLimits(dir, 'linux')).rejects.toThrow(`could not read ${join(dir, 'max_user_instances')} from "lots"`);
+    await writeFile(join(dir, 'max_user_instances'), '128\n');
+    expect(await readInotifyLimits(dir, 'linux')).toEqual({ maxUserWatches: 524_288, maxUserInstances: 128 });
+  });
+
+  test('Docker networks: "bridge" exists, a made-up one does not', async (ctx) => {
+    await needDocker(ctx);
+    expect(await dockerNetworkExists('bridge')).toBe(true);
+    expect(await dockerNetworkExists(`egress-verify-none-${process.pid}`)).toBe(false);
+  });
+
+  test('checkHost on this machine for a kind run: it measures and judges (this engine is big enough)', async (ctx) => {
+    await needDocker(ctx);
+    const r = await checkHost(loadSettings({}), {});
+    const expectedProblems = [engineSizeProblem(cpus().length, totalmem())].filter(Boolean);
+    expect(r.problems).toEqual(expectedProblems);
+    const limits = await readInotifyLimits();
+    expect(r.warnings).toEqual([inotifyWarning(limits)].filter(Boolean));
+  });
+});
+
+describe('prerequisites: host problems in the same report as missing tools', () => {
+  test('a missing stand-in network (existing cluster) and a missing istioctl, reported together, nothing created', async (ctx) => {
+    await needDocker(ctx);
+    const net = `egress-verify-none-${process.pid}`;
+    const saved = process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK;
+    process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK = net;
+    try {
+      const s = loadSettings({ CLUSTER: 'existing', INSTALL_ISTIO: 'true', ISTIOCTL_BIN: join(tmpdir(), 'no-such-istioctl') });
+      const err = await checkPrerequisites(s).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PrerequisitesError);
+      expect((err as PrerequisitesError).problems).toEqual([
+        `ISTIOCTL_BIN=${join(tmpdir(), 'no-such-istioctl')} is not an executable file`,
+        networkProblem(net, false, { KIND_EXPERIMENTAL_DOCKER_NETWORK: net }),
+      ]);
+      expect((await execa('docker', ['network', 'ls', '-q', '--filter', `name=${net}`])).stdout).toBe('');
+    } finally {
+      if (saved === undefined) delete process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK;
+      else process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK = saved;
+    }
+  });
+});

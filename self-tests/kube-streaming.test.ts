@@ -1,0 +1,315 @@
+/**
+ * Kube.portForward and Kube.exec, with the real @kubernetes/client-node, against a stand-in that
+ * speaks the kubelet's / API server's WebSocket streaming protocols (self-tests/stand-ins/
+ * kubelet-streaming.ts, which names its upstream sources). No Docker, no cluster: the pods'
+ * listeners are real TCP servers on loopback, and pod names come from the resolver function the
+ * suite passes to portForward (the stand-in serves no REST API).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { Kube } from '../helpers/kube.ts';
+import { KubeletStreamingStandIn, STAND_IN_CONTEXT, V4, V5, type ExecCall, type ExecReply } from './stand-ins/kubelet-streaming.ts';
+
+const NS = 'egress-verify-mesh';
+const PORT = 7070;
+
+let standIn: KubeletStreamingStandIn;
+let kube: Kube;
+const servers: net.Server[] = [];
+const clients = new Set<net.Socket>();
+const forwards: { close(): Promise<void> }[] = [];
+let logged: string[] = [];
+
+beforeAll(async () => {
+  standIn = await KubeletStreamingStandIn.start();
+  kube = Kube.fromFile(await standIn.writeKubeconfig(), STAND_IN_CONTEXT);
+});
+
+afterAll(async () => {
+  await standIn.close();
+});
+
+beforeEachLogCapture();
+
+afterEach(async () => {
+  for (const c of clients) c.destroy();
+  clients.clear();
+  await Promise.all(forwards.splice(0).map((f) => f.close()));
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => {
+    s.close(r);
+  })));
+});
+
+/** Records what helpers/progress.ts `log` writes (to stderr), and still writes it. */
+function beforeEachLogCapture(): void {
+  let spy: { mockRestore(): void } | undefined;
+  const original = process.stderr.write.bind(process.stderr);
+  beforeAll(() => {
+    spy = vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
+      logged.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return original(chunk, ...rest);
+    }) as typeof process.stderr.write);
+  });
+  afterAll(() => spy?.mockRestore());
+  afterEach(() => {
+    logged = [];
+  });
+}
+
+/** A real TCP listener playing the pod's port: optionally greets, then echoes. */
+async function podListener(greeting?: string): Promise<number> {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    if (greeting) socket.write(greeting);
+    socket.pipe(socket);
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** A loopback port with nothing listening (bound once, then released). */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+interface Client {
+  socket: net.Socket;
+  received(): Buffer;
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+async function connect(port: number): Promise<Client> {
+  const socket = net.connect(port, '127.0.0.1');
+  clients.add(socket);
+  const chunks: Buffer[] = [];
+  let closed = false;
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('error', () => undefined);
+  const closedP = new Promise<void>((r) => socket.once('close', () => {
+    closed = true;
+    r();
+  }));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, received: () => Buffer.concat(chunks), closed: closedP, isClosed: () => closed };
+}
+
+async function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function receivedAtLeast(c: Client, bytes: number, ms = 10_000): Promise<Buffer> {
+  await vi.waitFor(() => {
+    if (c.isClosed() && c.received().length < bytes) throw new Error(`closed after ${c.received().length} of ${bytes} bytes`);
+    expect(c.received().length).toBeGreaterThanOrEqual(bytes);
+  }, { timeout: ms, interval: 10 });
+  return c.received();
+}
+
+const loggedText = () => logged.join('');
+
+describe('Kube.portForward against the kubelet port-forward protocol (stand-in)', () => {
+  test('relays data both ways on several connections, larger payloads included, over v4.channel.k8s.io', async () => {
+    standIn.addPod(NS, 'echo-0', { containers: ['app'], ports: { [PORT]: await podListener() } });
+    const forward = await kube.portForward(NS, 'echo-0', PORT);
+    forwards.push(forward);
+    const calls = standIn.portForwardCalls.length;
+    const conns = await Promise.all([0, 1, 2].map(() => connect(forward.port)));
+    const payloads = conns.map((_c, i) => randomBytes(i === 0 ? 16 : 300_000 * i));
+    conns.forEach((c, i) => c.socket.write(payloads[i]!));
+    const back = await Promise.all(conns.map((c, i) => receivedAtLeast(c, payloads[i]!.length)));
+    back.forEach((b, i) => expect(b.equals(payloads[i]!), `connection ${i}: the bytes that came back`).toBe(true));
+    // A second round on the same connections: they stay usable.
+    conns[0]!.socket.write('again');
+    expect((await receivedAtLeast(conns[0]!, 16 + 5)).subarray(16).toString()).toBe('again');
+    expect(conns.every((c) => !c.isClosed())).toBe(true);
+    expect(standIn.portForwardCalls.slice(calls)).toEqual(conns.map(() => ({ namespace: NS, pod: 'echo-0', port: PORT, protocol: V4 })));
+  });
+
+  test('the port header the kubelet writes on the data AND the error channel neither closes the connection nor reaches the client', async () => {
+    standIn.addPod(NS, 'greeter-0', { containers: ['app'], ports: { [PORT]: await podListener('hello from greeter-0\n') } });
+    const forward = await kube.portForward(NS, 'greeter-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    // The pod speaks first: the first bytes the client sees are the pod's, not the 2-byte port.
+    expect((await receivedAtLeast(c, 21)).toString()).toBe('hello from greeter-0\n');
+    c.socket.write('ping');
+    expect((await receivedAtLeast(c, 25)).toString()).toBe('hello from greeter-0\nping');
+    expect(c.isClosed()).toBe(false);
+    expect(standIn.liveConnections(NS, 'greeter-0')).toBe(1);
+    expect(loggedText()).not.toContain('reported');
+  });
+
+  test('an error frame with text closes the local socket and the kubelet\'s words are logged', async () => {
+    standIn.addPod(NS, 'refusing-0', { containers: ['app'], ports: { [PORT]: await closedPort() } });
+    const forward = await kube.portForward(NS, 'refusing-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', 5000, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`error forwarding port ${PORT} to pod refusing-0`), { timeout: 5000, interval: 10 });
+    expect(loggedText()).toMatch(/ECONNREFUSED/);
+    expect(loggedText()).toContain(`port-forward to ${NS}/refusing-0:${PORT}`);
+  });
+
+  test('the pod going away mid-connection closes the local socket; the next connection asks the resolver again and reaches the new pod', async () => {
+    standIn.addPod(NS, 'cart-a', { containers: ['server'], ports: { [PORT]: await podListener('pod-a\n') } });
+    let current = 'cart-a';
+    const asked: string[] = [];
+    const forward = await kube.portForward(NS, async () => {
+      asked.push(current);
+      return current;
+    }, PORT);
+    forwards.push(forward);
+    const first = await connect(forward.port);
+    expect((await receivedAtLeast(first, 6)).toString()).toBe('pod-a\n');
+    first.socket.write('x');
+    expect((await receivedAtLeast(first, 7)).toString()).toBe('pod-a\nx');
+
+    // The Deployment replaces the pod: the old one's connections break off.
+    standIn.addPod(NS, 'cart-b', { containers: ['server'], ports: { [PORT]: await podListener('pod-b\n') } });
+    current = 'cart-b';
+    standIn.removePod(NS, 'cart-a');
+    await within('the local socket to close after the pod went away', 5000, first.closed);
+
+    const second = await connect(forward.port);
+    expect((await receivedAtLeast(second, 6)).toString()).toBe('pod-b\n');
+    second.socket.write('y');
+    expect((await receivedAtLeast(second, 7)).toString()).toBe('pod-b\ny');
+    expect(asked).toEqual(['cart-a', 'cart-b']);
+  });
+
+  test('a refused port-forward (the pod is gone) is logged with the API server\'s words and closes the local socket', async () => {
+    const forward = await kube.portForward(NS, async () => 'no-such-pod', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', 5000, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain('pods "no-such-pod" not found'), { timeout: 5000, interval: 10 });
+    expect(loggedText()).toContain('HTTP 404');
+  });
+
+  test('a resolver that fails is logged with its reason and closes the local socket', async () => {
+    const forward = await kube.portForward(NS, async () => {
+      throw new Error('no ready pod app=cartservice in egress-verify-mesh');
+    }, PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', 5000, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain('no ready pod app=cartservice'), { timeout: 5000, interval: 10 });
+  });
+});
+
+// A real Redis as the pod's listener, when the host has Debian's redis-server (CI does: images:build needs it).
+const REDIS_SERVER = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe.skipIf(!REDIS_SERVER)('Kube.portForward with a real Redis behind the stand-in (skipped: redis-server is not on PATH)', () => {
+  let redis: ChildProcess | undefined;
+  afterAll(async () => {
+    if (redis && redis.exitCode === null) {
+      const exited = new Promise((r) => redis!.once('exit', r));
+      redis.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  test('ioredis through the forward: SET and GET of a 1 MiB value, PING on several connections', async () => {
+    const redisPort = await closedPort();
+    redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await vi.waitFor(async () => {
+      const probe = await connect(redisPort);
+      probe.socket.destroy();
+    }, { timeout: 10_000, interval: 50 });
+    standIn.addPod(NS, 'redis-0', { containers: ['redis'], ports: { 6379: redisPort } });
+    const forward = await kube.portForward(NS, async () => 'redis-0', 6379);
+    forwards.push(forward);
+    const clientsR = [0, 1].map(() => new Redis({ host: forward.host, port: forward.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null }));
+    try {
+      await Promise.all(clientsR.map((c) => c.connect()));
+      expect(await Promise.all(clientsR.map((c) => c.ping()))).toEqual(['PONG', 'PONG']);
+      const value = randomBytes(1 << 20);
+      expect(await clientsR[0]!.set('cart:user-1', value)).toBe('OK');
+      const back = await clientsR[1]!.getBuffer('cart:user-1');
+      expect(back?.equals(value)).toBe(true);
+    } finally {
+      clientsR.forEach((c) => c.disconnect());
+    }
+  });
+});
+
+describe('Kube.exec against the API server\'s remotecommand protocol (stand-in)', () => {
+  const replies = new Map<string, ExecReply>();
+  const execCalls = () => standIn.execCalls;
+  beforeAll(() => {
+    standIn.exec = (call: ExecCall) => replies.get(call.command.join(' ')) ?? { stderr: `unknown command ${call.command.join(' ')}\n`, exitCode: 127 };
+    standIn.addPod(NS, 'cart-0', { containers: ['server'], initContainers: ['istio-proxy'] });
+  });
+
+  test('stdout, stderr and exit code 0, over v5.channel.k8s.io', async () => {
+    replies.set('pilot-agent request GET stats/prometheus', { stdout: 'istio_build{component="proxy"} 1\n', stderr: 'warming up\n', exitCode: 0 });
+    const before = execCalls().length;
+    const r = await kube.exec(NS, 'cart-0', 'server', ['pilot-agent', 'request', 'GET', 'stats/prometheus']);
+    expect(r).toEqual({ exitCode: 0, stdout: 'istio_build{component="proxy"} 1\n', stderr: 'warming up\n' });
+    expect(execCalls().slice(before)).toEqual([{ namespace: NS, pod: 'cart-0', container: 'server', command: ['pilot-agent', 'request', 'GET', 'stats/prometheus'], protocol: V5 }]);
+  });
+
+  test('a non-zero exit code comes from the Status\'s ExitCode cause', async () => {
+    replies.set('node /probe/probe.mjs 10.0.0.1 6379', { stdout: '{"outcome":"closed"}\n', stderr: 'boom\n', exitCode: 3 });
+    const r = await kube.exec(NS, 'cart-0', 'server', ['node', '/probe/probe.mjs', '10.0.0.1', '6379']);
+    expect(r).toEqual({ exitCode: 3, stdout: '{"outcome":"closed"}\n', stderr: 'boom\n' });
+  });
+
+  test('exec into a native-sidecar init container (istio-proxy with restartPolicy Always) by name', async () => {
+    replies.set('pilot-agent request GET clusters', { stdout: 'outbound|6379||redis::10.0.0.1:6379::cx_total::2\n' });
+    const before = execCalls().length;
+    const r = await kube.exec(NS, 'cart-0', 'istio-proxy', ['pilot-agent', 'request', 'GET', 'clusters']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('outbound|6379||redis::10.0.0.1:6379::cx_total::2\n');
+    expect(execCalls().slice(before).map((c) => c.container)).toEqual(['istio-proxy']);
+  });
+
+  test('a command that could not run (InternalError, no ExitCode cause) fails with the server\'s words, not as exit 1', async () => {
+    const why = 'error executing command in container: failed to exec in container: exec: "pilot-agent": executable file not found in $PATH';
+    replies.set('pilot-agent request GET config_dump', { internalError: why });
+    const e = await kube.exec(NS, 'cart-0', 'server', ['pilot-agent', 'request', 'GET', 'config_dump'], 10_000).then((r) => r, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).message).toContain('executable file not found in $PATH');
+    expect((e as Error).message).toContain(`exec in ${NS}/cart-0/server`);
+  });
+
+  test('a refused upgrade (400 with a Status body) reports the API server\'s words', async () => {
+    const e = await kube.exec(NS, 'cart-0', 'nope', ['true'], 10_000).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    const message = (e as Error).message;
+    expect(message).toContain('container nope is not valid for pod cart-0');
+    expect(message).toContain('HTTP 400');
+    expect(message).toContain(`exec in ${NS}/cart-0/nope`);
+    expect(message).not.toContain('[object Object]');
+  });
+
+  test('a connection that closes without a status fails at once, well before the timeout', async () => {
+    replies.set('sleep 3600', { stdout: 'partial', closeWithoutStatus: true });
+    const started = performance.now();
+    const e = await kube.exec(NS, 'cart-0', 'server', ['sleep', '3600'], 60_000).then(() => undefined, (err: unknown) => err);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).message).toContain('closed without an exit status');
+  });
+});

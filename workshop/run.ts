@@ -1,0 +1,183 @@
+/**
+ * The chapter's blocks as actions on a cluster (scenarios/workshop.spec.ts), and the few cluster
+ * calls they need beyond helpers/kube.ts. The action list is pure (built from the classified
+ * blocks), so `npm run test:self` checks it without a cluster.
+ */
+import {
+  HttpMethod, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type RequestContext, type ServerConfiguration,
+} from '@kubernetes/client-node';
+import { parse as parseYaml, stringify } from 'yaml';
+import { apiMessage, FIELD_MANAGER, type Kube } from '../helpers/kube.ts';
+import { MESH_KEYS } from './check.ts';
+import { interactiveFlags, setKeys, setPairs, type Classified, type Outcome } from './classify.ts';
+
+export type Action =
+  /** Server-side dry run (strict field validation), then apply, of a labs file (after kube-inject when the chapter does it). */
+  | { type: 'apply'; labsPath: string; inject: boolean }
+  /** An interactive shell in a pod: where the chapter's next commands run. */
+  | { type: 'shell'; pod: string; namespace: string }
+  /** telnet HOST PORT from the current place, judged by the probe; the outcome the chapter shows, if any. */
+  | { type: 'probe'; host: string; port: number; expected: Outcome | undefined }
+  /** An expected outcome shown after another command: probe again from the current place. */
+  | { type: 'reprobe'; expected: Outcome; host: string; port: number }
+  /** An outcome already judged by the command it follows. */
+  | { type: 'compare'; expected: Outcome; of: string }
+  /** The mesh-mode step: the suite sets the mode itself; the chapter's command must say the same. */
+  | { type: 'mesh-mode'; mode: 'REGISTRY_ONLY'; keys: string[] }
+  | { type: 'skip'; reason: string };
+
+export interface PlannedTest {
+  id: string;
+  block: Classified;
+  action: Action;
+  /** A known defect of the pinned workshop: the test is expected to fail, for this reason. */
+  knownDefect: string | undefined;
+}
+
+/**
+ * The pinned workshop's defects (helpers/pins.ts workshopCommit). A fix in the workshop makes the
+ * test pass, which `test.fails` turns red: then remove the entry.
+ */
+export const KNOWN_DEFECTS: Readonly<Record<string, string>> = {
+  '08-egress-gateway#step6.1': 'the --set key global.outboundTrafficPolicymode does not exist (global.outboundTrafficPolicy.mode / meshConfig.outboundTrafficPolicy.mode do): Helm ignores it and the mesh stays ALLOW_ANY',
+  '08-egress-gateway#step9.2': 'redis-egress.yaml\'s Gateway has servers[].addresses, which is not a Gateway field: strict field validation refuses it',
+  '08-egress-gateway#step10.1': 'no VirtualService binds the Gateway: the connection goes straight to Redis, not through istio-egressgateway',
+};
+
+/** The pod the chapter opens a shell in: `kubectl exec -it POD [-n NS] ...`. */
+function shellTarget(words: string[]): { pod: string; namespace: string } | undefined {
+  let namespace = 'default';
+  let pod: string | undefined;
+  const end = words.indexOf('--') < 0 ? words.length : words.indexOf('--');
+  for (let i = 2; i < end; i++) {
+    const w = words[i]!;
+    if (w === '-n' || w === '--namespace') namespace = words[++i] ?? namespace;
+    else if (w.startsWith('--namespace=')) namespace = w.slice('--namespace='.length);
+    else if (w === '-c' || w === '--container') i++;
+    else if (!w.startsWith('-') && pod === undefined) pod = w;
+  }
+  return pod ? { pod, namespace } : undefined;
+}
+
+function telnetTarget(words: string[], substitute: (s: string) => string): { host: string; port: number } | undefined {
+  const args = words.slice(1).filter((w) => !w.startsWith('-'));
+  if (args.length < 1) return undefined;
+  return { host: substitute(args[0]!), port: Number(args[1] ?? 23) };
+}
+
+/** One test per block, in the chapter's order. `substitute` replaces the placeholders with run-time values. */
+export function planScenario(blocks: Classified[], substitute: (s: string) => string, defects: Readonly<Record<string, string>> = KNOWN_DEFECTS): PlannedTest[] {
+  const byId = new Map(blocks.map((b) => [b.id, b]));
+  return blocks.map((b, i): PlannedTest => {
+    const t = (action: Action): PlannedTest => ({ id: b.id, block: b, action, knownDefect: defects[b.id] });
+    if (b.kind === 'yaml') return t({ type: 'skip', reason: b.reason });
+    if (b.kind === 'output') {
+      if (!b.expected) return t({ type: 'skip', reason: 'what the command printed: not compared' });
+      if (!b.attachedTo) return t({ type: 'skip', reason: 'an outcome with no command before it' });
+      const previous = blocks[i - 1];
+      if (previous?.id === b.attachedTo && previous.commands.some((c) => c.words[0] === 'telnet')) {
+        return t({ type: 'compare', expected: b.expected, of: b.attachedTo });
+      }
+      const telnet = (b.commands[0]?.words[0] === 'telnet' ? b.commands[0] : byId.get(b.attachedTo)?.commands.find((c) => c.words[0] === 'telnet'));
+      const target = telnet && telnetTarget(byId.get(b.attachedTo)?.commands.find((c) => c.words[0] === 'telnet')?.words ?? telnet.words, substitute);
+      if (!target) return t({ type: 'skip', reason: `the outcome of ${b.attachedTo}, which is not a connection` });
+      return t({ type: 'reprobe', expected: b.expected, ...target });
+    }
+    switch (b.policy) {
+      case 'run': {
+        const applies = b.applies;
+        if (applies.length === 1) return t({ type: 'apply', labsPath: applies[0]!.labsPath, inject: applies[0]!.inject });
+        return t({ type: 'skip', reason: applies.length === 0 ? 'the suite runs only `kubectl apply -f` of labs files; nothing to check here' : 'several files in one block: not supported yet' });
+      }
+      case 'translate': {
+        const shell = b.commands.find((c) => interactiveFlags(c.words).length > 0);
+        const target = shell && shellTarget(shell.words);
+        if (shell && target && shell.words[1] === 'exec') return t({ type: 'shell', ...target });
+        const telnet = b.commands.find((c) => c.words[0] === 'telnet');
+        const hp = telnet && telnetTarget(telnet.words, substitute);
+        if (hp) {
+          const next = blocks[i + 1];
+          const expected = next?.kind === 'output' && next.attachedTo === b.id ? next.expected : undefined;
+          return t({ type: 'probe', ...hp, expected });
+        }
+        return t({ type: 'skip', reason: 'an interactive command the suite cannot translate' });
+      }
+      case 'intent': {
+        const keys = b.commands.flatMap((c) => (c.words[0] === 'helm' ? setKeys(c.words) : []));
+        return t({ type: 'mesh-mode', mode: 'REGISTRY_ONLY', keys });
+      }
+      case 'environment':
+        return t({ type: 'skip', reason: `${b.reason}` });
+      default:
+        return t({ type: 'skip', reason: b.reason });
+    }
+  });
+}
+
+/** Whether the chapter's mesh-mode command would really set REGISTRY_ONLY: a real key with that value. */
+export function meshModeProblem(block: Classified): string | undefined {
+  for (const c of block.commands) {
+    if (c.words[0] !== 'helm') continue;
+    const pairs = setPairs(c.words);
+    if (pairs.some((kv) => (MESH_KEYS as readonly string[]).includes(kv.split('=')[0]!) && kv.split('=')[1] === 'REGISTRY_ONLY')) return undefined;
+  }
+  return `no command of ${block.id} sets ${MESH_KEYS.join(' or ')} to REGISTRY_ONLY (it sets: ${block.commands.flatMap((c) => setKeys(c.words)).join(', ') || 'nothing'})`;
+}
+
+/**
+ * The request of a server-side dry run with strict field validation, as `kubectl apply
+ * --server-side --dry-run=server` (kubectl's default --validate=strict) sends it: PATCH with
+ * `application/apply-patch+yaml`, dryRun=All, fieldManager, force, fieldValidation=Strict. The
+ * object API's own patch() has no fieldValidation parameter, hence this builder.
+ */
+export function dryRunRequest(server: ServerConfiguration<Record<string, string>>, path: string, spec: KubernetesObject): RequestContext {
+  const ctx = server.makeRequestContext(path, HttpMethod.PATCH);
+  ctx.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+  ctx.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
+  ctx.setQueryParam('dryRun', 'All');
+  ctx.setQueryParam('fieldManager', FIELD_MANAGER);
+  ctx.setQueryParam('force', 'true');
+  ctx.setQueryParam('fieldValidation', 'Strict');
+  // JSON is YAML: the apply-patch content type accepts it (client-node sends JSON the same way).
+  ctx.setBody(JSON.stringify(spec));
+  return ctx;
+}
+
+/** The object API with a strict server-side dry run (resource paths found by client-node's discovery). */
+export class DryRunObjectApi extends KubernetesObjectApi {
+  async dryRunApply<T extends KubernetesObject>(spec: T): Promise<T> {
+    const path = await this.specUriPath(spec, 'patch');
+    return this.requestPromise<T>(dryRunRequest(this.configuration.baseServer as ServerConfiguration<Record<string, string>>, path, spec));
+  }
+}
+
+/**
+ * Server-side dry run of each object with strict field validation, before it is applied. To be
+ * replaced by the shared Kube dry run when helpers/kube.ts has one.
+ */
+export async function workshopDryRun(kube: Kube, objects: readonly KubernetesObject[]): Promise<void> {
+  const api = kube.config.makeApiClient(DryRunObjectApi);
+  for (const o of objects) {
+    try {
+      await api.dryRunApply(o);
+    } catch (e) {
+      // The server's own words (a Status: "strict decoding error: unknown field ...").
+      throw new Error(`server-side dry run of ${o.kind} ${o.metadata?.name ?? ''} refused: ${apiMessage(e)}`, { cause: e });
+    }
+  }
+}
+
+/**
+ * The mesh config's outbound mode, set in the `istio` ConfigMap (key `mesh`) that istiod watches
+ * and reloads (istio/istio pkg/config/mesh/kubemesh); the sidecars then get the new default
+ * outbound cluster, which the callers await by polling the probe. Returns the mode before.
+ */
+export async function setOutboundMode(kube: Kube, mode: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<string | undefined> {
+  const cm = await kube.core.readNamespacedConfigMap({ name: 'istio', namespace: 'istio-system' });
+  const mesh = (parseYaml(cm.data?.mesh ?? '') ?? {}) as { outboundTrafficPolicy?: { mode?: string } };
+  const before = mesh.outboundTrafficPolicy?.mode;
+  mesh.outboundTrafficPolicy = { ...mesh.outboundTrafficPolicy, mode };
+  cm.data = { ...cm.data, mesh: stringify(mesh) };
+  await kube.core.replaceNamespacedConfigMap({ name: 'istio', namespace: 'istio-system', body: cm });
+  return before;
+}
