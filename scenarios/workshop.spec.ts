@@ -31,7 +31,7 @@ import { resolveTool, toolNeeds } from '../helpers/tools.ts';
 import { substitute, yamlObjects } from '../workshop/check.ts';
 import { classify, type Outcome } from '../workshop/classify.ts';
 import { findChapter, readChapter } from '../workshop/parse.ts';
-import { KNOWN_DEFECTS, meshModeProblem, planScenario, setOutboundMode, workshopDryRun, type PlannedTest } from '../workshop/run.ts';
+import { KNOWN_DEFECTS, meshModeProblem, planScenario, setOutboundMode, type PlannedTest } from '../workshop/run.ts';
 import { analyse, toMarkdown, type BlockResult } from '../workshop/report.ts';
 import { kubeFor } from './environment.ts';
 
@@ -122,12 +122,14 @@ if (!repo) {
     async function applyChecked(id: string, objects: KubeObject[]): Promise<void> {
       const substituted = objects.map((o) => JSON.stringify(o)).join('\n');
       try {
-        await workshopDryRun(kube, objects);
+        // Strict server-side dry run first (helpers/kube.ts; its request shape is self-tested in
+        // self-tests/dry-run.test.ts), so a refusal is this block's verdict with the server's words.
+        await kube.dryRunApply(objects);
       } catch (e) {
         results.set(id, { verdict: 'fail', substituted, answer: e instanceof Error ? e.message : String(e) });
         throw e;
       }
-      await kube.apply(objects);
+      await kube.apply(objects, { dryRunFirst: false });
       applied.push(...objects);
       results.set(id, { verdict: 'pass', substituted });
     }

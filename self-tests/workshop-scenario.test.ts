@@ -1,13 +1,12 @@
 /**
  * The workshop scenario (scenarios/workshop.spec.ts) as far as this machine allows: its plan of
  * actions from the chapter's blocks, the known defects against the pinned chapter's inventory,
- * the shape of the strict server-side dry run, and its report as skipped without WORKSHOP_REPO.
+ * and its report as skipped without WORKSHOP_REPO.
  * The cluster calls themselves need kind + Istio and are not run here.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig, ServerConfiguration } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ROOT_DIR } from '../helpers/manifests.ts';
@@ -15,7 +14,7 @@ import { substitute, yamlObjects } from '../workshop/check.ts';
 import { classify } from '../workshop/classify.ts';
 import { readGolden } from '../workshop/inventory.ts';
 import { findChapter, readChapter } from '../workshop/parse.ts';
-import { DryRunObjectApi, dryRunRequest, KNOWN_DEFECTS, meshModeProblem, planScenario } from '../workshop/run.ts';
+import { KNOWN_DEFECTS, meshModeProblem, planScenario } from '../workshop/run.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
 const VALUES = { REDIS_ENDPOINT: '172.18.0.9', REDIS_ADDR: '172.18.0.9', $WORKSHOP_HOME: '/w' };
@@ -72,33 +71,6 @@ describe('the workshop scenario\'s plan: one test per block, in order', () => {
       ['08-egress-gateway#step9.2', 'command', 'run'],
       ['08-egress-gateway#step10.1', 'output', 'output'],
     ]);
-  });
-});
-
-describe('the strict server-side dry run (request shape, no server)', () => {
-  const spec = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'g', namespace: 'default' }, spec: { servers: [] } };
-
-  test('PATCH, apply-patch content type, dryRun=All, fieldValidation=Strict, forced, our field manager, the object as body', () => {
-    const ctx = dryRunRequest(new ServerConfiguration('https://127.0.0.1:6443', {}), '/apis/networking.istio.io/v1/namespaces/default/gateways/g', spec);
-    const url = new URL(ctx.getUrl());
-    expect(url.pathname).toBe('/apis/networking.istio.io/v1/namespaces/default/gateways/g');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ dryRun: 'All', fieldManager: 'egress-verify', force: 'true', fieldValidation: 'Strict' });
-    expect(ctx.getHttpMethod()).toBe('PATCH');
-    expect(ctx.getHeaders()['Content-Type']).toBe('application/apply-patch+yaml');
-    expect(JSON.parse(ctx.getBody() as string)).toEqual(spec);
-  });
-
-  test('the dry-run client is built like the suite\'s API clients (from the kubeconfig, no request made)', () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    const api = kc.makeApiClient(DryRunObjectApi);
-    expect(api).toBeInstanceOf(DryRunObjectApi);
-    expect(typeof api.dryRunApply).toBe('function');
   });
 });
 

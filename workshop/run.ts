@@ -3,11 +3,8 @@
  * calls they need beyond helpers/kube.ts. The action list is pure (built from the classified
  * blocks), so `npm run test:self` checks it without a cluster.
  */
-import {
-  HttpMethod, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type RequestContext, type ServerConfiguration,
-} from '@kubernetes/client-node';
 import { parse as parseYaml, stringify } from 'yaml';
-import { apiMessage, FIELD_MANAGER, type Kube } from '../helpers/kube.ts';
+import type { Kube } from '../helpers/kube.ts';
 import { MESH_KEYS } from './check.ts';
 import { interactiveFlags, setKeys, setPairs, type Classified, type Outcome } from './classify.ts';
 
@@ -122,49 +119,6 @@ export function meshModeProblem(block: Classified): string | undefined {
     if (pairs.some((kv) => (MESH_KEYS as readonly string[]).includes(kv.split('=')[0]!) && kv.split('=')[1] === 'REGISTRY_ONLY')) return undefined;
   }
   return `no command of ${block.id} sets ${MESH_KEYS.join(' or ')} to REGISTRY_ONLY (it sets: ${block.commands.flatMap((c) => setKeys(c.words)).join(', ') || 'nothing'})`;
-}
-
-/**
- * The request of a server-side dry run with strict field validation, as `kubectl apply
- * --server-side --dry-run=server` (kubectl's default --validate=strict) sends it: PATCH with
- * `application/apply-patch+yaml`, dryRun=All, fieldManager, force, fieldValidation=Strict. The
- * object API's own patch() has no fieldValidation parameter, hence this builder.
- */
-export function dryRunRequest(server: ServerConfiguration<Record<string, string>>, path: string, spec: KubernetesObject): RequestContext {
-  const ctx = server.makeRequestContext(path, HttpMethod.PATCH);
-  ctx.setHeaderParam('Accept', 'application/json, */*;q=0.8');
-  ctx.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
-  ctx.setQueryParam('dryRun', 'All');
-  ctx.setQueryParam('fieldManager', FIELD_MANAGER);
-  ctx.setQueryParam('force', 'true');
-  ctx.setQueryParam('fieldValidation', 'Strict');
-  // JSON is YAML: the apply-patch content type accepts it (client-node sends JSON the same way).
-  ctx.setBody(JSON.stringify(spec));
-  return ctx;
-}
-
-/** The object API with a strict server-side dry run (resource paths found by client-node's discovery). */
-export class DryRunObjectApi extends KubernetesObjectApi {
-  async dryRunApply<T extends KubernetesObject>(spec: T): Promise<T> {
-    const path = await this.specUriPath(spec, 'patch');
-    return this.requestPromise<T>(dryRunRequest(this.configuration.baseServer as ServerConfiguration<Record<string, string>>, path, spec));
-  }
-}
-
-/**
- * Server-side dry run of each object with strict field validation, before it is applied. To be
- * replaced by the shared Kube dry run when helpers/kube.ts has one.
- */
-export async function workshopDryRun(kube: Kube, objects: readonly KubernetesObject[]): Promise<void> {
-  const api = kube.config.makeApiClient(DryRunObjectApi);
-  for (const o of objects) {
-    try {
-      await api.dryRunApply(o);
-    } catch (e) {
-      // The server's own words (a Status: "strict decoding error: unknown field ...").
-      throw new Error(`server-side dry run of ${o.kind} ${o.metadata?.name ?? ''} refused: ${apiMessage(e)}`, { cause: e });
-    }
-  }
 }
 
 /**
