@@ -150,8 +150,9 @@ async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup
     // Where testcontainers' reaper image cannot be had, start without it (and say so).
     const ryuk = keep ? undefined : await disableRyukIfUnavailable();
     if (ryuk) log(ryuk);
-    const started = await new RedisStandIn(s.redisImage).onNetwork(network)
-      .withName(name).keepAfterExit(keep).start();
+    // Tracked: a Ctrl-C during the start waits for it, then removes what it made.
+    const started = await cleanup.track('redis stand-in start', new RedisStandIn(s.redisImage).onNetwork(network)
+      .withName(name).keepAfterExit(keep).start());
     if (!keep) cleanup.add('redis stand-in', () => started.stop());
     log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${network}${keep ? ' (kept at the end)' : ''}`);
     return started;

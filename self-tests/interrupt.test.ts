@@ -93,3 +93,32 @@ describe('a failed start of the interrupted run', () => {
     expect(left).toEqual({ containers: [], networks: [] });
   });
 });
+
+describe('Ctrl-C while the Redis stand-in is starting', () => {
+  test('the start is waited for, then undone with the rest: nothing left, exit 130', async (ctx) => {
+    await needDocker(ctx, REDIS_IMAGE);
+    const id = `duringstart${Date.now().toString(36)}`;
+    const child = execa(process.execPath, ['--experimental-strip-types', '--no-warnings', 'self-tests/programs/interrupted-run.ts'], {
+      env: { INTERRUPT_DURING_START: '1', ...childRunEnv(id) }, reject: false, all: true, timeout: 120_000,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('STARTING\n')) resolve();
+        });
+        child.then((r) => reject(new Error(`the run exited before its start:\n${r.all}`)), reject);
+      });
+      child.kill('SIGINT');
+      const result = await child;
+      const left = await resourcesOf(id);
+      expect(result.exitCode).toBe(130);
+      expect(result.all).toMatch(/waiting for redis stand-in start to finish, so that it can be undone/);
+      expect(result.all).toMatch(/cleaned up: redis stand-in/);
+      expect(left).toEqual({ containers: [], networks: [] });
+    } finally {
+      await removeAllOfRun(id);
+    }
+  });
+});
