@@ -1,16 +1,25 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { artifactsDirProblem } from './helpers/settings-checks.ts';
 import { ChapterSequencer } from './scenarios/sequencer.ts';
 
 // Reports go to ARTIFACTS_DIR, beside the diagnostics and timings (CI uploads that folder).
-const artifacts = resolve(process.env.ARTIFACTS_DIR || 'artifacts');
+const artifacts = resolve(process.env.ARTIFACTS_DIR?.trim() || 'artifacts');
+// Checked here, at config time, because the JUnit reporter writes there at the end of the run:
+// an unusable folder would otherwise end the run with a raw ENOTDIR/EACCES (or hang under /proc).
+// Without it the run goes on without the JUnit file; `npm test`'s settings check names the
+// problem and stops before anything is created, and the self-tests say it here once.
+const artifactsProblem = artifactsDirProblem(artifacts);
+if (artifactsProblem && !process.argv.includes('scenarios')) {
+  process.stderr.write(`WARNING: ${artifactsProblem}; no JUnit report is written\n`);
+}
 
 // Two suites: `scenarios` (the chapter, end to end, against a real cluster) and
 // `self` (the suite's own tests, runnable on any machine with Docker).
 export default defineConfig({
   test: {
-    reporters: ['default', 'junit'],
-    outputFile: { junit: `${artifacts}/junit.xml` },
+    reporters: artifactsProblem ? ['default'] : ['default', 'junit'],
+    outputFile: artifactsProblem ? {} : { junit: `${artifacts}/junit.xml` },
     // The scenario files run in the chapter's order (scenarios/chapter.ts scenarioFiles), not
     // vitest's default larger-first order. Only the root config may set a sequencer.
     sequence: { sequencer: ChapterSequencer },
@@ -35,7 +44,8 @@ export default defineConfig({
           name: 'self',
           include: ['self-tests/**/*.test.ts'],
           // A run id labelling all it creates in Docker, a temp folder of its own, and their removal
-          // at the end and on Ctrl-C/SIGTERM.
+          // at the end and on Ctrl-C/SIGTERM; turns testcontainers' reaper off (and says so once)
+          // when its image cannot be had here.
           globalSetup: ['self-tests/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -1,18 +1,48 @@
 /**
  * The start every settings-reading command shares: its arguments checked against the valid ones,
- * then the settings loaded. On a problem the message is written to stderr and the result is
- * undefined (the command exits 2, the code for invalid settings).
+ * then the settings loaded and checked (helpers/settings-checks.ts), their warnings printed. On
+ * a problem the message is written to stderr and the result is undefined (the command exits 2,
+ * the code for invalid settings).
  */
-import { loadSettings, SettingsError, type Settings } from '../helpers/settings.ts';
+import { SettingsError, type Settings } from '../helpers/settings.ts';
+import { loadCheckedSettings } from '../helpers/settings-checks.ts';
 
-export function settingsFor(command: string, argv: readonly string[], valid: readonly string[]): Settings | undefined {
-  const unknown = argv.filter((a) => !valid.includes(a));
+export interface CommandStart {
+  settings: Settings;
+  /** The flags given, e.g. `--json`. */
+  flags: ReadonlySet<string>;
+  /** The options given with their value: `--output FILE` or `--output=FILE`. */
+  values: ReadonlyMap<string, string>;
+}
+
+/** `flags` take no value; `options` take one. */
+export function settingsFor(command: string, argv: readonly string[], flags: readonly string[], options: readonly string[] = []): CommandStart | undefined {
+  const valid = [...flags, ...options.map((o) => `${o} FILE`)].join(', ');
+  const given = new Set<string>();
+  const values = new Map<string, string>();
+  const unknown: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (flags.includes(a)) given.add(a);
+    else if (options.includes(name)) {
+      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (!value) {
+        process.stderr.write(`${command}: ${name} needs a file name; valid: ${valid}\n`);
+        return undefined;
+      }
+      values.set(name, value);
+    } else unknown.push(a);
+  }
   if (unknown.length > 0) {
-    process.stderr.write(`${command}: unknown argument ${unknown.join(' ')}; valid: ${valid.join(', ')}\n`);
+    process.stderr.write(`${command}: unknown argument ${unknown.join(' ')}; valid: ${valid}\n`);
     return undefined;
   }
   try {
-    return loadSettings();
+    const checked = loadCheckedSettings();
+    for (const w of checked.warnings) process.stderr.write(`WARNING: ${w}\n`);
+    return { settings: checked.settings, flags: given, values };
   } catch (e) {
     if (e instanceof SettingsError) {
       process.stderr.write(`${e.message}\n`);

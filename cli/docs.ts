@@ -26,6 +26,12 @@ export function withTable(readme: string): string {
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
   const path = join(ROOT_DIR, 'README.md');
-  writeFileSync(path, withTable(readFileSync(path, 'utf8')));
-  process.stdout.write('README.md settings table updated\n');
+  const before = readFileSync(path, 'utf8');
+  const after = withTable(before);
+  if (after === before) {
+    process.stdout.write('README.md settings table unchanged\n');
+  } else {
+    writeFileSync(path, after);
+    process.stdout.write('README.md settings table updated\n');
+  }
 }

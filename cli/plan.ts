@@ -1,7 +1,11 @@
 /**
- * `npm run plan [-- --json]`: the resolved settings and the ordered steps the scenarios will
- * take, with every manifest each applies. Needs no cluster, no Docker, no network.
+ * `npm run plan [-- --json] [-- --output FILE]`: the resolved settings and the ordered steps the
+ * scenarios will take, with every manifest each applies. Needs no cluster, no Docker, no network.
+ * `--output FILE` writes the plan to FILE instead of stdout, so that npm's banner (printed on
+ * stdout unless `npm run -s`) can never get mixed into the JSON.
  */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
 import { describeSettings } from '../helpers/settings.ts';
@@ -10,9 +14,11 @@ import { imagePlan, planExtras } from '../helpers/plan-extras.ts';
 import { planWorkshop } from '../workshop/report.ts';
 
 async function main(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
-  const settings = settingsFor('plan', argv, ['--json']);
-  if (!settings) return 2;
+  const start = settingsFor('plan', argv, ['--json'], ['--output']);
+  if (!start) return 2;
+  const { settings } = start;
+  const json = start.flags.has('--json');
+  const output = start.values.get('--output');
   const steps = allSteps(settings).map((step) => ({
     id: step.id,
     title: step.title,
@@ -32,10 +38,23 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const plan = { settings: describeSettings(settings), ...planExtras(settings), images: await imagePlan(settings), steps, ...(workshop ? { workshop } : {}) };
-  if (json) {
-    process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+  const emit = (text: string): number => {
+    if (output === undefined) {
+      process.stdout.write(text);
+      return 0;
+    }
+    // npm runs scripts in the package's folder; a relative name is meant from where npm was run.
+    const file = resolve(process.env.INIT_CWD ?? process.cwd(), output);
+    try {
+      writeFileSync(file, text);
+    } catch (e) {
+      process.stderr.write(`plan: cannot write --output ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+      return 2;
+    }
+    process.stderr.write(`plan written to ${file}\n`);
     return 0;
-  }
+  };
+  if (json) return emit(`${JSON.stringify(plan, null, 2)}\n`);
   const out: string[] = ['Settings'];
   for (const [k, v] of Object.entries(plan.settings)) out.push(`  ${k.padEnd(26)} ${v ?? '(not set)'}`);
   for (const [title, lines] of Object.entries({ ...planExtras(settings), images: plan.images })) {
@@ -58,8 +77,7 @@ async function main(argv: string[]): Promise<number> {
     out.push('', `Workshop chapter ${workshop.file} at ${workshop.commit ?? '(not a git checkout)'}`);
     for (const b of workshop.blocks) out.push(`  ${b.id.padEnd(34)} line ${String(b.line).padEnd(4)} ${b.kind.padEnd(8)} ${b.policy.padEnd(12)} ${b.reason}`);
   }
-  process.stdout.write(`${out.join('\n')}\n`);
-  return 0;
+  return emit(`${out.join('\n')}\n`);
 }
 
 process.exitCode = await main(process.argv.slice(2));

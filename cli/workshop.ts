@@ -16,13 +16,14 @@ import { settingsFor } from './arguments.ts';
 const VALID = ['--json', '--write-golden'];
 
 async function main(argv: string[]): Promise<number> {
-  const settings = settingsFor('workshop', argv, VALID);
-  if (!settings) return 2;
+  const start = settingsFor('workshop', argv, VALID);
+  if (!start) return 2;
+  const { settings } = start;
   if (!settings.workshopRepo) {
     process.stderr.write('workshop: WORKSHOP_REPO is not set; valid values: the path of a checkout of the workshop\'s Hugo site (and WORKSHOP_LABS: its labs checkout)\n');
     return 2;
   }
-  const writeGolden = argv.includes('--write-golden');
+  const writeGolden = start.flags.has('--write-golden');
   let analysis;
   try {
     analysis = await analyse({
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(settings.artifactsDir, { recursive: true });
   writeFileSync(join(settings.artifactsDir, 'workshop-report.md'), markdown);
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
-  process.stdout.write(argv.includes('--json') ? `${JSON.stringify(toJson(analysis), null, 2)}\n` : toText(analysis));
+  process.stdout.write(start.flags.has('--json') ? `${JSON.stringify(toJson(analysis), null, 2)}\n` : toText(analysis));
   return hasErrors(analysis) ? 1 : 0;
 }
 

@@ -15,9 +15,33 @@ export class Cleanup {
   readonly #removed: string[] = [];
   readonly #failed: string[] = [];
   #interrupted = false;
+  readonly #inFlight = new Map<Promise<unknown>, string>();
 
   add(name: string, fn: () => Promise<void>): void {
     this.#stack.push({ name, fn });
+  }
+
+  /**
+   * Work under way that registers its own undo when it ends (a container start): a signal waits
+   * for it, up to IN_FLIGHT_WAIT_MS, before undoing, so that what it creates is undone instead
+   * of appearing after the exit. Returns `work` itself.
+   */
+  track<T>(name: string, work: Promise<T>): Promise<T> {
+    const settled = work.then(() => undefined, () => undefined);
+    this.#inFlight.set(settled, name);
+    void settled.then(() => this.#inFlight.delete(settled));
+    return work;
+  }
+
+  /** Waits for tracked work to settle (bounded by `deadlineMs`); returns the names still under way. */
+  async settleInFlight(deadlineMs = Cleanup.IN_FLIGHT_WAIT_MS): Promise<string[]> {
+    if (this.#inFlight.size === 0) return [];
+    log(`waiting for ${[...this.#inFlight.values()].join(', ')} to finish, so that it can be undone`);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => { timer = setTimeout(r, deadlineMs); });
+    await Promise.race([Promise.all(this.#inFlight.keys()), deadline]);
+    clearTimeout(timer);
+    return [...this.#inFlight.values()];
   }
 
   get pending(): string[] {
@@ -77,7 +101,10 @@ export class Cleanup {
       firstAt = performance.now();
       this.#interrupted = true;
       log(`${signal}: cleaning up before exit (${this.pending.length} items; press Ctrl-C again to exit at once)…`);
-      void this.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      void this.settleInFlight()
+        .then((left) => { if (left.length > 0) log(`still under way, not undone: ${left.join(', ')}`); })
+        .then(() => this.run())
+        .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
     for (const s of signals) {
       process.removeAllListeners(s);
@@ -93,6 +120,9 @@ export class Cleanup {
 
   /** A signal this soon after the first is the same keypress delivered twice (see onSignals). */
   static readonly REPEAT_WINDOW_MS = 2_000;
+
+  /** The longest a signal waits for tracked work (a container start is bounded by its own timeout). */
+  static readonly IN_FLIGHT_WAIT_MS = 90_000;
 
   /** True once a signal has started the cleanup (the signal handler then owns the exit). */
   get interrupted(): boolean {

@@ -14,7 +14,7 @@ import { WebSocketHandler, type StreamInterface } from '@kubernetes/client-node/
 import WebSocket from 'ws';
 import { describeObject, type KubeObject } from './manifests.ts';
 import { pollUntil, RetryableError } from './poll.ts';
-import { log } from './progress.ts';
+import { formatDuration, log } from './progress.ts';
 import { UserFacingError } from './user-facing.ts';
 
 export const FIELD_MANAGER = 'egress-verify';
@@ -282,7 +282,7 @@ export class Kube {
         reject(e);
       };
       const where = `exec in ${namespace}/${pod}/${container}`;
-      const timer = setTimeout(() => fail(new Error(`${where} timed out after ${timeoutMs} ms: ${command.join(' ')}`)), timeoutMs);
+      const timer = setTimeout(() => fail(new Error(`${where} timed out after ${formatDuration(timeoutMs)}: ${command.join(' ')}`)), timeoutMs);
       // The promise resolves when the WebSocket opens; the command's end is the status callback.
       new Exec(this.config, handler)
         .exec(namespace, pod, container, command, out, err, null, false, (status) => {

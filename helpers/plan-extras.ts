@@ -52,7 +52,7 @@ export function planExtras(s: Settings): { cluster: string[]; tools: string[]; g
     : [
       `the current context of ${process.env.KUBECONFIG ?? '~/.kube/config'}, only if it is ALLOW_CONTEXT=${s.allowContext ?? '(not set: the run will refuse)'}`,
       s.installIstio ? `Istio ${s.istioVersion} installed there with istioctl (INSTALL_ISTIO)` : 'Istio must already be installed there; REGISTRY_ONLY is checked, not set',
-      'test namespaces egress-verify-mesh and egress-verify-outside, deleted at the end',
+      `test namespaces egress-verify-mesh and egress-verify-outside, ${s.keepCluster ? 'kept at the end (KEEP_CLUSTER)' : 'deleted at the end'}`,
       ...(s.redisBackend === 'container'
         ? [`Redis stand-in ${s.clusterName}-redis on the Docker network "${network}"${networkNote}, which must exist (the kind cluster's node network)`]
         : []),

@@ -6,10 +6,11 @@
  * says what was awaited, for how long, and the last observation.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatDuration } from './progress.ts';
 
 export class PollTimeoutError extends Error {
   constructor(what: string, timeoutMs: number, last: string) {
-    super(`timed out after ${(timeoutMs / 1000).toFixed(1)}s waiting for ${what}${last ? `; last seen: ${last}` : ''}`);
+    super(`timed out after ${formatDuration(timeoutMs)} waiting for ${what}${last ? `; last seen: ${last}` : ''}`);
     this.name = 'PollTimeoutError';
   }
 }

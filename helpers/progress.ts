@@ -19,6 +19,17 @@ export function log(message: string): void {
   process.stderr.write(`[egress-verify ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
+/** A duration as a person writes it, in the notation of the duration settings: 20m, 2m30s, 1h, 500ms, 1.5s. */
+export function formatDuration(ms: number): string {
+  const total = Math.round(ms);
+  if (total < 1000) return `${total}ms`;
+  if (total < 60_000) return total % 1000 === 0 ? `${total / 1000}s` : `${(total / 1000).toFixed(1)}s`;
+  const h = Math.floor(total / 3_600_000);
+  const m = Math.floor((total % 3_600_000) / 60_000);
+  const sec = Math.round((total % 60_000) / 1000);
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${sec ? `${sec}s` : ''}` || '0s';
+}
+
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
@@ -26,6 +37,7 @@ export function seconds(ms: number): string {
 export class Timings {
   readonly records: PhaseRecord[] = [];
   readonly #signal: AbortSignal | undefined;
+  readonly #notes = new Map<string, string>();
 
   /** With a signal: once it is aborted, no new phase starts (the one under way finishes). */
   constructor(signal?: AbortSignal) {
@@ -56,15 +68,22 @@ export class Timings {
     }
   }
 
-  record(r: PhaseRecord): void {
-    this.records.push({ ...r, ms: Math.round(r.ms) });
+  /** Adds a note to the last record of a phase (e.g. "reused", "install skipped"). */
+  note(name: string, note: string): void {
+    this.#notes.set(name, note);
   }
 
-  summary(): string {
+  record(r: PhaseRecord): void {
+    const note = r.note ?? this.#notes.get(r.name);
+    this.#notes.delete(r.name);
+    this.records.push({ ...r, ms: Math.round(r.ms), ...(note ? { note } : {}) });
+  }
+
+  summary(title = 'Timings'): string {
     const width = Math.max(10, ...this.records.map((r) => r.name.length));
     const lines = this.records.map((r) =>
       `${r.ok ? '✔' : '✘'} ${r.name.padEnd(width)} ${seconds(r.ms).padStart(8)}${r.note ? `  ${r.note}` : ''}`);
-    return ['Timings', ...lines].join('\n');
+    return [title, ...lines].join('\n');
   }
 
   /** For a CI job summary (GitHub Actions: $GITHUB_STEP_SUMMARY). */

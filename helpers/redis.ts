@@ -19,8 +19,11 @@ import { runLabels } from './run-label.ts';
 
 export const REDIS_PORT = 6379;
 
-const ROLE_LABEL = 'egress-verify/role';
-const ROLE = 'redis-stand-in';
+/** What makes a container ours: the one notion used to remove a leftover and to reuse a kept one. */
+export const ROLE_LABEL = 'egress-verify/role';
+export const ROLE = 'redis-stand-in';
+/** Set on a stand-in kept after its run (KEEP_CLUSTER/REUSE_CLUSTER), so a later run can say so. */
+const KEPT_LABEL = 'egress-verify/kept';
 /** Which process started it, so a leftover of a crashed run can be told from a live one. */
 const PID_LABEL = 'egress-verify/pid';
 const HOST_LABEL = 'egress-verify/host';
@@ -57,7 +60,11 @@ function alive(pid: number): boolean {
  * A container already holding the name: a stand-in left by a crashed run on this machine is
  * removed; anything else is refused with what to do (the name is fixed, so it would be a 409).
  */
-export async function clearLeftover(name: string): Promise<'none' | 'removed'> {
+export function isRedisStandIn(labels: Readonly<Record<string, string>> | null | undefined): boolean {
+  return labels?.[ROLE_LABEL] === ROLE;
+}
+
+export async function clearLeftover(name: string): Promise<'none' | 'removed' | 'removed-kept'> {
   const r = await execa('docker', ['inspect', '--type', 'container', '--format', '{{json .Config.Labels}}', name], { reject: false });
   if (r.exitCode !== 0) {
     if (/no such (object|container)/i.test(r.stderr)) return 'none';
@@ -65,7 +72,7 @@ export async function clearLeftover(name: string): Promise<'none' | 'removed'> {
   }
   const labels = (JSON.parse(r.stdout) ?? {}) as Record<string, string>;
   const way = `remove it (docker rm -f ${name}) or set CLUSTER_NAME to another name`;
-  if (labels[ROLE_LABEL] !== ROLE) {
+  if (!isRedisStandIn(labels)) {
     throw new Error(`a container named "${name}" already exists and is not a Redis stand-in of this suite (no label ${ROLE_LABEL}=${ROLE}); ${way}`);
   }
   const pid = Number(labels[PID_LABEL]);
@@ -76,7 +83,7 @@ export async function clearLeftover(name: string): Promise<'none' | 'removed'> {
     throw new Error(`a Redis stand-in named "${name}" is in use by a run still going on this machine (pid ${pid}); wait for it, or set CLUSTER_NAME to another name`);
   }
   await removeContainer(name);
-  return 'removed';
+  return labels[KEPT_LABEL] === 'true' ? 'removed-kept' : 'removed';
 }
 
 export interface Address {
@@ -94,6 +101,7 @@ export class RedisStandIn {
   #network: string | undefined;
   #name: string | undefined;
   #startupTimeoutMs = 60_000;
+  #keep = false;
 
   constructor(image: string) {
     this.#image = image;
@@ -110,6 +118,15 @@ export class RedisStandIn {
     return this;
   }
 
+  /**
+   * Kept after this process ends (KEEP_CLUSTER): started without testcontainers' session label,
+   * so its reaper (Ryuk) does not remove it (testcontainers GenericContainer.withAutoCleanup).
+   */
+  keepAfterExit(keep = true): this {
+    this.#keep = keep;
+    return this;
+  }
+
   withStartupTimeout(ms: number): this {
     this.#startupTimeoutMs = ms;
     return this;
@@ -117,9 +134,9 @@ export class RedisStandIn {
 
   async start(): Promise<StartedRedisStandIn> {
     if (!this.#network) throw new Error('RedisStandIn: call onNetwork(<docker network>) first; pods reach it by its IP there');
-    if (this.#name && (await clearLeftover(this.#name)) === 'removed') {
-      process.stderr.write(`[redis] removed "${this.#name}", a Redis stand-in left by a run that ended without cleaning up\n`);
-    }
+    const cleared = this.#name ? await clearLeftover(this.#name) : 'none';
+    if (cleared === 'removed') process.stderr.write(`[redis] removed "${this.#name}", a Redis stand-in left by a run that ended without cleaning up\n`);
+    if (cleared === 'removed-kept') process.stderr.write(`[redis] removed "${this.#name}", the Redis stand-in an earlier run kept (KEEP_CLUSTER); starting a new one\n`);
     const tracked = new TrackedContainer(this.#image);
     let container: GenericContainer = tracked
       // The command is given in full rather than relying on the image's CMD, so both the
@@ -128,10 +145,13 @@ export class RedisStandIn {
       .withCommand(['redis-server', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'])
       .withNetworkMode(this.#network)
       .withExposedPorts(REDIS_PORT)
-      .withLabels({ [ROLE_LABEL]: ROLE, [PID_LABEL]: String(process.pid), [HOST_LABEL]: hostname(), ...runLabels() })
+      .withLabels({
+        [ROLE_LABEL]: ROLE, [PID_LABEL]: String(process.pid), [HOST_LABEL]: hostname(), ...(this.#keep ? { [KEPT_LABEL]: 'true' } : {}), ...runLabels(),
+      })
       .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
       .withStartupTimeout(this.#startupTimeoutMs);
     if (this.#name) container = container.withName(this.#name);
+    if (this.#keep) container = container.withAutoCleanup(false);
     let started: StartedTestContainer | undefined;
     try {
       started = await container.start();

@@ -8,8 +8,12 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { compatibilityProblem, compatibleNodeImage } from './compat.ts';
+import { kindNetwork } from './kind.ts';
 import { pins } from './pins.ts';
+import { formatDuration } from './progress.ts';
 import { UserFacingError } from './user-facing.ts';
+
+export { formatDuration };
 
 export type RedisBackend = 'container' | 'memorystore';
 export type ClusterMode = 'kind' | 'existing';
@@ -62,7 +66,7 @@ interface SettingSpec<K extends keyof Settings> {
   parse(raw: string | undefined, env: Env): Settings[K];
 }
 
-/** A value outside the valid set: carries the message for one setting. */
+/** A value outside the valid set; its message, when there is one, says why beyond the valid values. */
 class InvalidValue extends Error {}
 
 export class SettingsError extends UserFacingError {
@@ -96,15 +100,25 @@ function optional(raw: string | undefined): string | undefined {
   return v ? v : undefined;
 }
 
-const DURATION = /^(\d+)(ms|s|m|h)?$/;
+const DURATION = /^(\d+|(\d+(ms|h|m|s))+)$/;
+const DURATION_PART = /(\d+)(ms|h|m|s)/g;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/**
+ * The longest duration a setting may have. Node's timers take at most 2^31-1 ms (about 24.8
+ * days) and fire after 1 ms when given more (Node docs, setTimeout), so a larger value must be
+ * refused, never passed on; a day is far beyond any real setup.
+ */
+export const MAX_DURATION_MS = 24 * 3_600_000;
 
-/** "90" and "90s" are 90 seconds; "5m", "1h", "500ms" as written. */
+/** "90" and "90s" are 90 seconds; "5m", "1h", "500ms", "2m30s" as written; at most MAX_DURATION_MS. */
 export function parseDuration(raw: string): number {
-  const m = DURATION.exec(raw.trim());
-  if (!m) throw new InvalidValue();
-  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS];
+  const v = raw.trim();
+  if (!DURATION.test(v)) throw new InvalidValue();
+  const ms = /^\d+$/.test(v)
+    ? Number(v) * UNIT_MS.s
+    : [...v.matchAll(DURATION_PART)].reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS], 0);
   if (ms <= 0) throw new InvalidValue();
+  if (ms > MAX_DURATION_MS) throw new InvalidValue(`more than the maximum, ${formatDuration(MAX_DURATION_MS)}`);
   return ms;
 }
 
@@ -159,8 +173,8 @@ function defaultCacheDir(env: Env): string {
 }
 
 type KeysOf<T> = { [K in keyof Settings]: Settings[K] extends T ? K : never }[keyof Settings];
-const BOOL_VALID = 'true, false, 1, 0, yes, no';
-const DURATION_VALID = 'a duration: 90, 90s, 5m, 1h, 500ms';
+const BOOL_VALID = 'true, false, 1, 0, yes, no, on, off (any case); empty is false';
+const DURATION_VALID = 'a duration up to 24h: 90, 90s, 5m, 2m30s, 1h, 500ms';
 
 /** A true/false setting, false unless set. */
 function flag<K extends KeysOf<boolean>>(env: string, key: K, description: string): SettingSpec<K> {
@@ -194,11 +208,11 @@ export const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/m
 // The order here is the order of the README table.
 const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
   istioVersion: pattern('ISTIO_VERSION', 'istioVersion', 'Istio release to install; istioctl of exactly this version is used.', ISTIO_VERSION, pins.istio, 'a release version x.y.z (e.g. 1.30.4, 1.31.0-beta.1)'),
-  kindNodeImage: pattern('KIND_NODE_IMAGE', 'kindNodeImage', 'kind node image (Kubernetes version), pinned by digest. Unset: the newest pinned image ISTIO_VERSION supports.', IMAGE, pins.kindNodeImage, 'an image reference, e.g. kindest/node:v1.36.1@sha256:<64 hex>'),
+  kindNodeImage: pattern('KIND_NODE_IMAGE', 'kindNodeImage', 'kind node image (Kubernetes version), pinned by digest. Unset: the newest pinned image ISTIO_VERSION supports. A tag without a digest is accepted with a warning: the run is then not reproducible.', IMAGE, pins.kindNodeImage, 'an image reference, e.g. kindest/node:v1.36.1@sha256:<64 hex>'),
   clusterName: pattern('CLUSTER_NAME', 'clusterName', 'Name of the kind cluster the suite creates (or reuses).', CLUSTER_NAME, 'egress-verify', 'lower-case letters, digits and "-", at most 32 characters'),
-  cluster: choice('CLUSTER', 'cluster', 'Where to run: a kind cluster the suite creates, or the existing current context of KUBECONFIG.', ['kind', 'existing']),
-  keepCluster: flag('KEEP_CLUSTER', 'keepCluster', 'Keep the kind cluster after the run (for debugging).'),
-  reuseCluster: flag('REUSE_CLUSTER', 'reuseCluster', 'Reuse a kind cluster of CLUSTER_NAME if it exists (it is then kept).'),
+  cluster: choice('CLUSTER', 'cluster', 'Where to run: a kind cluster the suite creates, or the existing current context of KUBECONFIG. existing with REDIS_BACKEND=container works only when that cluster is a kind cluster on this Docker engine (pods must reach the `kind` network).', ['kind', 'existing']),
+  keepCluster: flag('KEEP_CLUSTER', 'keepCluster', 'Keep everything after the run for debugging: the kind cluster, Istio, the Redis stand-in and the test namespaces; the run ends saying how to look at them and how to remove them.'),
+  reuseCluster: flag('REUSE_CLUSTER', 'reuseCluster', 'Reuse a kind cluster of CLUSTER_NAME if it exists, skip the Istio install if the live mesh already matches, reuse a kept Redis stand-in; everything is then kept.'),
   allowContext: optionalText('ALLOW_CONTEXT', 'allowContext', 'With CLUSTER=existing: the one kubeconfig context the suite may change.', 'a context name from your kubeconfig'),
   installIstio: flag('INSTALL_ISTIO', 'installIstio', 'With CLUSTER=existing: install Istio (REGISTRY_ONLY) with istioctl instead of using the mesh already there. Always true for kind.'),
   redisBackend: choice('REDIS_BACKEND', 'redisBackend', 'The external Redis: a container on the kind network, or real GCP Memorystore.', ['container', 'memorystore']),
@@ -285,7 +299,7 @@ export function loadSettings(env: Env = process.env): Settings {
       out[spec.key] = spec.parse(raw, env);
     } catch (e) {
       if (!(e instanceof InvalidValue)) throw e;
-      problems.push(`${spec.env}=${JSON.stringify(raw)} is not valid; valid values: ${spec.valid}`);
+      problems.push(`${spec.env}=${JSON.stringify(raw)} is not valid${e.message ? ` (${e.message})` : ''}; valid values: ${spec.valid}`);
     }
   }
   const s = out as Settings;
@@ -318,9 +332,66 @@ function crossChecks(s: Settings, env: Env): string[] {
   return problems;
 }
 
-/** Settings as plain values for plan output (no secrets are among them). */
+/** Settings as plain values for plan output (no secrets are among them); durations as written (20m). */
 export function describeSettings(s: Settings): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
-  for (const spec of Object.values(SETTINGS)) out[spec.env] = (s[spec.key] as string | number | boolean | undefined) ?? null;
+  for (const spec of Object.values(SETTINGS)) {
+    const v = s[spec.key] as string | number | boolean | undefined;
+    out[spec.env] = typeof v === 'number' && spec.valid === DURATION_VALID ? formatDuration(v) : v ?? null;
+  }
   return out;
+}
+
+/**
+ * Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions):
+ * the number of single-character insertions, deletions, substitutions and swaps between a and b.
+ */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The setting a variable name is probably a typo of, or undefined. */
+export function probableSetting(name: string): string | undefined {
+  // Only names shaped like ours: upper-case words joined by "_", not a setting itself.
+  if (!/^[A-Z][A-Z0-9_]{3,}$/.test(name)) return undefined;
+  const names = Object.values(SETTINGS).map((s) => s.env);
+  if (names.includes(name)) return undefined;
+  let found: { env: string; distance: number } | undefined;
+  for (const env of names) {
+    // Same family: the first three letters agree (ISTIO_VERSON, KIND_BN, REDIS_IMGE), so
+    // PATH, HOME, CI, NODE_OPTIONS and the like are never taken for ours.
+    if (name.slice(0, 3) !== env.slice(0, 3)) continue;
+    // Short names allow one edit only: two would reach too many unrelated words.
+    const limit = env.length <= 8 ? 1 : 2;
+    const distance = editDistance(name, env);
+    if (distance <= limit && (!found || distance < found.distance)) found = { env, distance };
+  }
+  return found?.env;
+}
+
+/** Things that are allowed but probably not what was meant; printed before the run, never fatal. */
+export function settingWarnings(env: Env = process.env): string[] {
+  const warnings: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    const meant = probableSetting(name);
+    if (meant) warnings.push(`${name} is not a setting; did you mean ${meant}? (${name} is ignored${env[meant] === undefined ? `, ${meant} keeps its default` : ''})`);
+  }
+  if (env.CLUSTER?.trim() === 'existing' && (env.REDIS_BACKEND?.trim() || 'container') === 'container') {
+    warnings.push(`CLUSTER=existing with REDIS_BACKEND=container works only when the current context is a kind cluster on this Docker engine: its pods must reach the Redis container on the \`${kindNetwork(env)}\` network`);
+  }
+  const node = env.KIND_NODE_IMAGE?.trim();
+  if (node && !/@sha256:[a-f0-9]{64}$/.test(node)) {
+    warnings.push(`KIND_NODE_IMAGE=${node} has no @sha256: digest: the tag may point to another image tomorrow, so this run is not reproducible`);
+  }
+  return warnings;
 }

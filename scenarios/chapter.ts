@@ -66,15 +66,29 @@ export function setupSteps(s: Settings): Step[] {
   if (s.cluster === 'kind') {
     steps.push({
       id: 'cluster',
-      title: `Create the kind cluster "${s.clusterName}" (${s.kindNodeImage})${s.reuseCluster ? ', or reuse it' : ''}`,
+      title: s.reuseCluster
+        ? `Reuse the kind cluster "${s.clusterName}" if present, else create it (${s.kindNodeImage})`
+        : `Create the kind cluster "${s.clusterName}" (${s.kindNodeImage})`,
       manifests: [{ file: 'kind-config.yaml', action: 'kind create cluster --config' }],
     });
-    steps.push({ id: 'istio', title: `Install Istio ${s.istioVersion} with outboundTrafficPolicy REGISTRY_ONLY, and check the live mesh config`, manifests: [{ file: 'fixtures/istio-operator.yaml', action: 'istioctl install -f' }] });
+    steps.push({
+      id: 'istio',
+      title: s.reuseCluster
+        ? `Install Istio ${s.istioVersion} with outboundTrafficPolicy REGISTRY_ONLY, and check the live mesh config; on a reused cluster, skip the install if it matches (istiod runs ${s.istioVersion}, REGISTRY_ONLY, istio-egressgateway present)`
+        : `Install Istio ${s.istioVersion} with outboundTrafficPolicy REGISTRY_ONLY, and check the live mesh config`,
+      manifests: [{ file: 'fixtures/istio-operator.yaml', action: 'istioctl install -f' }],
+    });
   } else {
     steps.push({ id: 'istio', title: 'Check that the existing cluster\'s mesh runs REGISTRY_ONLY', manifests: [] });
   }
   steps.push(s.redisBackend === 'container'
-    ? { id: 'redis', title: `Start the Redis stand-in for Memorystore (${s.redisImage}) on the kind network`, manifests: [] }
+    ? {
+      id: 'redis',
+      title: s.reuseCluster
+        ? `Reuse the kept Redis stand-in ${s.clusterName}-redis if it runs, else start one (${s.redisImage}) on the kind network`
+        : `Start the Redis stand-in for Memorystore (${s.redisImage}) on the kind network`,
+      manifests: [],
+    }
     : { id: 'redis', title: `Find the Memorystore instance ${s.redisInstance} in ${s.gcpRegion}${s.memorystoreCreate ? ' (create it if missing)' : ''}`, manifests: [] });
   return steps;
 }
@@ -120,6 +134,13 @@ export const gatewaySteps = {
 } as const satisfies Record<string, Step>;
 
 export function teardownSteps(s: Settings): Step[] {
+  if (s.keepCluster || s.reuseCluster) {
+    return [{
+      id: 'teardown',
+      title: `Keep everything for inspection (${s.keepCluster ? 'KEEP_CLUSTER' : 'REUSE_CLUSTER'}): ${s.cluster === 'kind' ? 'kind cluster, Istio, ' : ''}${s.redisBackend === 'container' ? 'Redis stand-in, ' : ''}test namespaces (each scenario file replaces them at its start); print how to look at them and how to remove them`,
+      manifests: [],
+    }];
+  }
   return [{
     id: 'teardown',
     title: `Clean up in reverse order: namespaces, Redis stand-in${s.cluster === 'kind' ? `, kind cluster (${s.keepCluster || s.reuseCluster ? 'kept' : 'deleted'})` : ''}`,

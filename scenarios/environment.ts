@@ -22,6 +22,8 @@ import { type Address, RedisStandIn } from '../helpers/redis.ts';
 import type { Settings } from '../helpers/settings.ts';
 import { checkPrerequisites, type Tools } from '../helpers/tools.ts';
 import type { Cleanup } from '../helpers/cleanup.ts';
+import { disableRyukIfUnavailable } from '../helpers/ryuk.ts';
+import { findKeptRedis, keepsEverything, readLiveMesh, redisContainerName, warmMeshVerdict } from '../helpers/warm.ts';
 
 /** What the test files receive (serializable: it crosses from the main process to workers). */
 export interface EnvHandle {
@@ -35,6 +37,8 @@ export interface EnvHandle {
   redisFromHost: Address | undefined;
   /** JSON-lines file the test files append step timings to. */
   timingsFile: string;
+  /** The Redis stand-in's container name (container backend); undefined for Memorystore. */
+  redisContainer?: string | undefined;
 }
 
 declare module 'vitest' {
@@ -84,9 +88,10 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
     .withKubeconfig(kubeconfigPathFor(s))
     .withWait('180s')
     .reuseExisting(s.reuseCluster)
-    .keep(s.keepCluster);
+    .keep(keepsEverything(s)); // REUSE_CLUSTER keeps too, even a cluster it had to create
   // Registered before `kind create` starts (kind has no signal handler): a Ctrl-C during the
-  // create ends it and deletes the nodes; a create refused as "already exist" deletes nothing.
+  // create ends it and deletes the nodes (whatever KEEP_CLUSTER says: a half-created cluster is
+  // of no use); a create refused as "already exist" deletes nothing; a kept one stays.
   const cluster = await timings.phase('cluster', () => kind.start((c) => cleanup.add(`kind cluster ${s.clusterName}`, () => c.stop())));
   try {
     return await prepareKind(s, timings, cleanup, cluster, tools.istioctl!.path, timingsFile);
@@ -100,13 +105,21 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   }
 }
 
-/** The test namespaces go at the end even if a worker was killed before its own teardown. */
+/** Removes what the scenario files create: the test namespaces and the gateway policy. */
+export async function removeTestObjects(kube: Kube, s: Settings): Promise<void> {
+  // The one object outside the test namespaces: the AuthorizationPolicy in istio-system.
+  await kube.delete(render('fixtures/egress-gateway-authz.yaml', {}));
+  await kube.deleteNamespaces(render('fixtures/namespaces.yaml', {}), s.readyTimeoutMs);
+}
+
+/**
+ * The test namespaces go at the end even if a worker was killed before its own teardown;
+ * when keeping (KEEP_CLUSTER/REUSE_CLUSTER) they stay for inspection, and each scenario file
+ * removes the previous state at its start instead (scenarios/fixtures.ts).
+ */
 function registerNamespaceCleanup(cleanup: Cleanup, kube: Kube, s: Settings): void {
-  cleanup.add('test namespaces and the gateway policy', async () => {
-    // The one object outside the test namespaces: the AuthorizationPolicy in istio-system.
-    await kube.delete(render('fixtures/egress-gateway-authz.yaml', {}));
-    await kube.deleteNamespaces(render('fixtures/namespaces.yaml', {}), s.readyTimeoutMs);
-  });
+  if (keepsEverything(s)) return;
+  cleanup.add('test namespaces and the gateway policy', () => removeTestObjects(kube, s));
 }
 
 /** Runs phases that do not depend on each other at once; waits for all before reporting a failure. */
@@ -116,14 +129,32 @@ async function overlap(...phases: Promise<unknown>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup) {
+async function startRedisStandIn(s: Settings, timings: Timings, cleanup: Cleanup): Promise<{ networkAddress: Address; hostAddress: Address }> {
+  const name = redisContainerName(s);
   return timings.phase('redis stand-in', async () => {
     // kind's network, or the one KIND_EXPERIMENTAL_DOCKER_NETWORK names (as kind reads it).
     const network = kindNetwork();
-    const started = await new RedisStandIn(s.redisImage).onNetwork(network)
-      .withName(`${s.clusterName}-redis`).start();
-    cleanup.add('redis stand-in', () => started.stop());
-    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${network}`);
+    if (s.reuseCluster) {
+      const { kept, reason } = await findKeptRedis(name, network);
+      if (kept) {
+        // Kept by an earlier run: never removed by this one (it is kept again).
+        timings.note('redis stand-in', 'reused');
+        log(`${reason} at ${kept.networkAddress.host}:${kept.networkAddress.port} on network ${network} (REUSE_CLUSTER)`);
+        return kept;
+      }
+      // Ours (the role label) but unusable, or a leftover: RedisStandIn.start replaces one of
+      // this suite whose run has ended (clearLeftover) and refuses anything else by the name.
+      log(`no kept Redis stand-in to reuse (${reason}): starting one`);
+    }
+    const keep = keepsEverything(s);
+    // Where testcontainers' reaper image cannot be had, start without it (and say so).
+    const ryuk = keep ? undefined : await disableRyukIfUnavailable();
+    if (ryuk) log(ryuk);
+    // Tracked: a Ctrl-C during the start waits for it, then removes what it made.
+    const started = await cleanup.track('redis stand-in start', new RedisStandIn(s.redisImage).onNetwork(network)
+      .withName(name).keepAfterExit(keep).start());
+    if (!keep) cleanup.add('redis stand-in', () => started.stop());
+    log(`Redis stand-in at ${started.networkAddress.host}:${started.networkAddress.port} on network ${network}${keep ? ' (kept at the end)' : ''}`);
     return started;
   });
 }
@@ -136,6 +167,15 @@ async function prepareKind(
 
   // 3. Overlapping: Istio install, the Redis stand-in, image loading. None needs the others.
   const istio = timings.phase(`istio ${s.istioVersion}`, async () => {
+    if (!cluster.created) {
+      // A reused cluster: skip the install when the live mesh already is what it would make.
+      const verdict = warmMeshVerdict(await readLiveMesh(kube), s.istioVersion);
+      log(verdict.reason);
+      if (verdict.skip) {
+        timings.note(`istio ${s.istioVersion}`, 'install skipped');
+        return;
+      }
+    }
     await installIstio(istioctl, {
       kubeconfigPath: cluster.kubeconfigPath, context: cluster.context, readinessTimeoutMs: s.readyTimeoutMs,
     });
@@ -161,6 +201,7 @@ async function prepareKind(
     redis: started.networkAddress,
     redisFromHost: started.hostAddress,
     timingsFile,
+    redisContainer: redisContainerName(s),
   };
 }
 
@@ -172,6 +213,7 @@ async function prepareExisting(
 
   let redis: Address;
   let redisFromHost: Address | undefined;
+  let redisContainer: string | undefined;
   if (s.redisBackend === 'memorystore') {
     // Preflight (account, project, API) runs before anything is created; see helpers/gcp.ts.
     const memorystore = await timings.phase(`memorystore ${s.redisInstance}`, async () => {
@@ -186,6 +228,7 @@ async function prepareExisting(
     const started = await startRedisStandIn(s, timings, cleanup);
     redis = started.networkAddress;
     redisFromHost = started.hostAddress;
+    redisContainer = redisContainerName(s);
   }
 
   registerNamespaceCleanup(cleanup, kube, s);
@@ -196,5 +239,5 @@ async function prepareExisting(
     }
     await meshConfigCheck(kube);
   });
-  return { settings: s, kubeconfigPath: undefined, context, redis, redisFromHost, timingsFile };
+  return { settings: s, kubeconfigPath: undefined, context, redis, redisFromHost, timingsFile, redisContainer };
 }

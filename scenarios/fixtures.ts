@@ -23,7 +23,8 @@ import { type Polled, pollTimed, RetryableError } from '../helpers/poll.ts';
 import { probeFromPod, type ProbeOutcome, type ProbeResult } from '../helpers/probe.ts';
 import { log, seconds } from '../helpers/progress.ts';
 import { CART, MESH_NS, OUTSIDE_NS, PROBE_SELECTOR, renderUse, type Step, workloadSteps } from './chapter.ts';
-import { type EnvHandle, kubeFor } from './environment.ts';
+import { type EnvHandle, kubeFor, removeTestObjects } from './environment.ts';
+import { keepsEverything } from '../helpers/warm.ts';
 
 export interface Workloads {
   /** Render and apply a step's manifests (or delete them, as the step says). */
@@ -117,9 +118,13 @@ export const test = base.extend<{
       return objects;
     };
     const started = performance.now();
+    // Keeping (KEEP_CLUSTER/REUSE_CLUSTER): the previous file's (or run's) objects were left for
+    // inspection, so they are removed here, at the start, and this file's are left at its end.
+    const keep = keepsEverything(s);
     try {
       let pods: V1Pod[];
       try {
+        if (keep) await removeTestObjects(kube, s);
         for (const step of workloadSteps()) await run(step);
         await Promise.all([
           kube.waitForDeployment(OUTSIDE_NS, 'probe', s.readyTimeoutMs),
@@ -149,10 +154,14 @@ export const test = base.extend<{
         outsideProbePod: outsideProbe!.metadata!.name!,
       });
     } finally {
-      // Namespaces take their objects with them; the wait keeps the next file from racing them.
-      const namespaces = applied.filter((o) => o.kind === 'Namespace');
-      await kube.delete(applied.filter((o) => o.kind !== 'Namespace' && !namespaces.some((n) => n.metadata.name === o.metadata.namespace)));
-      await kube.deleteNamespaces(namespaces, s.readyTimeoutMs);
+      if (keep) {
+        log('keeping the test namespaces for inspection (KEEP_CLUSTER/REUSE_CLUSTER); the next file or run replaces them');
+      } else {
+        // Namespaces take their objects with them; the wait keeps the next file from racing them.
+        const namespaces = applied.filter((o) => o.kind === 'Namespace');
+        await kube.delete(applied.filter((o) => o.kind !== 'Namespace' && !namespaces.some((n) => n.metadata.name === o.metadata.namespace)));
+        await kube.deleteNamespaces(namespaces, s.readyTimeoutMs);
+      }
     }
   }, { scope: 'file' }],
 

@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { Cleanup } from '../helpers/cleanup.ts';
 import { log, type PhaseRecord, seconds, Timings } from '../helpers/progress.ts';
-import { loadSettings, type Settings } from '../helpers/settings.ts';
+import { formatDuration, type Settings } from '../helpers/settings.ts';
+import { loadCheckedSettings } from '../helpers/settings-checks.ts';
 import { PrerequisitesError } from '../helpers/tools.ts';
 import { failureBlock, UserFacingError } from '../helpers/user-facing.ts';
-import { startEnvironment } from './environment.ts';
+import { keepsEverything, keptNotice } from '../helpers/warm.ts';
+import { type EnvHandle, startEnvironment } from './environment.ts';
 
 async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string): Promise<void> {
   // Not a Timings.phase: teardown must run even after SETUP_TIMEOUT stopped new phases.
@@ -34,6 +36,15 @@ async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string):
   if (problems.length > 0) throw new Error(`cleanup left things behind:\n  ${problems.join('\n  ')}`);
 }
 
+function printKept(env: EnvHandle): void {
+  const s = env.settings;
+  const lines = keptNotice({
+    clusterName: s.clusterName, kubeconfigPath: env.kubeconfigPath, context: env.context, redis: env.redis,
+    redisFromHost: env.redisFromHost, redisContainer: env.redisContainer, kind: s.cluster === 'kind',
+  });
+  process.stderr.write(`\n${lines.join('\n')}\n`);
+}
+
 /**
  * A user-facing failure ends the run here: the block (every problem, and what was or was not
  * created) is the last thing printed, and the process exits 1 before vitest reports the thrown
@@ -50,10 +61,13 @@ function exitWith(e: UserFacingError, cleanup: Cleanup): Promise<never> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const cleanup = new Cleanup();
-  // Invalid settings stop here, before anything is created.
+  // Invalid settings (and unusable paths such as ARTIFACTS_DIR) stop here, before anything is
+  // created, through the same clean block as every user-facing failure.
   let settings: Settings;
   try {
-    settings = loadSettings();
+    const checked = loadCheckedSettings();
+    settings = checked.settings;
+    for (const w of checked.warnings) log(`WARNING: ${w}`);
   } catch (e) {
     if (e instanceof UserFacingError) return exitWith(e, cleanup);
     throw e;
@@ -64,11 +78,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const timings = new Timings(deadline.signal);
   const removeSignalHandlers = cleanup.onSignals();
   const timer = setTimeout(() => {
-    log(`SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s) reached: no further setup phase will start`);
-    deadline.abort(new Error(`setup did not finish within SETUP_TIMEOUT (${settings.setupTimeoutMs / 1000}s)`));
+    log(`SETUP_TIMEOUT (${formatDuration(settings.setupTimeoutMs)}) reached: no further setup phase will start`);
+    deadline.abort(new Error(`setup did not finish within SETUP_TIMEOUT (${formatDuration(settings.setupTimeoutMs)})`));
   }, settings.setupTimeoutMs);
+  let env: EnvHandle;
   try {
-    project.provide('env', await startEnvironment(settings, timings, cleanup));
+    env = await startEnvironment(settings, timings, cleanup);
+    project.provide('env', env);
+    // What setup cost, before the steps run: on a warm re-run (REUSE_CLUSTER) it should be little.
+    process.stderr.write(`${timings.summary('Setup timings')}\n`);
   } catch (e) {
     clearTimeout(timer);
     // A signal made the phase fail: its handler cleans up and exits 130/143; nothing to add.
@@ -95,6 +113,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await finish(timings, cleanup, settings.artifactsDir);
     } finally {
       removeSignalHandlers();
+      if (keepsEverything(settings)) printKept(env);
     }
   };
 }

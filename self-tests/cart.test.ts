@@ -14,9 +14,8 @@ import {
   type Cart, CartCallError, CartClient, cartServiceDefinition, decodeCart, encodeCart, grpcStatus, readStoredCart,
 } from '../helpers/cart.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
-import { loadSettings } from '../helpers/settings.ts';
 import { startNetwork, type TestNetwork } from './run-resources.ts';
-import { dockerAvailable, needDocker } from './support.ts';
+import { dockerAvailable, needDocker, REDIS_IMAGE } from './support.ts';
 
 /**
  * The cartservice stand-in. With `holdFirstAddItemReply`, the first AddItem is written to Redis
@@ -81,9 +80,9 @@ interface CartRig {
 
 /** A network, the Redis stand-in on it, a connected client of it and the cartservice stand-in over that client; false without Docker. */
 async function startCartRig(rig: CartRig, opts: { holdFirstAddItemReply?: boolean } = {}): Promise<boolean> {
-  if (!(await dockerAvailable())) return false;
+  if (!(await dockerAvailable(REDIS_IMAGE))) return false;
   rig.network = await startNetwork();
-  rig.redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(rig.network.getName()).start();
+  rig.redis = await new RedisStandIn(REDIS_IMAGE).onNetwork(rig.network.getName()).start();
   rig.store = rig.redis.client();
   await rig.store.connect();
   rig.cartService = await startCartStandIn(rig.store, opts);
@@ -125,7 +124,7 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
   });
 
   test('AddItem then GetCart returns the item; Redis holds it under the user id', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, REDIS_IMAGE);
     const accepted = await client!.addItemUntil('accepted', 'user-a', { productId: 'OLJCESPC7Z', quantity: 3 }, 10_000);
     expect(accepted.attempts).toBe(1);
     expect(accepted.value.userId).toBe('user-a-1');
@@ -142,7 +141,7 @@ describe('cart client against the cartservice stand-in, with a real Redis', () =
   });
 
   test('without its storage the cart fails with FAILED_PRECONDITION, and the client says so', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, REDIS_IMAGE);
     await rig.redis!.stop();
     rig.redis = undefined;
     const err = await client!.addItem('user-b', { productId: 'x', quantity: 1 }).catch((e: unknown) => e);
@@ -183,7 +182,7 @@ describe('addItemUntil: a retried AddItem never writes twice to the cart it repo
   });
 
   test('the first call lands but its reply misses the client deadline; the retry writes to a fresh user, whose cart holds exactly one item', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, REDIS_IMAGE);
     const item = { productId: 'OLJCESPC7Z', quantity: 3 };
     const client = new CartClient(rig.cartService!.address, 1000);
     try {

@@ -12,6 +12,8 @@
  * - On SIGINT/SIGTERM the main process takes the signal over (helpers/cleanup.ts: one keypress is
  *   one interrupt): it kills the test processes (so none creates anything more), removes
  *   everything labelled with the id, removes the folder, and exits 130/143.
+ * - Without a registry, testcontainers' reaper cannot be pulled; helpers/ryuk.ts turns it off then,
+ *   and this says so once for the whole run (the workers inherit the environment).
  *
  * SELFTEST_RUN_ID chooses the id (a self-test that runs the suite as a child uses it to count what
  * its child leaves).
@@ -21,36 +23,20 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { Cleanup } from '../helpers/cleanup.ts';
+import { killDescendants } from '../helpers/process-tree.ts';
 import { log } from '../helpers/progress.ts';
 import { SELF_TEST_RUN_ENV, SELF_TEST_WITHIN_ENV } from '../helpers/run-label.ts';
+import { disableRyukIfUnavailable } from '../helpers/ryuk.ts';
 import { removeAllOfRun } from './run-resources.ts';
 import { dockerAvailable } from './support.ts';
-
-/** Every process below this one (vitest's workers and what they started), deepest first. */
-async function descendants(): Promise<number[]> {
-  // `ps -A -o pid=,ppid=` reads the same on Linux (procps) and macOS.
-  const { stdout } = await execa('ps', ['-A', '-o', 'pid=,ppid='], { reject: false });
-  const children = new Map<number, number[]>();
-  for (const line of stdout.split('\n')) {
-    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
-    if (pid && ppid) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  const found: number[] = [];
-  const walk = (pid: number) => {
-    for (const c of children.get(pid) ?? []) {
-      walk(c);
-      found.push(c);
-    }
-  };
-  walk(process.pid);
-  return found;
-}
 
 function describe(r: { containers: string[]; networks: string[] }): string {
   return `${r.containers.length} container(s), ${r.networks.length} network(s)`;
 }
+
+/** How long the sweep after a signal must find nothing new before the run exits. */
+const SIGNAL_SETTLE_MS = 3_000;
 
 export default async function setup(): Promise<() => Promise<void>> {
   const id = process.env.SELFTEST_RUN_ID || `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -78,18 +64,24 @@ export default async function setup(): Promise<() => Promise<void>> {
   const onSignal = new Cleanup();
   onSignal.add(`temp folder ${runTmp}`, restoreTmp);
   onSignal.add(`containers and networks of self-test run ${id}`, async () => {
-    if (await dockerAvailable()) log(`removed ${describe(await removeAllOfRun(id))}`);
+    if (!(await dockerAvailable())) return;
+    // Swept until nothing new appears for SIGNAL_SETTLE_MS: a create the engine had already
+    // received from a process killed before can still complete after a look. Before each look,
+    // any test process started meanwhile (vitest's pool replacing a killed worker) is stopped too.
+    const removed = await removeAllOfRun(id, {
+      deadlineMs: 60_000, settleMs: SIGNAL_SETTLE_MS, before: async () => (await killDescendants()).length,
+    });
+    log(`removed ${describe(removed)}`);
   });
   onSignal.add('test processes', async () => {
-    for (const pid of await descendants()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    // First, so that none of them creates anything more: frozen, killed and gone before the sweep.
+    const killed = await killDescendants();
+    log(`stopped ${killed.length} test process(es)`);
   });
   const giveSignalsBack = onSignal.onSignals();
+
+  const note = await disableRyukIfUnavailable();
+  if (note) process.stderr.write(`[self-tests] ${note}\n`);
 
   return async () => {
     giveSignalsBack();

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { childRunEnv, removeAllOfRun, resourcesOf } from './run-resources.ts';
-import { needDocker, PROBE_IMAGE } from './support.ts';
+import { needDocker, PROBE_IMAGE, REDIS_IMAGE } from './support.ts';
 
 /** The interrupted run's `READY <container> <network>` line, as [container, network]; rejects with its output if it exits first. */
 async function readyOf(child: PromiseLike<{ all: string }> & { stdout: Readable | null }): Promise<(string | undefined)[]> {
@@ -23,7 +23,7 @@ async function readyOf(child: PromiseLike<{ all: string }> & { stdout: Readable 
 }
 
 test('SIGINT during a run removes the Redis stand-in and its network, then exits 130', async (ctx) => {
-  await needDocker(ctx);
+  await needDocker(ctx, REDIS_IMAGE);
   const child = execa(process.execPath, ['--experimental-strip-types', '--no-warnings', 'self-tests/programs/interrupted-run.ts'], {
     reject: false, all: true,
   });
@@ -57,7 +57,7 @@ describe('one Ctrl-C through npm is one interrupt', () => {
   afterAll(() => rm(work, { recursive: true, force: true }));
 
   test('npm run --script-shell=/bin/bash, SIGINT to the process group: cleaned up once, exit 130', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, REDIS_IMAGE);
     const child = execa('npm', ['run', '--script-shell=/bin/bash', '--prefix', work, 'run'], {
       reject: false, all: true, detached: true, cwd: work,
     });
@@ -88,5 +88,34 @@ describe('a failed start of the interrupted run', () => {
     expect(result.all).toMatch(/start failed: /);
     expect(result.all).toMatch(/cleaned up: network/);
     expect(left).toEqual({ containers: [], networks: [] });
+  });
+});
+
+describe('Ctrl-C while the Redis stand-in is starting', () => {
+  test('the start is waited for, then undone with the rest: nothing left, exit 130', async (ctx) => {
+    await needDocker(ctx, REDIS_IMAGE);
+    const id = `duringstart${Date.now().toString(36)}`;
+    const child = execa(process.execPath, ['--experimental-strip-types', '--no-warnings', 'self-tests/programs/interrupted-run.ts'], {
+      env: { INTERRUPT_DURING_START: '1', ...childRunEnv(id) }, reject: false, all: true, timeout: 120_000,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('STARTING\n')) resolve();
+        });
+        child.then((r) => reject(new Error(`the run exited before its start:\n${r.all}`)), reject);
+      });
+      child.kill('SIGINT');
+      const result = await child;
+      const left = await resourcesOf(id);
+      expect(result.exitCode).toBe(130);
+      expect(result.all).toMatch(/waiting for redis stand-in start to finish, so that it can be undone/);
+      expect(result.all).toMatch(/cleaned up: redis stand-in/);
+      expect(left).toEqual({ containers: [], networks: [] });
+    } finally {
+      await removeAllOfRun(id);
+    }
   });
 });

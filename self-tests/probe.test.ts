@@ -2,9 +2,8 @@ import net from 'node:net';
 import { execa } from 'execa';
 import { afterEach, describe, expect, test } from 'vitest';
 import { probe } from '../helpers/probe.mjs';
-import { loadSettings } from '../helpers/settings.ts';
 import { labelArgs, networkPrefix } from './run-resources.ts';
-import { needDocker, PROBE_IMAGE } from './support.ts';
+import { needDocker, PROBE_IMAGE, REDIS_IMAGE } from './support.ts';
 
 // Real peers on loopback, made by each test; never any outside address.
 const servers: net.Server[] = [];
@@ -89,9 +88,9 @@ describe('reachability probe against real TCP peers', () => {
   });
 
   test('in a container, against a real Redis on the same network: answered', async (ctx) => {
-    await needDocker(ctx, PROBE_IMAGE);
+    await needDocker(ctx, PROBE_IMAGE, REDIS_IMAGE);
     const net = `${networkPrefix()}probe-${process.pid}`;
-    const redisImage = loadSettings().redisImage;
+    const redisImage = REDIS_IMAGE;
     await execa('docker', ['network', 'create', ...labelArgs(), net]);
     try {
       await execa('docker', ['run', '-d', ...labelArgs(), '--name', `${net}-redis`, '--network', net, redisImage,

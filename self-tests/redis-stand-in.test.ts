@@ -3,12 +3,8 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
 import { encodeCart, readStoredCart } from '../helpers/cart.ts';
 import { clearLeftover, RedisStandIn, type StartedRedisStandIn } from '../helpers/redis.ts';
-import { loadSettings } from '../helpers/settings.ts';
 import { labelArgs, startNetwork, type TestNetwork } from './run-resources.ts';
-import { containersWithLabel, needDocker, PROBE_IMAGE } from './support.ts';
-
-// The Redis image under test: REDIS_IMAGE, as the scenarios use it (CI: the locally built one).
-const image = loadSettings().redisImage;
+import { containersWithLabel, needDocker, PROBE_IMAGE, REDIS_IMAGE as image } from './support.ts';
 
 describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   let network: TestNetwork | undefined;
@@ -20,7 +16,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('starts on the network and reports its IP there', async (ctx) => {
-    await needDocker(ctx, PROBE_IMAGE);
+    await needDocker(ctx, image, PROBE_IMAGE);
     network = await startNetwork();
     redis = await new RedisStandIn(image).onNetwork(network.getName()).start();
     const { stdout } = await execa('docker', [
@@ -30,7 +26,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('another container on that network reaches it by IP (what a pod does on kind)', async (ctx) => {
-    await needDocker(ctx, PROBE_IMAGE);
+    await needDocker(ctx, image, PROBE_IMAGE);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const { stdout } = await execa('docker', [
       'run', '--rm', ...labelArgs(), '--network', network!.getName(), PROBE_IMAGE, redis!.networkAddress.host, '6379',
@@ -39,7 +35,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('the test process writes and reads it with ioredis through the published port', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, image);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const client = redis!.client();
     await client.connect();
@@ -51,7 +47,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('the probe reads a binary HASH from inside the network (how Memorystore is read back)', async (ctx) => {
-    await needDocker(ctx, PROBE_IMAGE);
+    await needDocker(ctx, image, PROBE_IMAGE);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const cart = encodeCart({ userId: 'user-x', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }] });
     const client = redis!.client();
@@ -67,7 +63,7 @@ describe(`Redis stand-in (${image}) on a user-defined Docker network`, () => {
   });
 
   test('stop() leaves no container behind', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, image);
     expect(redis, 'the stand-in did not start').toBeDefined();
     const id = redis!.containerId;
     await redis!.stop();
@@ -92,7 +88,7 @@ describe('Redis stand-in: a failed start leaves nothing, a leftover of the name 
   });
 
   test('on a Docker network that does not exist: the start fails and no container is left (the next start is not a 409)', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, image);
     const err = await new RedisStandIn(image).onNetwork(`egress-verify-no-such-net-${process.pid}`).withName(name).start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(String((err as Error).message)).toMatch(/not found/i);
@@ -100,7 +96,7 @@ describe('Redis stand-in: a failed start leaves nothing, a leftover of the name 
   });
 
   test('a container of the name that is not ours: a clear error, and it is left alone', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, image);
     await execa('docker', ['create', '--name', name, image, 'redis-server']);
     try {
       await expect(new RedisStandIn(image).onNetwork('bridge').withName(name).start()).rejects.toThrow(
@@ -113,7 +109,7 @@ describe('Redis stand-in: a failed start leaves nothing, a leftover of the name 
   });
 
   test('a stand-in of a live run on this machine is refused; one left by a run that ended is removed, and the start succeeds', async (ctx) => {
-    await needDocker(ctx);
+    await needDocker(ctx, image);
     const labelled = async (pid: number) => execa('docker', [
       'create', '--name', name, '--label', 'egress-verify/role=redis-stand-in', '--label', `egress-verify/pid=${pid}`,
       '--label', `egress-verify/host=${hostname()}`, image, 'redis-server',

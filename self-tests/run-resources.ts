@@ -73,20 +73,34 @@ export async function removeResources(id: string): Promise<RunResources> {
   return found;
 }
 
+export interface SweepOptions {
+  /** Gives up (throws) after this long. */
+  deadlineMs?: number;
+  /** Done once this long has passed with nothing found (and, with `before`, nothing stopped). */
+  settleMs?: number;
+  /** Run before each look; returns how many things it stopped (a reason to keep looking). */
+  before?: () => Promise<number>;
+}
+
 /**
- * Removes everything of run `id` until two looks in a row half a second apart find nothing: a
- * create call that was under way when its process was killed can still complete in the engine.
- * Returns what was removed; throws if something is still there at the deadline.
+ * Removes everything of run `id` until nothing new has appeared for `settleMs`: a create call
+ * that was under way when its process was killed can still complete in the engine, later on a
+ * loaded machine. Polls (no fixed wait); throws if something is still there at the deadline.
+ * Returns what was removed.
  */
-export async function removeAllOfRun(id: string, deadlineMs = 30_000): Promise<RunResources> {
+export async function removeAllOfRun(id: string, options: SweepOptions = {}): Promise<RunResources> {
+  const { deadlineMs = 30_000, settleMs = 1_000, before } = options;
   const removed: RunResources = { containers: [], networks: [] };
-  await pollUntil(`nothing left of self-test run ${id}`, deadlineMs, async () => {
+  let lastSeen = performance.now();
+  await pollUntil(`nothing new of self-test run ${id} for ${settleMs} ms`, deadlineMs, async () => {
+    const stopped = before ? await before() : 0;
     const found = await removeResources(id);
     removed.containers.push(...found.containers.filter((c) => !removed.containers.includes(c)));
     removed.networks.push(...found.networks.filter((n) => !removed.networks.includes(n)));
-    return found.containers.length + found.networks.length === 0 ? true : undefined;
+    if (stopped + found.containers.length + found.networks.length > 0) lastSeen = performance.now();
+    return performance.now() - lastSeen >= settleMs ? true : undefined;
   }, () => `containers ${removed.containers.join(' ') || 'none'}, networks ${removed.networks.join(' ') || 'none'}`,
-  { intervalMs: 500, consecutive: 2 });
+  { intervalMs: 250 });
   return removed;
 }
 

@@ -8,9 +8,12 @@
 import { execa } from 'execa';
 import type { TestContext } from 'vitest';
 import { imagePresent } from '../helpers/docker.ts';
+import { loadSettings } from '../helpers/settings.ts';
 import { dockerServerVersion, PrerequisitesError } from '../helpers/tools.ts';
 
 export const PROBE_IMAGE = 'egress-verify/probe:local';
+/** The Redis image under test: REDIS_IMAGE, as the scenarios use it (CI: the locally built one). */
+export const REDIS_IMAGE = loadSettings({ REDIS_IMAGE: process.env.REDIS_IMAGE }).redisImage;
 
 let engine: Promise<string | undefined> | undefined;
 
@@ -23,13 +26,39 @@ function dockerProblem(): Promise<string | undefined> {
   return engine;
 }
 
+const pulls = new Map<string, Promise<string | undefined>>();
+
+/**
+ * undefined when the image is here (or could be pulled now); otherwise why not and what to do.
+ * The suite's own images (egress-verify/...) exist only when built here, so they are never
+ * pulled; any other image is pulled once, as testcontainers would, so that a machine without a
+ * registry gets a reason instead of a raw pull error in the middle of a test.
+ */
 async function imageProblem(image: string): Promise<string | undefined> {
-  return (await imagePresent(image)) ? undefined : `image ${image} is not present locally; run \`npm run images:build\``;
+  if (await imagePresent(image)) return undefined;
+  const hint = image === REDIS_IMAGE
+    ? `where no registry is reachable: \`npm run images:build\`, then REDIS_IMAGE=egress-verify/redis:local`
+    : 'run `npm run images:build`';
+  const what = image === REDIS_IMAGE ? `REDIS_IMAGE=${image}` : `image ${image}`;
+  if (image.startsWith('egress-verify/')) return `${what} is not present locally; ${hint}`;
+  let pull = pulls.get(image);
+  if (!pull) {
+    pull = execa('docker', ['pull', '--quiet', image], { reject: false, timeout: 300_000 }).then((r) => {
+      if (r.exitCode === 0) return undefined;
+      const reason = (r.stderr || r.stdout || (r.timedOut ? 'timed out' : `exit ${r.exitCode}`)).trim().split('\n').pop();
+      return `${what} is not present locally and could not be pulled (${reason}); ${hint}`;
+    });
+    pulls.set(image, pull);
+  }
+  return pull;
 }
 
-/** True when an engine answers (for beforeAll, which cannot skip; the tests then call needDocker). */
-export async function dockerAvailable(): Promise<boolean> {
-  return (await dockerProblem()) === undefined;
+/**
+ * True when an engine answers and the given images are there (for beforeAll, which cannot skip;
+ * the tests then call needDocker with the same images, which skips or fails with the reason).
+ */
+export async function dockerAvailable(...images: string[]): Promise<boolean> {
+  return (await dockerProblem()) === undefined && (await firstOf(images.map(imageProblem))) === undefined;
 }
 
 /** Skips (or, under REQUIRE_DOCKER=1, fails) unless Docker and the given local images are there. */

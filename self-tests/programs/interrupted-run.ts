@@ -17,7 +17,9 @@ cleanup.onSignals();
 try {
   const network = await startNetwork();
   cleanup.add('network', () => network.stop());
-  const redis = await new RedisStandIn(loadSettings().redisImage).onNetwork(network.getName()).start();
+  // INTERRUPT_DURING_START=1: says STARTING as the stand-in's start begins (the test signals then).
+  if (process.env.INTERRUPT_DURING_START === '1') process.stdout.write('STARTING\n');
+  const redis = await cleanup.track('redis stand-in start', new RedisStandIn(loadSettings().redisImage).onNetwork(network.getName()).start());
   cleanup.add('redis stand-in', () => redis.stop());
   process.stdout.write(`READY ${redis.containerId} ${network.getName()}\n`);
   setInterval(() => {}, 1 << 30);
