@@ -154,8 +154,11 @@ export function probe(host, port, options = {}) {
   });
 }
 
-/** @param {string[]} argv */
-function parseArgs(argv) {
+/**
+ * The CLI's arguments (HOST PORT [--timeout-ms N] [--hgetall KEY]); undefined for a usage error.
+ * @param {string[]} argv
+ */
+export function parseArgs(argv) {
   const [host, portText, ...rest] = argv;
   let timeoutMs = 3000;
   /** @type {string | undefined} */
