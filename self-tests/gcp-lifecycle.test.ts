@@ -31,42 +31,40 @@ interface Script {
   deleteExit?: number;
 }
 
-const STAND_IN = `#!/usr/bin/env node
-// STAND-IN for gcloud (test only): answers the commands helpers/gcp.ts runs, as scripted.
-const fs = require('fs');
-const script = JSON.parse(process.env.STAND_IN_SCRIPT);
-const state = process.env.STAND_IN_STATE;
-const args = process.argv.slice(2);
-const verb = args.slice(0, 3).join(' ');
-const fail = (cmd, msg, code = 1) => { console.error('ERROR: (gcloud.' + cmd + ') ' + msg); process.exit(code); };
-if (args[0] === 'auth') { if (script.account) console.log(script.account); process.exit(script.authExit ?? 0); }
-if (verb === 'config get-value project') { if (script.configProject) console.log(script.configProject); process.exit(0); }
-if (args[0] === 'services') {
-  if (script.api === 'error') fail('services.list', 'PERMISSION_DENIED: Permission denied to list services');
-  if (script.api !== 'disabled') console.log('redis.googleapis.com');
-  process.exit(0);
-}
-if (verb === 'redis instances describe') {
-  if (script.describeError) fail('redis.instances.describe', script.describeError);
-  if (!fs.existsSync(state)) fail('redis.instances.describe', "NOT_FOUND: Resource 'projects/p/locations/r/instances/" + args[3] + "' was not found");
-  console.log(fs.readFileSync(state, 'utf8')); process.exit(0);
-}
-if (verb === 'redis instances create') {
-  const labels = Object.fromEntries(args.find((a) => a.startsWith('--labels=')).slice(9).split(',').map((kv) => kv.split('=')));
-  console.error('Create request issued for: [' + args[3] + ']');
-  if (script.createMakes !== false) {
-    const i = { name: 'projects/p/locations/r/instances/' + args[3], state: script.createdState ?? 'READY', port: 6379, redisVersion: 'REDIS_7_0', labels };
-    if (script.createdHost !== false) i.host = '10.121.0.3';
-    fs.writeFileSync(state, JSON.stringify(i));
-  }
-  if (script.createExit) fail('redis.instances.create', 'Operation timed out: the instance may still be created');
-  process.exit(0);
-}
-if (verb === 'redis instances delete') {
-  if (script.deleteExit) fail('redis.instances.delete', 'FAILED_PRECONDITION: instance is busy');
-  fs.rmSync(state); process.exit(0);
-}
-fail('stand-in', 'does not know: ' + args.join(' '), 2);
+// A POSIX shell script, not Node: it starts in a millisecond, and mutation runs call it often.
+// The created instance carries the labels passed to `create`, as the real service stores them.
+const STAND_IN = `#!/bin/sh
+# STAND-IN for gcloud (test only): answers the commands helpers/gcp.ts runs, as scripted by SI_*.
+fail() { echo "ERROR: (gcloud.$1) $2" >&2; exit "\${3:-1}"; }
+case "$1 $2 $3" in
+  "auth list "*)
+    [ -n "$SI_ACCOUNT" ] && echo "$SI_ACCOUNT"
+    exit "\${SI_AUTH_EXIT:-0}" ;;
+  "config get-value project")
+    [ -n "$SI_CONFIG_PROJECT" ] && echo "$SI_CONFIG_PROJECT"
+    exit 0 ;;
+  "services list "*)
+    [ "$SI_API" = error ] && fail services.list "PERMISSION_DENIED: Permission denied to list services"
+    [ "$SI_API" = disabled ] || echo redis.googleapis.com
+    exit 0 ;;
+  "redis instances describe")
+    [ -n "$SI_DESCRIBE_ERROR" ] && fail redis.instances.describe "$SI_DESCRIBE_ERROR"
+    [ -f "$SI_STATE" ] || fail redis.instances.describe "NOT_FOUND: Resource 'projects/p/locations/r/instances/$4' was not found"
+    cat "$SI_STATE"; exit 0 ;;
+  "redis instances create")
+    echo "Create request issued for: [$4]" >&2
+    labels=""
+    for a in "$@"; do case "$a" in --labels=*) labels=$(echo "\${a#--labels=}" | sed 's/\\([^=,]*\\)=\\([^,]*\\)/"\\1":"\\2"/g') ;; esac; done
+    host='"host":"10.121.0.3",'
+    [ "$SI_CREATED_HOST" = no ] && host=''
+    [ "$SI_CREATE_MAKES" = no ] || printf '{"name":"projects/p/locations/r/instances/%s","state":"%s","port":6379,"redisVersion":"REDIS_7_0",%s"labels":{%s}}' "$4" "\${SI_CREATED_STATE:-READY}" "$host" "$labels" > "$SI_STATE"
+    [ "\${SI_CREATE_EXIT:-0}" = 0 ] || fail redis.instances.create "Operation timed out: the instance may still be created"
+    exit 0 ;;
+  "redis instances delete")
+    [ "\${SI_DELETE_EXIT:-0}" = 0 ] || fail redis.instances.delete "FAILED_PRECONDITION: instance is busy"
+    rm -f "$SI_STATE"; exit 0 ;;
+esac
+fail stand-in "does not know: $*" 2
 `;
 
 let dir: string;
@@ -85,7 +83,13 @@ const ACCOUNT = 'ci@workshop-ci.iam.gserviceaccount.com';
 async function standIn(script: Script = {}, existing?: object) {
   const state = join(dir, `instance-${++n}.json`);
   if (existing) await writeFile(state, JSON.stringify(existing));
-  const gcloud = new Gcloud(bin, { STAND_IN_SCRIPT: JSON.stringify({ account: ACCOUNT, ...script }), STAND_IN_STATE: state });
+  const sc = { account: ACCOUNT, ...script };
+  const gcloud = new Gcloud(bin, {
+    SI_STATE: state, SI_ACCOUNT: sc.account, SI_AUTH_EXIT: String(sc.authExit ?? 0), SI_CONFIG_PROJECT: sc.configProject ?? '',
+    SI_API: sc.api ?? 'enabled', SI_DESCRIBE_ERROR: sc.describeError ?? '', SI_CREATE_EXIT: String(sc.createExit ?? 0),
+    SI_CREATE_MAKES: sc.createMakes === false ? 'no' : 'yes', SI_CREATED_STATE: sc.createdState ?? 'READY',
+    SI_CREATED_HOST: sc.createdHost === false ? 'no' : 'yes', SI_DELETE_EXIT: String(sc.deleteExit ?? 0),
+  });
   const verbs = () => gcloud.history.map((a) => (a[0] === 'redis' ? a.slice(0, 3) : a.slice(0, 2)).join(' '));
   return { gcloud, state, verbs };
 }
