@@ -63,6 +63,10 @@ case "$1 $2 $3" in
   "redis instances delete")
     [ "\${SI_DELETE_EXIT:-0}" = 0 ] || fail redis.instances.delete "FAILED_PRECONDITION: instance is busy"
     rm -f "$SI_STATE"; exit 0 ;;
+  "test noisy ")
+    printf 'first\\n\\n   \\nsecond\\n' >&2; exit 0 ;;
+  "test killed ")
+    kill -9 $$ ;;
 esac
 fail stand-in "does not know: $*" 2
 `;
@@ -317,6 +321,14 @@ describe('how gcloud is run', () => {
     expect(gcloud.history).toEqual([['redis', 'instances', 'describe', 'x']]);
     const ok = await gcloud.run(['auth', 'list']);
     expect(ok).toEqual({ exitCode: 0, stdout: ACCOUNT, stderr: '' });
+  });
+
+  test('progress lines: blank ones dropped; a gcloud killed by a signal counts as exit 1', async () => {
+    const { gcloud } = await standIn();
+    const lines: string[] = [];
+    expect((await gcloud.run(['test', 'noisy'], (l) => lines.push(l))).exitCode).toBe(0);
+    expect(lines).toEqual(['first', 'second']);
+    expect((await gcloud.run(['test', 'killed'])).exitCode).toBe(1);
   });
 
   test('a missing NOT_FOUND instance, read back from the real stand-in log', async () => {

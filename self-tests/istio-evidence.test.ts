@@ -9,9 +9,10 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import {
-  accessLogLinesTo, checkMeshConfig, installArgs, ISTIO_OPERATOR_FILE, parseClusterHostStats, parsePrometheus, parseTextStats, rbacCount,
-  sumMetric, tcpConnectionsTo, upstreamConnections,
+  accessLogLinesTo, checkMeshConfig, installArgs, ISTIO_OPERATOR_FILE, parseClusterHostStats, parsePrometheus, parseTextStats, proxyAdmin,
+  proxyClusters, proxyStats, rbacCount, sumMetric, tcpConnectionsTo, upstreamConnections,
 } from '../helpers/istio.ts';
+import type { Kube } from '../helpers/kube.ts';
 
 describe('mesh config check: only an explicit REGISTRY_ONLY passes', () => {
   const cm = (data: Record<string, string> | undefined): V1ConfigMap => ({ metadata: { name: 'istio', namespace: 'istio-system' }, ...(data ? { data } : {}) });
@@ -236,5 +237,31 @@ describe('access log lines: whole fields, quoted or not', () => {
     const bare = `[t] ${host} ${cluster}`;
     expect(accessLogLinesTo(bare, cluster, host)).toEqual([bare]);
     expect(accessLogLinesTo('', cluster, host)).toEqual([]);
+  });
+});
+
+describe('reading a proxy\'s admin pages (through a recording Kube double: only its exec is used)', () => {
+  type Exec = (ns: string, pod: string, container: string, cmd: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  const kubeWith = (exec: Exec) => ({ exec }) as unknown as Kube;
+
+  test('the page is read with pilot-agent in istio-proxy (or the container given) and parsed', async () => {
+    const calls: unknown[][] = [];
+    const kube = kubeWith(async (...args) => {
+      calls.push(args);
+      return { exitCode: 0, stdout: args[3][3] === 'clusters' ? 'c::10.0.0.1:6379::cx_total::3\n' : 'm{a="b"} 2\n', stderr: '' };
+    });
+    expect(await proxyClusters(kube, 'ns', 'pod-1')).toEqual([{ cluster: 'c', host: '10.0.0.1:6379', stat: 'cx_total', value: '3' }]);
+    expect(await proxyStats(kube, 'ns', 'pod-1')).toEqual([{ name: 'm', labels: { a: 'b' }, value: 2 }]);
+    expect(await proxyAdmin(kube, 'istio-system', 'gw-1', 'stats?filter=rbac', 'istio-proxy-2')).toBe('m{a="b"} 2\n');
+    expect(calls).toEqual([
+      ['ns', 'pod-1', 'istio-proxy', ['pilot-agent', 'request', 'GET', 'clusters']],
+      ['ns', 'pod-1', 'istio-proxy', ['pilot-agent', 'request', 'GET', 'stats/prometheus']],
+      ['istio-system', 'gw-1', 'istio-proxy-2', ['pilot-agent', 'request', 'GET', 'stats?filter=rbac']],
+    ]);
+  });
+
+  test('a failed read is an error naming the page, the pod, the container, the exit code and stderr', async () => {
+    const kube = kubeWith(async () => ({ exitCode: 7, stdout: 'partial', stderr: '  connection refused\n' }));
+    await expect(proxyAdmin(kube, 'ns', 'pod-1', 'clusters')).rejects.toThrow(new Error('reading clusters of ns/pod-1 istio-proxy failed (exit 7): connection refused'));
   });
 });

@@ -176,3 +176,16 @@ describe('defaults and documented lists', () => {
     expect(d).toMatchObject({ CLUSTER: 'kind', KEEP_CLUSTER: false, GCP_PROJECT: 'p-1', GCP_ZONE: null, ALLOW_CONTEXT: null, READY_TIMEOUT: 300_000 });
   });
 });
+
+describe('errors that are not invalid values', () => {
+  test('an unexpected error while reading a setting is thrown as it is, not reported as an invalid value', () => {
+    const boom = new TypeError('environment unreadable');
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get: (_t, key) => {
+        if (key === 'XDG_CACHE_HOME') throw boom;
+        return undefined;
+      },
+    });
+    expect(() => loadSettings(env)).toThrow(boom);
+  });
+});
