@@ -6,10 +6,13 @@
  * Formats as in cluster-plumbing.test.ts and egress-gateway.test.ts (Envoy admin `clusters`
  * page, `stats` text, Prometheus exposition, Istio's default access log).
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import {
-  accessLogLinesTo, checkMeshConfig, installArgs, ISTIO_OPERATOR_FILE, parseClusterHostStats, parsePrometheus, parseTextStats, proxyAdmin,
+  accessLogLinesTo, checkMeshConfig, install, installArgs, ISTIO_OPERATOR_FILE, parseClusterHostStats, parsePrometheus, parseTextStats, proxyAdmin,
   proxyClusters, proxyStats, rbacCount, sumMetric, tcpConnectionsTo, upstreamConnections,
 } from '../helpers/istio.ts';
 import type { Kube } from '../helpers/kube.ts';
@@ -263,5 +266,32 @@ describe('reading a proxy\'s admin pages (through a recording Kube double: only 
   test('a failed read is an error naming the page, the pod, the container, the exit code and stderr', async () => {
     const kube = kubeWith(async () => ({ exitCode: 7, stdout: 'partial', stderr: '  connection refused\n' }));
     await expect(proxyAdmin(kube, 'ns', 'pod-1', 'clusters')).rejects.toThrow(new Error('reading clusters of ns/pod-1 istio-proxy failed (exit 7): connection refused'));
+  });
+});
+
+describe('istioctl install (a STAND-IN istioctl script that prints progress like istioctl and records its arguments)', () => {
+  test('runs with the install arguments; its output lines are logged trimmed, blank ones dropped; a failure is thrown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'egress-verify-istioctl-'));
+    try {
+      const bin = join(dir, 'istioctl');
+      await writeFile(bin, '#!/bin/sh\necho "$*" > "$(dirname "$0")/args"\nprintf \'  ✔ Istio core installed  \\n\\n   \\n✔ Installation complete\\n\'\n[ "$FAIL_INSTALL" = 1 ] && { echo "Error: failed" >&2; exit 1; }\nexit 0\n', { mode: 0o755 });
+      const logged: string[] = [];
+      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { logged.push(String(chunk)); return true; });
+      try {
+        await install(bin, { kubeconfigPath: '/k', context: 'kind-x', readinessTimeoutMs: 60_000 }, '/op.yaml');
+      } finally {
+        spy.mockRestore();
+      }
+      expect(await readFile(join(dir, 'args'), 'utf8')).toBe('install -y -f /op.yaml --kubeconfig /k --context kind-x --readiness-timeout 60s\n');
+      expect(logged.map((l) => l.replace(/^\[egress-verify [0-9:]+\] /, '').trimEnd())).toEqual(['  istioctl: ✔ Istio core installed', '  istioctl: ✔ Installation complete']);
+      process.env.FAIL_INSTALL = '1';
+      try {
+        await expect(install(bin, { kubeconfigPath: undefined, context: 'c', readinessTimeoutMs: 1000 })).rejects.toThrow(/Error: failed/);
+      } finally {
+        delete process.env.FAIL_INSTALL;
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
