@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import {
   createArgs, createdByRun, Gcloud, GcpError, gcloudError, Memorystore, newRunId, parseInstance, preflight, StartedMemorystore,
 } from '../helpers/gcp.ts';
@@ -307,6 +307,47 @@ describe('describe output at its edges', () => {
     expect(gcloudError('')).toBe('');
     expect(gcloudError('ERROR: plain message')).toBe('ERROR: plain message'); // no (gcloud.x) part: kept whole
     expect(gcloudError('ERROR:(gcloud.x)   spaced  ')).toBe('spaced');
+    expect(gcloudError('ERROR: (gcloud.x)NOT_FOUND: y')).toBe('NOT_FOUND: y');
+    expect(gcloudError('\n\nboom\nmore')).toBe('boom');
+    expect(gcloudError('see ERROR: (gcloud.x) y')).toBe('see ERROR: (gcloud.x) y');
+  });
+});
+
+describe('what is asked, and what is logged', () => {
+  test('the read-only preflight commands, exactly', async () => {
+    const { gcloud } = await standIn();
+    await preflight(gcloud, settings());
+    expect(gcloud.history).toEqual([
+      ['auth', 'list', '--filter=status:ACTIVE', '--format=value(account)'],
+      ['services', 'list', '--enabled', '--project=workshop-ci', '--filter=config.name=redis.googleapis.com', '--format=value(config.name)'],
+    ]);
+  });
+
+  test('an account or project of whitespace only is none', async () => {
+    const { gcloud } = await standIn({ account: '   ', configProject: '  ' });
+    expect(await problemsOf(preflight(gcloud, loadSettings({ REDIS_BACKEND: 'memorystore', CLUSTER: 'existing' })))).toHaveLength(2);
+  });
+
+  test('create and delete progress is logged line by line; an instance left alone says so', async () => {
+    const logged: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { logged.push(String(chunk).replace(/^\[egress-verify [0-9:]+\] /, '').trimEnd()); return true; });
+    try {
+      const { gcloud } = await standIn();
+      const m = await new Memorystore(settings({ MEMORYSTORE_CREATE: '1', GCP_ZONE: 'us-central1-a' }), gcloud, 'run-l').start();
+      await m.stop();
+      const other = await standIn({}, READY);
+      const o = await new Memorystore(settings(), other.gcloud, 'run-m').start();
+      await o.stop();
+      const notReady = await standIn({}, { ...READY, state: 'REPAIRING' });
+      await new Memorystore(settings(), notReady.gcloud, 'run-n').start().catch(() => undefined);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged).toEqual([
+      'creating Memorystore instance redis-cart in workshop-ci/us-central1 (this takes minutes)',
+      '  gcloud: Create request issued for: [redis-cart]',
+      'Memorystore instance redis-cart was not created by this run: left as it is',
+    ]);
   });
 });
 

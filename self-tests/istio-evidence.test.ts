@@ -186,7 +186,7 @@ describe('Prometheus text: names, labels and values at the edges', () => {
   });
 
   test('names with colons and digits, values after several spaces, timestamps ignored', () => {
-    expect(parsePrometheus(['envoy:cluster_cx_total2{cluster_name="a"}   42 1700000000', 'up 1', 'no_value'].join('\n'))).toEqual([
+    expect(parsePrometheus(['envoy:cluster_cx_total2{cluster_name="a"}   42 1700000000', 'up 1 #', 'no_value'].join('\n'))).toEqual([
       { name: 'envoy:cluster_cx_total2', labels: { cluster_name: 'a' }, value: 42 },
       { name: 'up', labels: {}, value: 1 },
     ]);
@@ -233,7 +233,8 @@ describe('access log lines: whole fields, quoted or not', () => {
     const inside = `[t] "CONNECT ${host} HTTP/1.1" ${cluster} -`;
     const prefixed = `[t] x"${host} ${cluster} -`;
     const partial = `[t] "${host}0" ${cluster}-2 -`;
-    expect(accessLogLinesTo([inside, prefixed, partial].join('\n'), cluster, host)).toEqual([]);
+    const innerQuote = `[t] 172.18.0.5:"6379 ${cluster} -`;
+    expect(accessLogLinesTo([inside, prefixed, partial, innerQuote].join('\n'), cluster, host)).toEqual([]);
   });
 
   test('an unquoted host field counts too; an empty log has no lines', () => {

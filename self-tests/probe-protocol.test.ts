@@ -6,7 +6,7 @@
  */
 import dns from 'node:dns';
 import net from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { parseArgs, parseReply, probe } from '../helpers/probe.mjs';
 
 const servers: net.Server[] = [];
@@ -230,5 +230,35 @@ describe('probe CLI arguments', () => {
     [['h', '6379', '--hgetall']], [['h', '6379', '--hgetall', '']], [['h', '6379', '--verbose', '1']],
   ])('usage error: %j', (argv) => {
     expect(parseArgs(argv)).toBeUndefined();
+  });
+});
+
+describe('probe: what it leaves behind and exactly what it returns', () => {
+  test('a bare line end is a reply line too (the peer answered something)', () => {
+    expect(parseReply(Buffer.from('\r\n'))).toEqual({ line: '' });
+  });
+
+  test('an answer has no error or hash fields at all; a partial line is trimmed', async () => {
+    const pong = await peer(answer('+PONG\r\n'));
+    const r = await probe('127.0.0.1', pong.port);
+    expect(r).toStrictEqual({ outcome: 'answered', host: '127.0.0.1', port: pong.port, phase: 'reply', elapsedMs: r.elapsedMs, reply: '+PONG' });
+    const spaced = await peer(answer('+PONG  ', 'end'));
+    expect((await probe('127.0.0.1', spaced.port)).reply).toBe('+PONG');
+  });
+
+  test('once settled, no timer is left running and the connection is closed', async () => {
+    const closed: Promise<void>[] = [];
+    const { port } = await peer((s) => {
+      closed.push(new Promise((r) => s.once('close', () => r())));
+      answer('+PONG\r\n')(s);
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      expect((await probe('127.0.0.1', port, { timeoutMs: 60_000 })).outcome).toBe('answered');
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    await closed[0];
   });
 });

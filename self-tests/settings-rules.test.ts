@@ -49,6 +49,7 @@ describe('validators take whole values only', () => {
     const e = (() => { try { loadSettings({ CLUSTER: 'gke' }); } catch (x) { return x as SettingsError; } throw new Error('accepted'); })();
     expect(e.name).toBe('SettingsError');
     expect(e.message).toBe('Invalid settings, nothing was started:\n  - CLUSTER="gke" is not valid; valid values: kind, existing');
+    expect(new SettingsError(['a', 'b']).message).toBe('Invalid settings, nothing was started:\n  - a\n  - b');
   });
 
   test('values are trimmed; blank means the default', () => {

@@ -22,7 +22,7 @@ describe('setup steps by kind of run', () => {
     const s = kind({ CLUSTER_NAME: 'ci-7', REDIS_IMAGE: 'egress-verify/redis:local' });
     const steps = setupSteps(s);
     expect(steps.map((x) => x.id)).toEqual(['prerequisites', 'cluster', 'istio', 'redis']);
-    expect(steps[0]!.title).toBe('Check the prerequisites: Docker engine, kind, istioctl 1.30.5');
+    expect(steps[0]).toEqual({ id: 'prerequisites', title: 'Check the prerequisites: Docker engine, kind, istioctl 1.30.5', manifests: [] });
     expect(steps[1]).toEqual({ id: 'cluster', title: `Create the kind cluster "ci-7" (${s.kindNodeImage})`, manifests: [{ file: 'kind-config.yaml', action: 'kind create cluster --config' }] });
     expect(steps[2]!.manifests).toEqual([{ file: 'fixtures/istio-operator.yaml', action: 'istioctl install -f' }]);
     expect(steps[2]!.title).toMatch(/^Install Istio 1\.30\.5 with outboundTrafficPolicy REGISTRY_ONLY/);
@@ -68,6 +68,7 @@ describe('teardown and the whole plan', () => {
   });
 
   test('workloads: namespaces first, a probe outside and inside the mesh, then the cart', () => {
+    expect(workloadSteps()[0]!.title).toBe('Deploy the Cart Service (REDIS_ADDR = the external Redis) and the probes, inside and outside the mesh');
     expect(workloadSteps()[0]!.manifests).toEqual([
       { file: 'fixtures/namespaces.yaml', action: 'apply' },
       { file: 'fixtures/probe.yaml', action: 'apply', values: { NAMESPACE: OUTSIDE_NS } },
