@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
-import { CartCallError, cartServiceDefinition, CartClient, grpcStatus, type Cart } from '../helpers/cart.ts';
+import { CartCallError, cartServiceDefinition, CartClient, grpcStatus, readStoredCart, type Cart } from '../helpers/cart.ts';
 
 type Handler = (call: grpc.ServerUnaryCall<{ userId: string; item?: { productId: string; quantity: number } }, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
 
@@ -103,5 +103,19 @@ describe('AddItem until accepted or rejected', () => {
     const failing = await standIn({ AddItem: (_c, cb) => cb(storageError('down')) });
     await expect(failing.addItemUntil('accepted', 'u', { productId: 'p', quantity: 1 }, 50))
       .rejects.toThrow(/^timed out after 0\.1s waiting for the cart to accept AddItem; last seen: CartService\.AddItem failed: FAILED_PRECONDITION \(9\): down$/);
+  });
+});
+
+describe('closing, and a stored cart without its data field', () => {
+  test('after close() the client makes no more calls', async () => {
+    const client = await standIn({ GetCart: (call, cb) => cb(null, { userId: call.request.userId, items: [] }) });
+    expect(await client.getCart('u')).toEqual({ userId: 'u', items: [] });
+    client.close();
+    await expect(client.getCart('u')).rejects.toThrow();
+  });
+
+  test('every field found is named, in order', () => {
+    expect(() => readStoredCart({ absexp: Buffer.from('-1'), sldexp: Buffer.from('-1') }))
+      .toThrow(new Error('the cart HASH has no data field (data or dv); fields: absexp, sldexp'));
   });
 });

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createClusterArgs, KindCluster } from '../helpers/kind.ts';
 
 const STAND_IN = `#!/bin/sh
@@ -28,8 +28,10 @@ case "$1 $2" in
     printf 'Creating cluster "%s" ...\\n\\n ✓ Ensuring node image\\n' "$name" >&2
     if [ "$KS_CREATE_FAIL" = 1 ]; then echo "ERROR: failed to create cluster: node did not become ready" >&2; exit 1; fi
     echo "$name" >> "$KS_DIR/clusters"
-    printf 'apiVersion: v1\\nkind: Config\\n' > "$kubeconfig"; exit 0 ;;
-  "delete cluster") [ -f "$KS_DIR/clusters" ] && grep -vx "$name" "$KS_DIR/clusters" > "$KS_DIR/rest"; mv -f "$KS_DIR/rest" "$KS_DIR/clusters" 2>/dev/null; exit 0 ;;
+    mkdir -p "$(dirname "$kubeconfig")"; printf 'apiVersion: v1\\nkind: Config\\n' > "$kubeconfig"; exit 0 ;;
+  "delete cluster")
+    if [ "$KS_DELETE_FAIL" = 1 ]; then echo "ERROR: failed to delete cluster" >&2; exit 1; fi
+    [ -f "$KS_DIR/clusters" ] && grep -vx "$name" "$KS_DIR/clusters" > "$KS_DIR/rest"; mv -f "$KS_DIR/rest" "$KS_DIR/clusters" 2>/dev/null; exit 0 ;;
   "load docker-image"|"export logs") exit 0 ;;
 esac
 echo "ERROR: unknown command: $*" >&2; exit 2
@@ -46,16 +48,17 @@ beforeAll(async () => {
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 /** A stand-in state with these clusters already there; `calls()` lists what kind was asked. */
-async function world(existing: string[] = [], createFails = false) {
+async function world(existing: string[] = [], createFails = false, deleteFails = false) {
   const dir = join(root, `w${++n}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir);
   if (existing.length) await writeFile(join(dir, 'clusters'), `${existing.join('\n')}\n`);
   process.env.KS_DIR = dir;
   process.env.KS_CREATE_FAIL = createFails ? '1' : '0';
+  process.env.KS_DELETE_FAIL = deleteFails ? '1' : '0';
   const calls = async () => (existsSync(join(dir, 'calls')) ? (await readFile(join(dir, 'calls'), 'utf8')).trim().split('\n') : []);
   const clusters = async () => (existsSync(join(dir, 'clusters')) ? (await readFile(join(dir, 'clusters'), 'utf8')).split('\n').filter(Boolean) : []);
-  const kubeconfig = join(dir, 'out', 'kubeconfig');
+  const kubeconfig = join(dir, 'out', 'run-1', 'kubeconfig');
   const cluster = () => new KindCluster(bin).withName('egress-verify').withConfig('/repo/kind-config.yaml')
     .withNodeImage('kindest/node:v1.36.1').withKubeconfig(kubeconfig).withWait('90s');
   return { dir, calls, clusters, kubeconfig, cluster };
@@ -64,6 +67,49 @@ async function world(existing: string[] = [], createFails = false) {
 afterAll(() => {
   delete process.env.KS_DIR;
   delete process.env.KS_CREATE_FAIL;
+  delete process.env.KS_DELETE_FAIL;
+});
+
+/** Lines logged (stderr) while `fn` runs, without the time prefix. */
+async function logsOf(fn: () => Promise<unknown>): Promise<string[]> {
+  const logged: string[] = [];
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    logged.push(String(chunk).replace(/^\[egress-verify [0-9:]+\] /, '').trimEnd());
+    return true;
+  });
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return logged;
+}
+
+describe('kind cluster defaults and logging', () => {
+  test('defaults: the suite\'s cluster name and config, kind waits 120 s, neither reused nor kept', () => {
+    expect(new KindCluster(bin).options).toEqual({
+      name: 'egress-verify', configPath: 'kind-config.yaml', nodeImage: '', kubeconfigPath: '', wait: '120s', reuse: false, keep: false,
+    });
+  });
+
+  test('kind\'s progress lines are logged trimmed, blank ones dropped; reuse and keep say what happens', async () => {
+    const w = await world();
+    let started: Awaited<ReturnType<KindCluster['start']>> | undefined;
+    expect(await logsOf(async () => { started = await w.cluster().keep(true).start(); })).toEqual([
+      '  kind: Creating cluster "egress-verify" ...', '  kind: ✓ Ensuring node image',
+    ]);
+    expect(await logsOf(() => started!.stop())).toEqual([
+      `KEEP_CLUSTER: kind cluster "egress-verify" kept; kubeconfig ${w.kubeconfig}; delete with: kind delete cluster --name egress-verify`,
+    ]);
+    const reused = await logsOf(async () => { started = await w.cluster().reuseExisting(true).start(); await started.stop(); });
+    expect(reused).toEqual(['reusing kind cluster "egress-verify"', 'kind cluster "egress-verify" was reused: left as it is']);
+  });
+
+  test('a failed create whose cleanup also fails: the create\'s error is the one thrown', async () => {
+    const w = await world([], true, true);
+    await expect(w.cluster().start()).rejects.toThrow(/node did not become ready/);
+    expect((await w.calls()).at(-1)).toMatch(/^delete cluster --name egress-verify/);
+  });
 });
 
 describe('kind cluster lifecycle (kind CLI stand-in)', () => {
