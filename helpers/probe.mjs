@@ -134,14 +134,15 @@ export function probe(host, port, options = {}) {
       reply = received.toString('utf8').split('\r\n')[0] ?? '';
       finish(answeredSoFar() ? 'answered' : 'closed');
     });
-    // Stryker disable next-line all: never decides; Node emits 'end' or 'error' before 'close' on every path,
-    // and both settle the result. A safety net against a hang.
+    // A safety net against a hang that never decides: Node emits 'end' or 'error' before 'close' on
+    // every path, and both settle the result first.
+    // Stryker disable next-line all: equivalent (see above)
     socket.once('close', () => finish(answeredSoFar() ? 'answered' : phase === 'reply' ? 'closed' : 'timeout'));
     socket.once('error', (/** @type {NodeJS.ErrnoException} */ err) => {
       const code = err.code ?? err.message;
       if (DNS_ERRORS.has(code)) return finish('unresolvable', code);
-      // Stryker disable next-line ConditionalExpression,StringLiteral: a refusal also reaches the last line ('refused');
-      // this one names the case.
+      // A refusal also reaches the last line ('refused'); this one names the case.
+      // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent (see above)
       if (code === 'ECONNREFUSED') return finish('refused', code);
       // A reset means a peer had accepted the connection (even when it lands before our
       // 'connect' callback ran): a close without reply, not a refusal.

@@ -355,6 +355,7 @@ describe('how gcloud is run', () => {
   test('never prompts, keeps a history, reports exit code and output, and streams stderr lines', async () => {
     const { gcloud } = await standIn({ describeError: 'NOT_FOUND: gone' });
     expect(gcloud.env.CLOUDSDK_CORE_DISABLE_PROMPTS).toBe('1');
+    expect(new Gcloud().path).toBe('gcloud');
     const lines: string[] = [];
     const r = await gcloud.run(['redis', 'instances', 'describe', 'x'], (l) => lines.push(l));
     expect(r).toEqual({ exitCode: 1, stdout: '', stderr: 'ERROR: (gcloud.redis.instances.describe) NOT_FOUND: gone' });
