@@ -23,10 +23,11 @@ export const decisionModules = [
 
 /**
  * Break scores (percent): below them `npm run test:mutation` fails. Stryker's thresholds.break
- * guards the whole set; helpers/mutation-score-cli.ts the decision modules. Set a little under
- * what was reached, so the score cannot fall silently; raise them as tests improve.
+ * guards the whole set; helpers/mutation-score-cli.ts the decision modules. Reached on
+ * 2026-11-26: decision modules 97.61%, all 97.38%; set a little under, so the score cannot fall
+ * silently (new code needs its tests). Raise them as tests improve.
  */
-export const breakScores = { decision: 85, all: 80 };
+export const breakScores = { decision: 95, all: 94 };
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -64,5 +65,5 @@ export default {
   cleanTempDir: true,
   // A mutant that loops (a deadline never reached) is cut off this long after the tests' own time.
   timeoutMS: 6000,
-  thresholds: { high: 90, low: 80, break: breakScores.all },
+  thresholds: { high: 97, low: 94, break: breakScores.all },
 };
