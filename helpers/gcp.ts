@@ -119,6 +119,7 @@ export class Gcloud {
   async run(args: string[], onProgress?: (line: string) => void): Promise<GcloudResult> {
     this.history.push(args);
     const child = execa(this.path, args, { env: this.env, reject: false, timeout: 30 * 60_000 });
+    // Stryker disable next-line OptionalChaining: equivalent; execa pipes stderr unless told otherwise, so it is always there.
     if (onProgress) child.stderr?.on('data', (d: Buffer) => d.toString().split('\n').filter((l) => l.trim()).forEach(onProgress));
     const r = await child;
     return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   createArgs, createdByRun, deleteArgs, describeArgs, Gcloud, GcpError, gcloudError, Memorystore, newRunId, parseInstance, preflight,
@@ -80,7 +80,10 @@ describe('gcloud command construction and output parsing', () => {
   });
 });
 
-describe('the real gcloud on this machine, without credentials', () => {
+// Skipped in mutation runs (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts): each real
+// gcloud call takes seconds, and these tests would run again for every settings mutant; the
+// decisions they reach are tested against the stand-in (here and in gcp-lifecycle.test.ts).
+describe.skipIf(process.env.EGRESS_VERIFY_MUTATION === '1')('the real gcloud on this machine, without credentials', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     env = {
@@ -90,6 +93,7 @@ describe('the real gcloud on this machine, without credentials', () => {
       CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
     };
   });
+  afterAll(() => rm(env.CLOUDSDK_CONFIG!, { recursive: true, force: true }));
 
   test('no account and no project: both reported at once, and nothing but read-only commands ran', async (ctx) => {
     const path = await onPath('gcloud');
@@ -129,6 +133,7 @@ describe('the real gcloud on this machine, without credentials', () => {
       const err = await checkPrerequisites(loadSettings(memorystoreEnv)).catch((e: unknown) => e);
       expect((err as { problems: string[] }).problems).toContain('gcloud: not on PATH; install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install), then `gcloud auth login`');
     } finally {
+      await rm(process.env.PATH, { recursive: true, force: true });
       process.env.PATH = saved;
     }
   });
@@ -166,7 +171,7 @@ console.error('ERROR: (gcloud) stand-in does not know: ' + args.join(' ')); proc
     bin = join(dir, 'gcloud');
     await writeFile(bin, STAND_IN, { mode: 0o755 });
   });
-  afterAll(() => undefined);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
 
   const gcloudFor = (name: string, existing?: object) => {
     const state = join(dir, `${name}.json`);
@@ -232,7 +237,10 @@ describe('context guard', () => {
       '- name: kind-sandbox', '  context: { cluster: prod, user: me }', '',
     ].join('\n'));
   });
-  afterAll(() => new Promise((r) => server.close(r)));
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    await rm(dirname(kubeconfig), { recursive: true, force: true });
+  });
 
   test('without ALLOW_CONTEXT: refused, naming the context and the setting; no connection made', () => {
     expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(ContextGuardError);

