@@ -19,6 +19,13 @@ export const decisionModules = [
   'helpers/gcp.ts',
   'helpers/poll.ts',
   'scenarios/chapter.ts',
+  'helpers/drain.ts',
+  'helpers/host.ts',
+  'helpers/strict-fields.ts',
+  'helpers/settings-checks.ts',
+  'workshop/check.ts',
+  'workshop/classify.ts',
+  'workshop/parse.ts',
 ];
 
 /**
@@ -48,6 +55,7 @@ export default {
     'helpers/manifests.ts',
     'helpers/cart.ts',
     'helpers/kind.ts',
+    'helpers/kube.ts',
   ],
   // Mutants in code that runs only at import time would need the whole suite per mutant
   // (about an hour here for a few hundred of them); they are reported as ignored instead.
