@@ -55,7 +55,6 @@ export default {
     'helpers/manifests.ts',
     'helpers/cart.ts',
     'helpers/kind.ts',
-    'helpers/kube.ts',
   ],
   // Mutants in code that runs only at import time would need the whole suite per mutant
   // (about an hour here for a few hundred of them); they are reported as ignored instead.

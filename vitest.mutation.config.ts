@@ -37,6 +37,7 @@ export const mutationTestFiles = [
   'self-tests/kube-streaming.test.ts',
   'self-tests/run-order.test.ts',
   'self-tests/workshop-scenario.test.ts',
+  'self-tests/workshop-reader.test.ts',
 ];
 
 export default defineConfig({
