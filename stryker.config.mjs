@@ -19,6 +19,13 @@ export const decisionModules = [
   'helpers/gcp.ts',
   'helpers/poll.ts',
   'scenarios/chapter.ts',
+  'helpers/drain.ts',
+  'helpers/host.ts',
+  'helpers/strict-fields.ts',
+  'helpers/settings-checks.ts',
+  'workshop/check.ts',
+  'workshop/classify.ts',
+  'workshop/parse.ts',
 ];
 
 /**

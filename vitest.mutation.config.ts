@@ -32,6 +32,12 @@ export const mutationTestFiles = [
   'self-tests/settings-rules.test.ts',
   'self-tests/compat-matrix.test.ts',
   'self-tests/step-plan.test.ts',
+  'self-tests/drain.test.ts',
+  'self-tests/host.test.ts',
+  'self-tests/kube-streaming.test.ts',
+  'self-tests/run-order.test.ts',
+  'self-tests/workshop-scenario.test.ts',
+  'self-tests/workshop-reader.test.ts',
 ];
 
 export default defineConfig({

@@ -140,7 +140,8 @@ export class KindCluster {
       // kind removes the nodes of a failed create unless --retain; make sure anyway, whatever
       // KEEP_CLUSTER says: a half-created cluster is of no use to keep. (If a signal's cleanup
       // is already stopping it, this waits for that one.)
-      await cluster.stop();
+      // The create's error is the one thrown: a failing delete here is only logged.
+      await cluster.stop().catch((cleanup: unknown) => log(`kind delete cluster "${o.name}" after the failed create failed too: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`));
       throw e;
     }
     cluster.createdNow();

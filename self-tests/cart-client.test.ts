@@ -83,26 +83,26 @@ describe('AddItem until accepted or rejected', () => {
     expect(r.value.code).toBe(grpcStatus.FAILED_PRECONDITION);
   });
 
-  test('accepted at once: true, after one attempt', async () => {
+  test('accepted at once: the user id of the accepted call, after one attempt', async () => {
     const client = await standIn({ AddItem: (_c, cb) => cb(null, {}) });
-    expect(await client.addItemUntil('accepted', 'u', { productId: 'p', quantity: 1 }, 10_000)).toMatchObject({ value: true, attempts: 1 });
+    expect(await client.addItemUntil('accepted', 'u', { productId: 'p', quantity: 1 }, 10_000)).toMatchObject({ value: { userId: 'u-1' }, attempts: 1 });
   });
 
   test('a storage that comes back: rejected first, accepted on a later attempt, two seconds apart', async () => {
     let calls = 0;
     const client = await standIn({ AddItem: (_c, cb) => (++calls === 1 ? cb(storageError('Can\'t access cart storage.')) : cb(null, {})) });
     const r = await client.addItemUntil('accepted', 'u', { productId: 'p', quantity: 1 }, 10_000);
-    expect(r).toMatchObject({ value: true, attempts: 2 });
+    expect(r).toMatchObject({ value: { userId: 'u-2' }, attempts: 2 });
     expect(r.elapsedMs).toBeGreaterThanOrEqual(1900);
   });
 
   test('never the wanted answer: a timeout naming the wait and the last answer', async () => {
     const accepting = await standIn({ AddItem: (_c, cb) => cb(null, {}) });
     await expect(accepting.addItemUntil('rejected', 'u', { productId: 'p', quantity: 1 }, 50))
-      .rejects.toThrow(/^timed out after 0\.1s waiting for the cart to reject AddItem; last seen: AddItem still succeeds$/);
+      .rejects.toThrow(/^timed out after 50ms waiting for the cart to reject AddItem; last seen: AddItem still succeeds$/);
     const failing = await standIn({ AddItem: (_c, cb) => cb(storageError('down')) });
     await expect(failing.addItemUntil('accepted', 'u', { productId: 'p', quantity: 1 }, 50))
-      .rejects.toThrow(/^timed out after 0\.1s waiting for the cart to accept AddItem; last seen: CartService\.AddItem failed: FAILED_PRECONDITION \(9\): down$/);
+      .rejects.toThrow(/^timed out after 50ms waiting for the cart to accept AddItem; last seen: CartService\.AddItem failed: FAILED_PRECONDITION \(9\): down$/);
   });
 });
 

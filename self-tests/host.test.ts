@@ -2,7 +2,7 @@
  * The host checks of the prerequisites step (helpers/host.ts): the judging functions with edge
  * values, and the readers against this machine's real Docker engine and /proc.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -175,5 +175,115 @@ describe('prerequisites: host problems in the same report as missing tools', () 
       if (saved === undefined) delete process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK;
       else process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK = saved;
     }
+  });
+});
+
+/**
+ * The readers against a STAND-IN for the docker CLI (a POSIX shell script first on PATH, test
+ * only), so they run without an engine (and under mutation testing). It answers the three reads
+ * host.ts makes the way the docker CLI does: `version --format '{{.Server.Arch}}'` and `info
+ * --format '{{.NCPU}} {{.MemTotal}}'` print the template's values on one line; `network inspect`
+ * of a missing network exits 1 with the daemon's "network NAME not found" (engine 20.10) or the
+ * newer CLI's "No such network: NAME" on stderr. The real engine is read in the describe above.
+ */
+const DOCKER_STAND_IN = `#!/bin/sh
+# STAND-IN for the docker CLI (test only). Answers from $DS_DIR; calls logged.
+echo "$*" >> "$DS_DIR/calls"
+if [ -f "$DS_DIR/down" ]; then echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1; fi
+case "$1" in
+  version) cat "$DS_DIR/arch"; exit 0 ;;
+  info) cat "$DS_DIR/info"; exit 0 ;;
+  network)
+    for name in "$@"; do :; done
+    if grep -qx "$name" "$DS_DIR/networks"; then echo "$name"; exit 0; fi
+    if [ -f "$DS_DIR/silent" ]; then exit 3; fi
+    if [ -f "$DS_DIR/new-cli" ]; then echo "Error: No such network: $name" >&2; else echo "Error response from daemon: network $name not found" >&2; fi
+    exit 1 ;;
+esac
+exit 2
+`;
+
+describe('readers against a docker CLI stand-in (no engine needed)', () => {
+  let dir: string;
+  let savedPath: string | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'egress-verify-docker-'));
+    await writeFile(join(dir, 'docker'), DOCKER_STAND_IN, { mode: 0o755 });
+    savedPath = process.env.PATH;
+    process.env.PATH = `${dir}:${savedPath ?? ''}`;
+    process.env.DS_DIR = dir;
+  });
+  afterAll(async () => {
+    process.env.PATH = savedPath;
+    delete process.env.DS_DIR;
+    await rm(dir, { recursive: true, force: true });
+  });
+  /** The answers the stand-in gives; `calls()` what it was asked (and clears the log). */
+  async function engine(o: { arch?: string; info?: string; networks?: string[]; down?: boolean; newCli?: boolean; silent?: boolean }) {
+    await writeFile(join(dir, 'arch'), o.arch ?? 'amd64\n');
+    await writeFile(join(dir, 'info'), o.info ?? '4 8589934592\n');
+    await writeFile(join(dir, 'networks'), `${(o.networks ?? ['bridge']).join('\n')}\n`);
+    await writeFile(join(dir, 'calls'), '');
+    for (const [flag, file] of [[o.down, 'down'], [o.newCli, 'new-cli'], [o.silent, 'silent']] as const) {
+      if (flag) await writeFile(join(dir, file), '');
+      else await rm(join(dir, file), { force: true });
+    }
+  }
+  const calls = async () => (await readFile(join(dir, 'calls'), 'utf8')).split('\n').filter(Boolean).sort();
+
+  test('engine facts: the architecture, CPUs and memory as printed, surrounding blanks ignored', async () => {
+    await engine({ arch: ' arm64 \n', info: '  8   17179869184 \n' });
+    expect(await readEngineFacts()).toEqual({ arch: 'arm64', cpus: 8, memoryBytes: 17_179_869_184 });
+    expect(await calls()).toEqual(['info --format {{.NCPU}} {{.MemTotal}}', 'version --format {{.Server.Arch}}']);
+  });
+
+  test('engine facts that cannot be read are errors naming the field and what was printed', async () => {
+    await engine({ arch: '\n' });
+    await expect(readEngineFacts()).rejects.toThrow(/^could not read the Docker engine's architecture \(docker version: Server\.Arch\)$/);
+    await engine({ info: '8\n' });
+    await expect(readEngineFacts()).rejects.toThrow(/^could not read MemTotal \(docker info\) from ""$/);
+    await engine({ info: 'many 8589934592\n' });
+    await expect(readEngineFacts()).rejects.toThrow(/^could not read NCPU \(docker info\) from "many"$/);
+    await engine({ info: '4 Infinity\n' });
+    await expect(readEngineFacts()).rejects.toThrow(/^could not read MemTotal \(docker info\) from "Infinity"$/);
+  });
+
+  test('an inotify file that is empty is an error, not 0', async () => {
+    await writeFile(join(dir, 'max_user_watches'), '\n');
+    await writeFile(join(dir, 'max_user_instances'), '512\n');
+    await expect(readInotifyLimits(dir, 'linux')).rejects.toThrow(`could not read ${join(dir, 'max_user_watches')} from ""`);
+  });
+
+  test('networks: there, missing (either wording), or the engine failing (an error with its message or exit code)', async () => {
+    await engine({ networks: ['bridge', 'lab'] });
+    expect(await dockerNetworkExists('lab')).toBe(true);
+    expect(await calls()).toEqual(['network inspect --format {{.Name}} lab']);
+    expect(await dockerNetworkExists('kind')).toBe(false);
+    await engine({ newCli: true });
+    expect(await dockerNetworkExists('kind')).toBe(false);
+    await engine({ down: true });
+    await expect(dockerNetworkExists('kind')).rejects.toThrow(/^docker network inspect kind failed: Cannot connect to the Docker daemon at unix:\/\/\/var\/run\/docker\.sock\. Is the docker daemon running\?$/);
+    await engine({ silent: true });
+    await expect(dockerNetworkExists('kind')).rejects.toThrow(/^docker network inspect kind failed: exit code 3$/);
+  });
+
+  test('checkHost: a kind run reads the engine (not the network); an existing cluster with the stand-in reads only the network; Memorystore reads nothing', async () => {
+    await engine({ arch: 'arm64\n', info: '1 1073741824\n' });
+    const kind = await checkHost(loadSettings({}), {});
+    expect(kind.problems).toEqual([engineArchProblem('arm64', cartImageDefault), engineSizeProblem(1, GiB)]);
+    expect(kind.warnings).toEqual([inotifyWarning(await readInotifyLimits())].filter(Boolean));
+    expect(await calls()).toEqual(['info --format {{.NCPU}} {{.MemTotal}}', 'version --format {{.Server.Arch}}']);
+
+    await engine({ networks: ['bridge'] });
+    const env = { KIND_EXPERIMENTAL_DOCKER_NETWORK: 'lab' };
+    expect(await checkHost(loadSettings({ CLUSTER: 'existing' }), env)).toEqual({ problems: [networkProblem('lab', false, env)], warnings: [] });
+    expect(await calls()).toEqual(['network inspect --format {{.Name}} lab']);
+    await engine({ networks: ['kind'] });
+    expect(await checkHost(loadSettings({ CLUSTER: 'existing' }), {})).toEqual({ problems: [], warnings: [] });
+    expect(await calls()).toEqual(['network inspect --format {{.Name}} kind']);
+
+    await engine({});
+    expect(await checkHost(loadSettings({ CLUSTER: 'existing', REDIS_BACKEND: 'memorystore', GCP_PROJECT: 'p-1' }), {})).toEqual({ problems: [], warnings: [] });
+    expect(await calls()).toEqual([]);
   });
 });

@@ -179,7 +179,7 @@ describe('kind cluster lifecycle (kind CLI stand-in)', () => {
     await started.loadImages([]);
     await started.loadImages(['a:1', 'b:2']);
     await started.exportLogs('/tmp/logs-x');
-    expect((await w.calls()).slice(2)).toEqual(['load docker-image a:1 b:2 --name egress-verify', 'export logs /tmp/logs-x --name egress-verify']);
+    expect((await w.calls()).slice(2)).toEqual(['load docker-image a:1 --name egress-verify', 'load docker-image b:2 --name egress-verify', 'export logs /tmp/logs-x --name egress-verify']);
     await started.stop();
   });
 });

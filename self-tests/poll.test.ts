@@ -83,19 +83,19 @@ describe('poll: the deadline', () => {
     const err = await pollTimed('the probe', 120, check, undefined, { intervalMs: 20 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PollTimeoutError);
     expect((err as Error).name).toBe('PollTimeoutError');
-    expect((err as Error).message).toBe('timed out after 0.1s waiting for the probe');
+    expect((err as Error).message).toBe('timed out after 120ms waiting for the probe');
     expect(calls()).toBeGreaterThanOrEqual(3);
   });
 
   test('the last observation: a string as is, anything else as JSON, through a custom describer if given', async () => {
     const text = await pollUntil('x', 30, async () => { throw new RetryableError('closed'); }, undefined, { intervalMs: 5 }).catch((e: Error) => e.message);
-    expect(text).toBe('timed out after 0.0s waiting for x; last seen: closed');
+    expect(text).toBe('timed out after 30ms waiting for x; last seen: closed');
     // A value seen, but the deadline passed before the streak was complete.
     const object = await pollUntil('w', 30, async () => ({ outcome: 'answered' }), undefined, { intervalMs: 50, consecutive: 3 }).catch((e: Error) => e.message);
-    expect(object).toBe('timed out after 0.0s waiting for w; last seen: {"outcome":"answered"}');
+    expect(object).toBe('timed out after 30ms waiting for w; last seen: {"outcome":"answered"}');
     const seen: unknown[] = [];
     const custom = await pollTimed('y', 30, async () => undefined, (last) => { seen.push(last); return 'described'; }, { intervalMs: 5 }).catch((e: Error) => e.message);
-    expect(custom).toBe('timed out after 0.0s waiting for y; last seen: described');
+    expect(custom).toBe('timed out after 30ms waiting for y; last seen: described');
     expect(seen).toEqual([undefined]);
     expect(new PollTimeoutError('z', 2500, '{"outcome":"closed"}').message).toBe('timed out after 2.5s waiting for z; last seen: {"outcome":"closed"}');
   });

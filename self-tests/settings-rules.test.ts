@@ -166,15 +166,15 @@ describe('defaults and documented lists', () => {
     expect(docs.get('CLUSTER')).toMatchObject({ defaultText: 'kind', valid: 'kind, existing' });
     expect(docs.get('REDIS_BACKEND')).toMatchObject({ defaultText: 'container', valid: 'container, memorystore' });
     expect(docs.get('LOAD_IMAGES')).toMatchObject({ defaultText: 'present', valid: 'present, never' });
-    expect(docs.get('KEEP_CLUSTER')).toMatchObject({ defaultText: 'false', valid: 'true, false, 1, 0, yes, no' });
-    expect(docs.get('PROPAGATION_TIMEOUT')).toMatchObject({ defaultText: '120s', valid: 'a duration: 90, 90s, 5m, 1h, 500ms' });
+    expect(docs.get('KEEP_CLUSTER')).toMatchObject({ defaultText: 'false', valid: 'true, false, 1, 0, yes, no, on, off (any case); empty is false' });
+    expect(docs.get('PROPAGATION_TIMEOUT')).toMatchObject({ defaultText: '120s', valid: 'a duration up to 24h: 90, 90s, 5m, 2m30s, 1h, 500ms' });
     expect(docs.get('GCP_ZONE')?.defaultText).toBe('');
   });
 
   test('describeSettings: one entry per variable, unset values as null', () => {
     const d = describeSettings(loadSettings({ HOME: '/home/m', GCP_PROJECT: 'p-1' }));
     expect(Object.keys(d)).toEqual(settingDocs().map((x) => x.env));
-    expect(d).toMatchObject({ CLUSTER: 'kind', KEEP_CLUSTER: false, GCP_PROJECT: 'p-1', GCP_ZONE: null, ALLOW_CONTEXT: null, READY_TIMEOUT: 300_000 });
+    expect(d).toMatchObject({ CLUSTER: 'kind', KEEP_CLUSTER: false, GCP_PROJECT: 'p-1', GCP_ZONE: null, ALLOW_CONTEXT: null, READY_TIMEOUT: '5m' });
   });
 });
 

@@ -30,7 +30,7 @@ describe('setup steps by kind of run', () => {
   });
 
   test('kind with REUSE_CLUSTER says so', () => {
-    expect(setupSteps(kind({ REUSE_CLUSTER: '1' }))[1]!.title).toMatch(/, or reuse it$/);
+    expect(setupSteps(kind({ REUSE_CLUSTER: '1' }))[1]!.title).toMatch(/^Reuse the kind cluster "egress-verify" if present, else create it \(kindest\/node:v/);
   });
 
   test('existing + Memorystore: no kind, no cluster step, the mesh checked not installed, gcloud needed', () => {
@@ -52,8 +52,8 @@ describe('setup steps by kind of run', () => {
 describe('teardown and the whole plan', () => {
   test('the kind cluster is deleted unless kept or reused; an existing cluster is never mentioned', () => {
     expect(teardownSteps(kind())[0]!.title).toBe('Clean up in reverse order: namespaces, Redis stand-in, kind cluster (deleted)');
-    expect(teardownSteps(kind({ KEEP_CLUSTER: '1' }))[0]!.title).toBe('Clean up in reverse order: namespaces, Redis stand-in, kind cluster (kept)');
-    expect(teardownSteps(kind({ REUSE_CLUSTER: '1' }))[0]!.title).toBe('Clean up in reverse order: namespaces, Redis stand-in, kind cluster (kept)');
+    expect(teardownSteps(kind({ KEEP_CLUSTER: '1' }))[0]!.title).toBe('Keep everything for inspection (KEEP_CLUSTER): kind cluster, Istio, Redis stand-in, test namespaces (each scenario file replaces them at its start); print how to look at them and how to remove them');
+    expect(teardownSteps(kind({ REUSE_CLUSTER: '1' }))[0]!.title).toBe('Keep everything for inspection (REUSE_CLUSTER): kind cluster, Istio, Redis stand-in, test namespaces (each scenario file replaces them at its start); print how to look at them and how to remove them');
     expect(teardownSteps(existing())).toEqual([{ id: 'teardown', title: 'Clean up in reverse order: namespaces, Redis stand-in', manifests: [] }]);
   });
 
