@@ -10,7 +10,14 @@ export const jsonReport = `${artifacts}/mutation/mutation.json`;
 
 /**
  * The code that decides: verdicts and parsers of proxy output and RESP, the mesh-config check,
- * settings validators and cross-checks, GCP preflight and lifecycle, polling, the step plan.
+ * settings validators and cross-checks (and the path checks of settings-checks), GCP preflight
+ * and lifecycle, polling, the step plan, the drain deadline, the host checks, the offline
+ * unknown-field check.
+ *
+ * Not mutated (yet): the workshop reader (workshop/parse, classify, check). Its in-process tests
+ * (self-tests/workshop-reader.test.ts) analyse whole chapters, with a git call per analysis; a
+ * run with them went at about 20 mutants a minute on this machine, for 1,410 mutants: more
+ * than an hour. They join when those tests are split into cheap per-function ones.
  */
 export const decisionModules = [
   'helpers/istio.ts',
@@ -23,9 +30,6 @@ export const decisionModules = [
   'helpers/host.ts',
   'helpers/strict-fields.ts',
   'helpers/settings-checks.ts',
-  'workshop/check.ts',
-  'workshop/classify.ts',
-  'workshop/parse.ts',
 ];
 
 /**
@@ -46,8 +50,11 @@ export default {
   // Two cores on the project's machines, shared with other work.
   concurrency: 2,
   // The decision modules, plus the modules around them that have Docker-free tests.
-  // Left out: kube.ts, redis.ts, docker.ts, tools/download (their tests need Docker, a loopback
-  // mirror or the API server's WebSocket peer and take seconds each; a mutant run would re-run them).
+  // Left out: redis.ts, docker.ts, tools/download (their tests need Docker or a loopback mirror
+  // and take seconds each; a mutant run would re-run them), and kube.ts: its port-forward/exec
+  // tests (kube-streaming.test.ts, a Docker-free kubelet stand-in) would add about 570 mutants,
+  // each re-running WebSocket round trips; the rest of the set already takes most of the time
+  // budget (README, "Mutation testing").
   mutate: [
     ...decisionModules,
     'helpers/compat.ts',
