@@ -38,10 +38,10 @@ export const decisionModules = [
  * the first set (before drain, host, strict-fields and settings-checks joined and other merges
  * changed settings.ts and kind.ts): decision modules 97.61%, all 97.38%. With the set below, the
  * last (incremental) run reached decision modules 79.50%, all 75.48%: the break scores are set to
- * that, rounded down, so the nightly job does not fail by construction. Those numbers are
- * suspect (settings.ts 52.75% and kind.ts 44.93%, from 97% before: some results were reused
- * from an interrupted run); a full run (`-- --force`) must confirm them. Raise them as tests
- * improve.
+ * that, rounded down, so the nightly job does not fail by construction. The drop is mostly
+ * settings.ts (52.75%, 262 survivors; confirmed by a `--force` run of that file alone: the
+ * settings rewrite merged after issue 13 is not covered by value-asserting tests) and kind.ts
+ * (44.93%, not re-checked with --force). Raise them as tests improve.
  */
 export const breakScores = { decision: 79, all: 75 };
 
