@@ -36,8 +36,6 @@ export const mutationTestFiles = [
   'self-tests/host.test.ts',
   'self-tests/kube-streaming.test.ts',
   'self-tests/run-order.test.ts',
-  'self-tests/workshop-scenario.test.ts',
-  'self-tests/workshop-reader.test.ts',
 ];
 
 export default defineConfig({
