@@ -6,15 +6,15 @@
  * at its edges. The stand-in answers like gcloud 528 does (see the notes in helpers/gcp.ts):
  * errors exit 1 with "ERROR: (gcloud.<command>) <message>" on stderr; unset values print nothing.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import {
   createArgs, createdByRun, Gcloud, GcpError, gcloudError, Memorystore, newRunId, parseInstance, preflight, StartedMemorystore,
 } from '../helpers/gcp.ts';
 import { loadSettings, type Settings } from '../helpers/settings.ts';
+import { standInCommand } from './support.ts';
 
 /** What the stand-in answers; every field has the happy default. */
 interface Script {
@@ -71,24 +71,17 @@ esac
 fail stand-in "does not know: $*" 2
 `;
 
-let dir: string;
-let bin: string;
+const gcloudStandIn = standInCommand('gcloud', STAND_IN);
 let n = 0;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'egress-verify-gcloud-'));
-  bin = join(dir, 'gcloud');
-  await writeFile(bin, STAND_IN, { mode: 0o755 });
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const ACCOUNT = 'ci@workshop-ci.iam.gserviceaccount.com';
 
 /** A stand-in gcloud with its own state file; `existing` is the instance already there. */
 async function standIn(script: Script = {}, existing?: object) {
-  const state = join(dir, `instance-${++n}.json`);
+  const state = join(gcloudStandIn.dir, `instance-${++n}.json`);
   if (existing) await writeFile(state, JSON.stringify(existing));
   const sc = { account: ACCOUNT, ...script };
-  const gcloud = new Gcloud(bin, {
+  const gcloud = new Gcloud(gcloudStandIn.path, {
     SI_STATE: state, SI_ACCOUNT: sc.account, SI_AUTH_EXIT: String(sc.authExit ?? 0), SI_CONFIG_PROJECT: sc.configProject ?? '',
     SI_API: sc.api ?? 'enabled', SI_DESCRIBE_ERROR: sc.describeError ?? '', SI_CREATE_EXIT: String(sc.createExit ?? 0),
     SI_CREATE_MAKES: sc.createMakes === false ? 'no' : 'yes', SI_CREATED_STATE: sc.createdState ?? 'READY',

@@ -20,6 +20,7 @@ import {
 import { ContextGuardError, guardExistingContext } from '../helpers/kube.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { checkPrerequisites, onPath } from '../helpers/tools.ts';
+import { standInCommand } from './support.ts';
 
 const memorystoreEnv = { REDIS_BACKEND: 'memorystore', CLUSTER: 'existing' };
 
@@ -164,19 +165,12 @@ if (verb === 'redis instances create') {
 if (verb === 'redis instances delete') { fs.rmSync(state); process.exit(0); }
 console.error('ERROR: (gcloud) stand-in does not know: ' + args.join(' ')); process.exit(2);
 `;
-  let dir: string;
-  let bin: string;
-  beforeAll(async () => {
-    dir = await tempDir('gcloud-stand-in-');
-    bin = join(dir, 'gcloud');
-    await writeFile(bin, STAND_IN, { mode: 0o755 });
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const gcloudStandIn = standInCommand('gcloud', STAND_IN);
 
   const gcloudFor = (name: string, existing?: object) => {
-    const state = join(dir, `${name}.json`);
+    const state = join(gcloudStandIn.dir, `${name}.json`);
     if (existing) execFileSync('node', ['-e', `require('fs').writeFileSync(${JSON.stringify(state)}, ${JSON.stringify(JSON.stringify(existing))})`]);
-    return { gcloud: new Gcloud(bin, { STAND_IN_STATE: state, STAND_IN_SAMPLE: JSON.stringify(SAMPLE), PATH: process.env.PATH ?? '' }), log: `${state}.log` };
+    return { gcloud: new Gcloud(gcloudStandIn.path, { STAND_IN_STATE: state, STAND_IN_SAMPLE: JSON.stringify(SAMPLE), PATH: process.env.PATH ?? '' }), log: `${state}.log` };
   };
   const s = (extra: Record<string, string> = {}) => loadSettings({ ...memorystoreEnv, GCP_PROJECT: 'workshop-ci', ...extra });
 

@@ -6,11 +6,11 @@
  * kept one is never deleted, and a failed create is cleaned up.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { createClusterArgs, KindCluster } from '../helpers/kind.ts';
+import { standInCommand } from './support.ts';
 
 const STAND_IN = `#!/bin/sh
 # STAND-IN for kind (test only). State: $KS_DIR/clusters (one name per line); calls logged.
@@ -37,19 +37,12 @@ esac
 echo "ERROR: unknown command: $*" >&2; exit 2
 `;
 
-let root: string;
-let bin: string;
+const kindStandIn = standInCommand('kind', STAND_IN);
 let n = 0;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'egress-verify-kind-'));
-  bin = join(root, 'kind');
-  await writeFile(bin, STAND_IN, { mode: 0o755 });
-});
-afterAll(() => rm(root, { recursive: true, force: true }));
 
 /** A stand-in state with these clusters already there; `calls()` lists what kind was asked. */
 async function world(existing: string[] = [], createFails = false, deleteFails = false) {
-  const dir = join(root, `w${++n}`);
+  const dir = join(kindStandIn.dir, `w${++n}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir);
   if (existing.length) await writeFile(join(dir, 'clusters'), `${existing.join('\n')}\n`);
@@ -59,7 +52,7 @@ async function world(existing: string[] = [], createFails = false, deleteFails =
   const calls = async () => (existsSync(join(dir, 'calls')) ? (await readFile(join(dir, 'calls'), 'utf8')).trim().split('\n') : []);
   const clusters = async () => (existsSync(join(dir, 'clusters')) ? (await readFile(join(dir, 'clusters'), 'utf8')).split('\n').filter(Boolean) : []);
   const kubeconfig = join(dir, 'out', 'run-1', 'kubeconfig');
-  const cluster = () => new KindCluster(bin).withName('egress-verify').withConfig('/repo/kind-config.yaml')
+  const cluster = () => new KindCluster(kindStandIn.path).withName('egress-verify').withConfig('/repo/kind-config.yaml')
     .withNodeImage('kindest/node:v1.36.1').withKubeconfig(kubeconfig).withWait('90s');
   return { dir, calls, clusters, kubeconfig, cluster };
 }
@@ -87,7 +80,7 @@ async function logsOf(fn: () => Promise<unknown>): Promise<string[]> {
 
 describe('kind cluster defaults and logging', () => {
   test('defaults: the suite\'s cluster name and config, kind waits 120 s, neither reused nor kept', () => {
-    expect(new KindCluster(bin).options).toEqual({
+    expect(new KindCluster(kindStandIn.path).options).toEqual({
       name: 'egress-verify', configPath: 'kind-config.yaml', nodeImage: '', kubeconfigPath: '', wait: '120s', reuse: false, keep: false,
     });
   });
@@ -115,8 +108,8 @@ describe('kind cluster defaults and logging', () => {
 describe('kind cluster lifecycle (kind CLI stand-in)', () => {
   test('without a node image or a kubeconfig path nothing is run', async () => {
     const w = await world();
-    await expect(new KindCluster(bin).withKubeconfig(w.kubeconfig).start()).rejects.toThrow('KindCluster: withNodeImage() and withKubeconfig() are required');
-    await expect(new KindCluster(bin).withNodeImage('kindest/node:v1.36.1').start()).rejects.toThrow(/are required/);
+    await expect(new KindCluster(kindStandIn.path).withKubeconfig(w.kubeconfig).start()).rejects.toThrow('KindCluster: withNodeImage() and withKubeconfig() are required');
+    await expect(new KindCluster(kindStandIn.path).withNodeImage('kindest/node:v1.36.1').start()).rejects.toThrow(/are required/);
     expect(await w.calls()).toEqual([]);
   });
 

@@ -5,8 +5,11 @@
  * reported as skipped with the reason. With REQUIRE_DOCKER=1 (set by .ci/run) a missing engine
  * fails the test instead, so CI can never go green by skipping.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
-import type { TestContext } from 'vitest';
+import { afterAll, beforeAll, type TestContext } from 'vitest';
 import { imagePresent } from '../helpers/docker.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { dockerServerVersion, PrerequisitesError } from '../helpers/tools.ts';
@@ -78,4 +81,27 @@ async function firstOf(checks: Promise<string | undefined>[]): Promise<string | 
 export async function containersWithLabel(label: string): Promise<string[]> {
   const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=${label}`]);
   return stdout.split('\n').filter(Boolean);
+}
+
+/** A stand-in command written for the tests of a file (or of a describe block). */
+export interface StandInCommand {
+  /** Its temp folder, also where the tests keep its state files; set once the tests start. */
+  readonly dir: string;
+  /** The executable script, `<dir>/<name>`. */
+  readonly path: string;
+}
+
+/**
+ * Writes `script` as an executable `name` into a temp folder of its own before the tests of the
+ * enclosing file or describe block, and removes the folder after them.
+ */
+export function standInCommand(name: string, script: string): StandInCommand {
+  const command = { dir: '', path: '' };
+  beforeAll(async () => {
+    command.dir = await mkdtemp(join(tmpdir(), `egress-verify-${name}-`));
+    command.path = join(command.dir, name);
+    await writeFile(command.path, script, { mode: 0o755 });
+  });
+  afterAll(() => rm(command.dir, { recursive: true, force: true }));
+  return command;
 }
