@@ -44,6 +44,7 @@ export async function pollTimed<T>(
   let streak = 0;
   let last: unknown;
   let firstOfStreak = 0;
+  let finalAttempt = false;
   for (;;) {
     attempts++;
     const attemptAt = performance.now();
@@ -62,9 +63,15 @@ export async function pollTimed<T>(
     } else {
       streak = 0;
     }
+    const remaining = timeoutMs - (performance.now() - started);
     // Stryker disable next-line EqualityOperator: the clock is fractional; landing exactly on the deadline cannot be arranged, and either side is right.
-    if (performance.now() - started >= timeoutMs) throw new PollTimeoutError(what, timeoutMs, describeLast(last));
-    await sleep(interval);
+    if (finalAttempt || remaining <= 0) throw new PollTimeoutError(what, timeoutMs, describeLast(last));
+    // Never sleep past the deadline: the last attempt is made at the deadline, so a wait gives up
+    // when it says it does, not up to an interval later (2 s for the cart). That attempt is the
+    // last whatever the clock says after it (a timer may fire a fraction of a millisecond early).
+    // Stryker disable next-line EqualityOperator: remaining equal to the interval to the fraction of a millisecond cannot be arranged; either way the next attempt is at the deadline.
+    finalAttempt = remaining <= interval;
+    await sleep(Math.min(interval, remaining));
   }
 }
 

@@ -110,6 +110,17 @@ describe('poll: the deadline', () => {
     expect(calls()).toBeGreaterThanOrEqual(3);
   });
 
+  test('an interval longer than the deadline: one more attempt at the deadline, then the timeout, not an interval later', async () => {
+    const { check, calls } = scripted<number>([undefined]);
+    const started = performance.now();
+    await expect(pollTimed('slow interval', 100, check, undefined, { intervalMs: 60_000 })).rejects.toBeInstanceOf(PollTimeoutError);
+    const took = performance.now() - started;
+    // The first attempt, then one at the deadline.
+    expect(calls()).toBe(2);
+    expect(took).toBeGreaterThanOrEqual(95);
+    expect(took).toBeLessThan(1000);
+  });
+
   test('pollUntil returns the value itself', async () => {
     expect(await pollUntil('v', 1000, async () => ({ ok: 1 }), undefined, { intervalMs: 5 })).toEqual({ ok: 1 });
   });

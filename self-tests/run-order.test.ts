@@ -47,7 +47,9 @@ describe('the scenario files run in the chapter\'s order', () => {
     expect(inChapterOrder(items, path, order)).toEqual(['self/x.test.ts', 'scenarios/1.spec.ts', 'self/y.test.ts', 'scenarios/2.spec.ts', 'scenarios/3.spec.ts']);
   });
 
-  test('a real vitest run with the sequencer starts throwaway scenario files in the chapter\'s order; without it, not', async () => {
+  // Skipped in mutation runs (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts): a whole vitest
+  // run of its own, seconds long, that would be repeated for every mutant of the code it reaches.
+  test.skipIf(process.env.EGRESS_VERIFY_MUTATION === '1')('a real vitest run with the sequencer starts throwaway scenario files in the chapter\'s order; without it, not', async () => {
     // Throwaway spec files with the scenario files' names, the later one larger (as in the suite,
     // so the default order is reversed); a reporter records the order they start in.
     const dir = await mkdtemp(join(tmpdir(), 'egress-verify-order-'));
