@@ -30,6 +30,7 @@ export const decisionModules = [
   'helpers/host.ts',
   'helpers/strict-fields.ts',
   'helpers/settings-checks.ts',
+  'workshop/check.ts',
 ];
 
 /**
@@ -67,6 +68,8 @@ export default {
     'helpers/manifests.ts',
     'helpers/cart.ts',
     'helpers/kind.ts',
+    'workshop/parse.ts',
+    'workshop/classify.ts',
   ],
   // Mutants in code that runs only at import time would need the whole suite per mutant
   // (about an hour here for a few hundred of them); they are reported as ignored instead.

@@ -36,6 +36,7 @@ export const mutationTestFiles = [
   'self-tests/host.test.ts',
   'self-tests/kube-streaming.test.ts',
   'self-tests/run-order.test.ts',
+  'self-tests/workshop-units.test.ts',
 ];
 
 export default defineConfig({

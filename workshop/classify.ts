@@ -70,7 +70,7 @@ const TOOLS = new Set([
   'kind', 'docker', 'grep', 'sed', 'rm', 'cp', 'mv', 'ls', 'skaffold',
 ]);
 
-function toolOf(word: string | undefined): string | undefined {
+export function toolOf(word: string | undefined): string | undefined {
   if (!word) return undefined;
   if (word.startsWith('./')) return word;
   return TOOLS.has(word) ? word : undefined;
@@ -79,7 +79,7 @@ function toolOf(word: string | undefined): string | undefined {
 const VAR_ASSIGN = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
 /** Logical lines (a trailing `\` continues), with their 1-based file line. */
-function logicalLines(text: string, firstLine: number): { line: number; text: string }[] {
+export function logicalLines(text: string, firstLine: number): { line: number; text: string }[] {
   const out: { line: number; text: string }[] = [];
   let pending: { line: number; text: string } | undefined;
   text.split('\n').forEach((raw, i) => {
@@ -135,7 +135,7 @@ export function parseCommandLine(text: string, line: number): Command[] {
   return top;
 }
 
-function isTranscriptLine(text: string): string | undefined {
+export function isTranscriptLine(text: string): string | undefined {
   // "# telnet 10.0.0.3 6379" or "$ kubectl get pods": a prompt, then a known tool.
   const m = /^[#$>]\s+(\S.*)$/.exec(text);
   if (!m) return undefined;
@@ -148,7 +148,7 @@ function commandLines(block: Block): { line: number; text: string }[] {
   return logicalLines(block.text, block.line + 1);
 }
 
-function yamlDocs(text: string): { docs: unknown[]; manifest: boolean } | undefined {
+export function yamlDocs(text: string): { docs: unknown[]; manifest: boolean } | undefined {
   if (text.trim() === '') return undefined;
   const first = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#') && l.trim() !== '---') ?? '';
   // Kubernetes-style keys are lower camel case; "Error: ..." or "Client: ..." is program output.
@@ -161,7 +161,7 @@ function yamlDocs(text: string): { docs: unknown[]; manifest: boolean } | undefi
   return { docs, manifest };
 }
 
-function outcomeOf(text: string): Outcome | undefined {
+export function outcomeOf(text: string): Outcome | undefined {
   if (/Connection closed by foreign host/i.test(text)) return 'closed';
   if (/Connected to /.test(text)) return 'connected';
   if (/Connection refused|Unable to connect/i.test(text)) return 'refused';
@@ -222,7 +222,7 @@ export function interactiveFlags(words: string[]): string[] {
   return flags.filter((w) => /^-[a-zA-Z]*[it][a-zA-Z]*$/.test(w) || /^--(tty|stdin)(=true)?$/.test(w));
 }
 
-function commandPolicy(commands: Command[]): { policy: Policy; reason: string } {
+export function commandPolicy(commands: Command[]): { policy: Policy; reason: string } {
   const tools = commands.map((c) => c.words[0] ?? '');
   if (tools.includes('telnet')) {
     return { policy: 'translate', reason: 'telnet from the client pod: judged by the probe from a pod in the same place (connected / closed)' };
