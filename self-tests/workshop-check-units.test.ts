@@ -43,6 +43,14 @@ vi.mock('../workshop/schema.ts', () => {
   };
 });
 
+// check.ts needs only the Memorystore versions of helpers/settings.ts, whose import (its own
+// imports: compat, kind, pins...) costs about a quarter of a second per mutant. The list as it
+// is in settings.ts; the last test below compares the two (it covers no check.ts code, so no
+// mutant re-runs it).
+vi.mock('../helpers/settings.ts', () => ({
+  MEMORYSTORE_REDIS_VERSIONS: ['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'],
+}));
+
 const WORKSHOPS = join(import.meta.dirname, 'workshops');
 
 /** A chapter from block texts (each block's opening fence at the given line). */
@@ -330,4 +338,53 @@ describe('check: the labs folder', () => {
     expect(labsReader(undefined)('client.yaml')).toBeUndefined();
     expect(labsReader('')('self-tests/workshops/clean/labs/client.yaml')).toBeUndefined();
   });
+});
+
+describe('check: boundaries', () => {
+  test('every occurrence of a shell variable is substituted', () => {
+    expect(substitute('$ZONE_ID ${ZONE_ID} $ZONE_ID', SAMPLE_VALUES)).toBe('us-central1-a us-central1-a us-central1-a');
+  });
+  test('a value flag at the end of kubectl exec takes an empty value', () => {
+    expect(kubectlFindings('b', cmd(1, 'kubectl', 'exec', 'pod', 'ls', '-c'))[0]!.message).toContain('write kubectl exec -c  pod -- ls');
+  });
+  test('the valid values are listed', () => {
+    expect(helmFindings('b', cmd(1, 'helm', '--set', 'meshConfig.outboundTrafficPolicy.mode=X'))[0]!.message).toContain('ALLOW_ANY, REGISTRY_ONLY');
+    expect(helmFindings('b', cmd(1, 'helm', '--set', '=outbound'))).toEqual([]);
+    const v = gcloudFindings('b', cmd(1, 'gcloud', 'redis', 'instances', 'create', 's', '--region=r', '--redis-version=x'));
+    expect(v[0]!.message).toContain(MEMORYSTORE_REDIS_VERSIONS.join(', '));
+  });
+  test('the instance name: the first word not after a bare --flag', () => {
+    const f = (...w: string[]) => gcloudFindings('b', cmd(1, 'gcloud', 'redis', 'instances', 'create', ...w)).length;
+    expect(f('--labels=a--b', 'Bad', '--region=r')).toBe(1);
+    expect(f('--size=1', 'Bad', '--region=r')).toBe(1);
+  });
+  test('every tool\'s findings in a block; output blocks\' echoed commands are not checked; fragments and output are not manifests', async () => {
+    const blocks = classify(chapter([1, 'kubectl run --generator=x y'], [4, '$ kubectl run --generator=x y\nok\n'], [8, 'Error: boom\n'], [11, 'kind: Widget\nmetadata:\n  name: f\n']));
+    expect((await checkChapter(blocks, () => undefined, undefined)).map(brief)).toEqual([['p#b1', 'error']]);
+  });
+  test('a YAML block shown for nothing is not compared with a labs file', async () => {
+    const blocks = classify(chapter([1, 'spec:\n  a: 1\n'], [5, 'kubectl apply -f istio-workshop-labs/b.yaml']));
+    const f = await checkChapter(blocks, (p) => (p === 'b.yaml' ? 'apiVersion: example.com/v1\nkind: Widget\n' : undefined), undefined);
+    expect(f.map(brief)).toEqual([['p#b2', 'error']]);
+    expect(f[0]!.message.startsWith('istio-workshop-labs/b.yaml: ')).toBe(true);
+  });
+  test('an output block without an outcome and without a command is not reported', async () => {
+    expect(await checkChapter(classify(chapter([1, 'plain\n'])), () => undefined, undefined)).toEqual([]);
+  });
+  test('gateways: bound only by a VirtualService\'s list; not by fragments or other kinds', async () => {
+    const y = (kind: string, name: string, spec = '') => `apiVersion: example.com/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\n${spec}`;
+    const blocks = classify(chapter(
+      [1, y('Gateway', 'm')], [7, y('Gateway', 'dr')], [13, y('Gateway', 'frag')],
+      [19, y('VirtualService', 'v1', 'spec:\n  gateways: mesh\n')], [26, y('VirtualService', 'v2')],
+      [31, y('DestinationRule', 'd', 'spec:\n  gateways: [dr]\n')], [38, 'kind: VirtualService\nspec:\n  gateways: [frag]\n'],
+      [43, 'kind: Gateway\nmetadata:\n  name: fragment-gw\n'],
+    ));
+    const f = (await checkChapter(blocks, () => undefined, undefined)).filter((x) => x.severity === 'warning');
+    expect(f.map((x) => [x.block, /Gateway (\S+):/.exec(x.message)?.[1]])).toEqual([['p#b1', 'm'], ['p#b2', 'dr'], ['p#b3', 'frag']]);
+  });
+});
+
+test('the stand-in Memorystore versions are settings.ts\'s', async () => {
+  const real = await vi.importActual<typeof import('../helpers/settings.ts')>('../helpers/settings.ts');
+  expect(MEMORYSTORE_REDIS_VERSIONS).toEqual(real.MEMORYSTORE_REDIS_VERSIONS);
 });

@@ -296,3 +296,59 @@ describe('classify: blocks of a chapter', () => {
     expect(classify(chapter([1, svc('z')], [6, 'kubectl apply -f istio-workshop-labs/a.yaml']), (p) => files[p]).map((b) => b.shownFor)).toEqual([undefined, undefined]);
   });
 });
+
+describe('classify: boundaries', () => {
+  test('a pipe or && inside a process substitution stays inside it', () => {
+    expect(parseCommandLine('diff <(a 1 | b 2) x', 1).map((c) => [c.words, c.inner.map((i) => i.words)])).toEqual([[['diff', '<(…)', 'x'], [['a', '1'], ['b', '2']]]]);
+  });
+  test('a transcript line is one line', () => {
+    expect(isTranscriptLine('$ kubectl get\rx')).toBeUndefined();
+  });
+  test('YAML found after blank lines, indented comments and document markers; an error in any document is not YAML', () => {
+    expect(yamlDocs('\n  \napiVersion: v1\nkind: A\n')?.manifest).toBe(true);
+    expect(yamlDocs('  # c\nkind: A\napiVersion: v1\n')?.manifest).toBe(true);
+    expect(yamlDocs('--- \nkind: A\napiVersion: v1\n')?.manifest).toBe(true);
+    expect(yamlDocs(' - name: a\n - name: b\n')).toEqual({ docs: [[{ name: 'a' }, { name: 'b' }]], manifest: false });
+    expect(yamlDocs('a: 1\n---\nb: [x\n')).toBeUndefined();
+  });
+  test('interactive flags: letters only, the whole word', () => {
+    expect(interactiveFlags(['kubectl', 'exec', 'p', '-it'])).toEqual(['-it']);
+    expect(interactiveFlags(['kubectl', 'exec', '-iq', '-t1', 'pod--tty', 'p'])).toEqual(['-iq']);
+  });
+  test('istioctl subcommands that install, not the same words of another tool', () => {
+    expect(commandPolicy([cmd(1, 'kubectl', 'upgrade')]).policy).toBe('run');
+  });
+  test('command and output blocks have no documents and are not manifests', () => {
+    const [c, o] = classify(chapter([1, 'kubectl get pods'], [4, 'NAME\nx\n']));
+    expect([c!.docs, c!.manifest, o!.docs, o!.manifest]).toEqual([[], false, [], false]);
+  });
+  test('a line of only an operator, or a word that is not an assignment, makes the block output', () => {
+    expect(classify(chapter([1, 'kubectl get\n;\n'])).map((b) => [b.kind, b.commands])).toEqual([['output', [{ line: 2, text: 'kubectl get', words: ['kubectl', 'get'], inner: [] }]]]);
+    expect(classify(chapter([1, ';\nfoo\n'])).map((b) => [b.kind, b.commands])).toEqual([['output', []]]);
+    expect(classify(chapter([1, 'FOO=bar baz\n'])).map((b) => b.kind)).toEqual(['output']);
+  });
+  test('a trailing # is a comment of that command, not a comment line', () => {
+    expect(classify(chapter([1, 'kubectl get pods #\n']))[0]!.commands.map((c) => c.words)).toEqual([['kubectl', 'get', 'pods']]);
+  });
+  test('kube-inject only by istioctl, with -f or --filename', () => {
+    const [b] = classify(chapter([1, 'kubectl apply -f <(x kube-inject -f istio-workshop-labs/e.yaml)\nkubectl apply -f <(istioctl kube-inject --filename istio-workshop-labs/g.yaml)']));
+    expect(b!.applies.map((a) => [a.labsPath, a.inject, a.command.line])).toEqual([['g.yaml', true, 3]]);
+  });
+  test('output right after the first block; after a block running several tools', () => {
+    expect(classify(chapter([1, 'kubectl get pods'], [4, 'NAME\nx\n'])).map((b) => b.attachedTo)).toEqual([undefined, 'p#b1']);
+    expect(classify(chapter([1, 'kubectl get pods\ncurl x'], [4, '$ curl x\nok\n'])).map((b) => b.attachedTo)).toEqual([undefined, 'p#b1']);
+  });
+  test('matched by any of a block\'s objects; fragments and objects without metadata are handled', () => {
+    const labs: Record<string, unknown[]> = {
+      'a.yaml': [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' } }],
+      'n.yaml': [{ apiVersion: 'v1', kind: 'Namespace' }],
+    };
+    const out = classify(chapter(
+      [1, 'apiVersion: v1\nkind: Other\nmetadata:\n  name: o\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n'],
+      [12, 'kind: Service\nmetadata:\n  name: a\n'],
+      [16, 'apiVersion: v1\nkind: Namespace\n'],
+      [19, 'kubectl apply -f istio-workshop-labs/a.yaml\nkubectl apply -f istio-workshop-labs/n.yaml'],
+    ), (p) => labs[p]);
+    expect(out.map((b) => [b.kind, b.manifest, b.shownFor])).toEqual([['yaml', true, 'p#b4'], ['yaml', false, undefined], ['yaml', true, 'p#b4'], ['command', false, undefined]]);
+  });
+});

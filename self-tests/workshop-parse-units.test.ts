@@ -128,3 +128,40 @@ describe('parse: finding the chapter in a checkout', () => {
     expect(c.blocks.map((b) => [b.id, b.line, b.text])).toEqual([['one#top.1', 4, 'kubectl get pods\n']]);
   });
 });
+
+describe('parse: boundaries', () => {
+  test('front matter needs its delimiter on the first line; an empty YAML body is no title', () => {
+    expect(frontMatter('title = "a"\ntitle = "a"\n')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('---\n~\n---\n')).toEqual({ title: '', lines: 3 });
+  });
+  test('a heading\'s text without its inline HTML; the blanked front matter cannot make a heading', () => {
+    expect(parseChapter('## Step <b>two</b> `x`\n\n```\na\n```\n', 'p.md').blocks.map((b) => b.id)).toEqual(['p#step-two-x.1']);
+    expect(parseChapter('---\ntitle: T\n---\n---\n```\nx\n```\n', 'p.md').blocks.map((b) => [b.id, b.line])).toEqual([['p#top.1', 5]]);
+  });
+  test('a heading inside the last step keeps its anchor for a block after the list', () => {
+    expect(parseChapter('1. a\n\n   ### Sub\n\n```\nx\n```\n', 'p.md').blocks.map((b) => b.id)).toEqual(['p#sub.1']);
+  });
+  test('an indented code block is not a block of the chapter', () => {
+    expect(parseChapter('para\n\n    indented\n', 'p.md').blocks).toEqual([]);
+  });
+  test('comments: indented ones count, inline ones and HTML blocks that only contain one do not', () => {
+    expect(parseChapter('  <!--\n```\nx\n```\n-->\n', 'p.md').commented).toEqual([2]);
+    expect(parseChapter('text <!-- ``` --> more\n', 'p.md').commented).toEqual([]);
+    expect(parseChapter('<div>\n<!--\n```\nx\n```\n-->\n</div>\n', 'p.md').commented).toEqual([]);
+  });
+});
+
+describe('parse: several pages with one title are named in path order', () => {
+  let repo = '';
+  beforeAll(() => {
+    repo = mkdtempSync(join(tmpdir(), 'egress-verify-workshop-units-'));
+    mkdirSync(join(repo, 'content'));
+    for (const n of ['q', 'c', 'x', 'a', 'm', 'f', 'z', 'b']) writeFileSync(join(repo, 'content', `${n}.md`), '---\ntitle: Same\n---\n');
+  });
+  afterAll(() => {
+    if (repo) rmSync(repo, { recursive: true, force: true });
+  });
+  test('sorted', () => {
+    expect(() => findChapter(repo, 'Same')).toThrow('(content/a.md, content/b.md, content/c.md, content/f.md, content/m.md, content/q.md, content/x.md, content/z.md)');
+  });
+});

@@ -45,9 +45,11 @@ const FENCE = /^ {0,3}(?:<!--\s*)?(`{3,}|~{3,})/;
 /** Front matter (`---` YAML or `+++` TOML) as its title and the number of lines it spans. */
 export function frontMatter(markdown: string): { title: string; lines: number } {
   const lines = markdown.split('\n');
+  // Stryker disable next-line OptionalChaining: split() always returns at least one element
   const delimiter = lines[0]?.trim();
   if (delimiter !== '---' && delimiter !== '+++') return { title: '', lines: 0 };
   const end = lines.findIndex((l, i) => i > 0 && l.trim() === delimiter);
+  // Stryker disable next-line EqualityOperator: findIndex returns -1 or an index above 0 (i > 0), never 0
   if (end < 0) return { title: '', lines: 0 };
   const body = lines.slice(1, end).join('\n');
   let title = '';
@@ -92,6 +94,7 @@ export function parseChapter(markdown: string, file: string): Chapter {
     const node = e.node;
     if (!e.entering) continue;
     if (node.type === 'heading' && node.level > 1) anchor = slug(textOf(node));
+    // Stryker disable next-line OptionalChaining: a list item always has its list as parent
     else if (node.type === 'item' && node.parent?.listType === 'ordered') {
       // A numbered step: its number is the list's start plus the item's position.
       let n = node.parent.listStart ?? 1;
