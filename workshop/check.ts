@@ -238,7 +238,6 @@ export function labsReader(dir: string | undefined): LabsReader {
     if (!dir) return undefined;
     try {
       return readFileSync(join(dir, p), 'utf8');
-    // Stryker disable next-line BlockStatement: an empty catch falls through to the same undefined
     } catch {
       return undefined;
     }

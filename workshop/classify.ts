@@ -114,7 +114,6 @@ export function parseCommandLine(text: string, line: number): Command[] {
   };
   for (const e of entries) {
     if (typeof e === 'string') current.words.push(e);
-    // Stryker disable next-line ConditionalExpression,StringLiteral: shell-quote returns a comment as the last entry, so the flush below ends the same way
     else if ('comment' in e) break;
     else if ('op' in e && e.op === '<(') {
       // The process substitution belongs to the command being built.

@@ -94,7 +94,6 @@ export function parseChapter(markdown: string, file: string): Chapter {
     const node = e.node;
     if (!e.entering) continue;
     if (node.type === 'heading' && node.level > 1) anchor = slug(textOf(node));
-    // Stryker disable next-line OptionalChaining: a list item always has its list as parent
     else if (node.type === 'item' && node.parent?.listType === 'ordered') {
       // A numbered step: its number is the list's start plus the item's position.
       let n = node.parent.listStart ?? 1;
