@@ -12,12 +12,20 @@ export const jsonReport = `${artifacts}/mutation/mutation.json`;
  * The code that decides: verdicts and parsers of proxy output and RESP, the mesh-config check,
  * settings validators and cross-checks (and the path checks of settings-checks), GCP preflight
  * and lifecycle, polling, the step plan, the drain deadline, the host checks, the offline
- * unknown-field check.
+ * unknown-field check, and the workshop reader's findings (workshop/check.ts: errors and
+ * warnings).
  *
- * Not mutated (yet): the workshop reader (workshop/parse, classify, check). Its in-process tests
- * (self-tests/workshop-reader.test.ts) analyse whole chapters, with a git call per analysis; a
- * run with them went at about 20 mutants a minute on this machine, for 1,410 mutants: more
- * than an hour. They join when those tests are split into cheap per-function ones.
+ * The workshop reader (workshop/parse, classify, check; 1,410 mutants) is mutated with its
+ * per-function tests, self-tests/workshop-{parse,classify,check}-units.test.ts: small Markdown,
+ * shell and YAML inputs, milliseconds each, no git, no subprocess, one file per module so that a
+ * mutant's fresh worker imports only what that module needs (check's tests use stand-ins for
+ * workshop/schema.ts, which loads the TypeScript compiler, and helpers/settings.ts). Its
+ * whole-chapter tests (workshop-reader.test.ts, a git call per analysis: about 20 mutants a
+ * minute, over an hour) stay out of the mutation run. Measured 2026-11-27 on the three files
+ * alone, concurrency 1: 1,261 mutants tested (149 static or disabled) in 21 minutes wall clock,
+ * 9 minutes of CPU, on a machine at load 8-10 (other runs on its 2 cores); a mutant costs a
+ * fresh vitest worker (about 0.3 s) plus its file's imports. Scores: check 97.86%, classify
+ * 95.85%, parse 95.37%.
  */
 export const decisionModules = [
   'helpers/istio.ts',
@@ -30,6 +38,7 @@ export const decisionModules = [
   'helpers/host.ts',
   'helpers/strict-fields.ts',
   'helpers/settings-checks.ts',
+  'workshop/check.ts',
 ];
 
 /**
@@ -67,6 +76,8 @@ export default {
     'helpers/manifests.ts',
     'helpers/cart.ts',
     'helpers/kind.ts',
+    'workshop/parse.ts',
+    'workshop/classify.ts',
   ],
   // Mutants in code that runs only at import time would need the whole suite per mutant
   // (about an hour here for a few hundred of them); they are reported as ignored instead.

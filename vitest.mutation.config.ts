@@ -36,6 +36,9 @@ export const mutationTestFiles = [
   'self-tests/host.test.ts',
   'self-tests/kube-streaming.test.ts',
   'self-tests/run-order.test.ts',
+  'self-tests/workshop-parse-units.test.ts',
+  'self-tests/workshop-classify-units.test.ts',
+  'self-tests/workshop-check-units.test.ts',
 ];
 
 export default defineConfig({

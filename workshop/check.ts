@@ -73,7 +73,7 @@ const REMOVED_APIS: Readonly<Record<string, string>> = {
 };
 
 /** Istio API versions still served but superseded by v1 (Istio 1.22 made networking and security v1). */
-function deprecatedApi(apiVersion: string, kind: string): string | undefined {
+export function deprecatedApi(apiVersion: string, kind: string): string | undefined {
   const m = /^(networking|security)\.istio\.io\/(v1alpha3|v1beta1)$/.exec(apiVersion);
   if (!m) return undefined;
   const v1 = `${m[1]}.istio.io/v1`;
@@ -105,7 +105,7 @@ export async function manifestFindings(block: string, objects: Manifest[], where
   return out;
 }
 
-function flagValue(words: string[], name: string): string | undefined {
+export function flagValue(words: string[], name: string): string | undefined {
   for (let i = 0; i < words.length; i++) {
     if (words[i] === name) return words[i + 1];
     if (words[i]!.startsWith(`${name}=`)) return words[i]!.slice(name.length + 1);
@@ -116,7 +116,7 @@ function flagValue(words: string[], name: string): string | undefined {
 // kubectl exec flags that take a value (kubectl 1.32 `kubectl exec --help`, plus global ones).
 const KUBECTL_VALUE_FLAGS = new Set(['-n', '--namespace', '-c', '--container', '-f', '--filename', '--pod-running-timeout', '--kubeconfig', '--context', '--cluster', '--user', '-s', '--server']);
 
-function kubectlFindings(block: string, c: Command): Finding[] {
+export function kubectlFindings(block: string, c: Command): Finding[] {
   const w = c.words;
   const out: Finding[] = [];
   if (w[1] === 'run' && w.some((x) => x === '--generator' || x.startsWith('--generator='))) {
@@ -152,7 +152,7 @@ const OUTBOUND_MODES = ['ALLOW_ANY', 'REGISTRY_ONLY'];
 
 const squash = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
 
-function helmFindings(block: string, c: Command): Finding[] {
+export function helmFindings(block: string, c: Command): Finding[] {
   const w = c.words;
   const out: Finding[] = [];
   if (w[1] === 'init') {
@@ -192,7 +192,7 @@ const REDIS_CREATE_FLAGS = new Set([
   '--user-output-enabled', '--verbosity',
 ]);
 
-function gcloudFindings(block: string, c: Command): Finding[] {
+export function gcloudFindings(block: string, c: Command): Finding[] {
   const w = c.words;
   const out: Finding[] = [];
   if (w[1] !== 'redis' || w[2] !== 'instances' || w[3] !== 'create') return out;

@@ -45,9 +45,11 @@ const FENCE = /^ {0,3}(?:<!--\s*)?(`{3,}|~{3,})/;
 /** Front matter (`---` YAML or `+++` TOML) as its title and the number of lines it spans. */
 export function frontMatter(markdown: string): { title: string; lines: number } {
   const lines = markdown.split('\n');
+  // Stryker disable next-line OptionalChaining: split() always returns at least one element
   const delimiter = lines[0]?.trim();
   if (delimiter !== '---' && delimiter !== '+++') return { title: '', lines: 0 };
   const end = lines.findIndex((l, i) => i > 0 && l.trim() === delimiter);
+  // Stryker disable next-line EqualityOperator: findIndex returns -1 or an index above 0 (i > 0), never 0
   if (end < 0) return { title: '', lines: 0 };
   const body = lines.slice(1, end).join('\n');
   let title = '';
