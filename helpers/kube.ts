@@ -7,7 +7,7 @@ import net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import {
   ApiException, AppsV1Api, CoreV1Api, createConfiguration, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, type Middleware,
-  PatchStrategy, PortForward, type RequestContext, ServerConfiguration, type V1Pod, type V1Status,
+  PatchStrategy, PortForward, type RequestContext, ServerConfiguration, type V1Deployment, type V1Pod, type V1Status,
 } from '@kubernetes/client-node';
 // Not re-exported by the package index; client-node 2.x has no "exports" map, so the file is reachable.
 import { WebSocketHandler, type StreamInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
@@ -99,6 +99,39 @@ export function podReady(pod: V1Pod): boolean {
   if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running') return false;
   const ready = pod.status.conditions?.find((c) => c.type === 'Ready');
   return ready?.status === 'True';
+}
+
+/**
+ * Why a Deployment is not rolled out yet, or undefined when it is: the controller has seen its
+ * latest spec, and exactly the wanted number of replicas exist, all updated and available.
+ */
+export function deploymentWaiting(d: V1Deployment): string | undefined {
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status;
+  const ok = (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0)
+    && (s?.updatedReplicas ?? 0) >= want && (s?.availableReplicas ?? 0) >= want && (s?.replicas ?? 0) === want;
+  if (ok) return undefined;
+  return `want ${want} replicas; status ${JSON.stringify({ replicas: s?.replicas, updated: s?.updatedReplicas, available: s?.availableReplicas, conditions: s?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''}`) })}`;
+}
+
+/**
+ * The one ready pod among those listed. A ready pod with (or, with `sidecar` false, without) an
+ * istio-proxy it should not have is an Error at once (waiting does not change injection); no or
+ * several ready pods is a RetryableError (a rollout under way).
+ */
+export function theReadyPod(namespace: string, pods: readonly V1Pod[], sidecar: boolean): V1Pod {
+  const ready = pods.filter(podReady);
+  const wrong = ready.find((p) => hasIstioSidecar(p) !== sidecar);
+  if (wrong) {
+    throw new Error(`pod ${namespace}/${wrong.metadata?.name} ${sidecar ? 'has no' : 'has an'} istio-proxy sidecar; check the namespace's istio-injection label and the injection webhook`);
+  }
+  if (ready.length !== 1) throw new RetryableError(`${pods.length} pods, ${ready.length} ready: ${pods.map((p) => `${p.metadata?.name} ${p.status?.phase}`).join(', ')}`);
+  return ready[0]!;
+}
+
+/** The ready pods whose names are not among the old ones. */
+export function freshReadyPods(pods: readonly V1Pod[], old: readonly string[]): V1Pod[] {
+  return pods.filter((p) => !old.includes(p.metadata?.name ?? '') && podReady(p));
 }
 
 export class Kube {
@@ -216,12 +249,8 @@ export class Kube {
 
   async waitForDeployment(namespace: string, name: string, timeoutMs: number): Promise<void> {
     await pollUntil(`deployment ${namespace}/${name} available`, timeoutMs, async () => {
-      const d = await this.apps.readNamespacedDeployment({ name, namespace });
-      const want = d.spec?.replicas ?? 1;
-      const s = d.status;
-      const ok = (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0)
-        && (s?.updatedReplicas ?? 0) >= want && (s?.availableReplicas ?? 0) >= want && (s?.replicas ?? 0) === want;
-      if (!ok) throw new RetryableError(`want ${want} replicas; status ${JSON.stringify({ replicas: s?.replicas, updated: s?.updatedReplicas, available: s?.availableReplicas, conditions: s?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason ?? ''}`) })}`);
+      const waiting = deploymentWaiting(await this.apps.readNamespacedDeployment({ name, namespace }));
+      if (waiting) throw new RetryableError(waiting);
       return true;
     });
   }
@@ -230,13 +259,7 @@ export class Kube {
   async readyPod(namespace: string, labelSelector: string, sidecar: boolean, timeoutMs: number): Promise<V1Pod> {
     return pollUntil(`a ready pod ${labelSelector} in ${namespace} (${sidecar ? 'with' : 'without'} sidecar)`, timeoutMs, async () => {
       const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
-      const ready = pods.items.filter(podReady);
-      const wrong = ready.find((p) => hasIstioSidecar(p) !== sidecar);
-      if (wrong) {
-        throw new Error(`pod ${namespace}/${wrong.metadata?.name} ${sidecar ? 'has no' : 'has an'} istio-proxy sidecar; check the namespace's istio-injection label and the injection webhook`);
-      }
-      if (ready.length !== 1) throw new RetryableError(`${pods.items.length} pods, ${ready.length} ready: ${pods.items.map((p) => `${p.metadata?.name} ${p.status?.phase}`).join(', ')}`);
-      return ready[0];
+      return theReadyPod(namespace, pods.items, sidecar);
     });
   }
 
@@ -246,7 +269,7 @@ export class Kube {
     for (const name of old) await this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 5 });
     await pollUntil(`new pods for ${namespace}/${deployment}`, timeoutMs, async () => {
       const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
-      const fresh = pods.items.filter((p) => !old.includes(p.metadata?.name ?? '') && podReady(p));
+      const fresh = freshReadyPods(pods.items, old);
       if (fresh.length === 0) throw new RetryableError(`pods: ${pods.items.map((p) => `${p.metadata?.name} ${p.status?.phase}`).join(', ')}`);
       return true;
     });
