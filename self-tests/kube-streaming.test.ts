@@ -16,6 +16,13 @@ import { KubeletStreamingStandIn, STAND_IN_CONTEXT, V4, V5, type ExecCall, type 
 const NS = 'egress-verify-mesh';
 const PORT = 7070;
 
+// Under StrykerJS (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts) a mutant that stops a
+// close, a reply or a status holds its test until a deadline, once per mutant: what takes a few
+// milliseconds against the stand-in gets 1.5 s there (2 s per test), and 5 s otherwise.
+const MUTATION_RUN = process.env.EGRESS_VERIFY_MUTATION === '1';
+const WAIT_MS = MUTATION_RUN ? 1_500 : 5_000;
+if (MUTATION_RUN) vi.setConfig({ testTimeout: 2_000 });
+
 let standIn: KubeletStreamingStandIn;
 let kube: Kube;
 const servers: net.Server[] = [];
@@ -117,7 +124,7 @@ async function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
   }
 }
 
-async function receivedAtLeast(c: Client, bytes: number, ms = 10_000): Promise<Buffer> {
+async function receivedAtLeast(c: Client, bytes: number, ms = 2 * WAIT_MS): Promise<Buffer> {
   await vi.waitFor(() => {
     if (c.isClosed() && c.received().length < bytes) throw new Error(`closed after ${c.received().length} of ${bytes} bytes`);
     expect(c.received().length).toBeGreaterThanOrEqual(bytes);
@@ -164,8 +171,8 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     const forward = await kube.portForward(NS, 'refusing-0', PORT);
     forwards.push(forward);
     const c = await connect(forward.port);
-    await within('the local socket to close', 5000, c.closed);
-    await vi.waitFor(() => expect(loggedText()).toContain(`error forwarding port ${PORT} to pod refusing-0`), { timeout: 5000, interval: 10 });
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`error forwarding port ${PORT} to pod refusing-0`), { timeout: WAIT_MS, interval: 10 });
     expect(loggedText()).toMatch(/ECONNREFUSED/);
     expect(loggedText()).toContain(`port-forward to ${NS}/refusing-0:${PORT}`);
   });
@@ -188,7 +195,7 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     standIn.addPod(NS, 'cart-b', { containers: ['server'], ports: { [PORT]: await podListener('pod-b\n') } });
     current = 'cart-b';
     standIn.removePod(NS, 'cart-a');
-    await within('the local socket to close after the pod went away', 5000, first.closed);
+    await within('the local socket to close after the pod went away', WAIT_MS, first.closed);
 
     const second = await connect(forward.port);
     expect((await receivedAtLeast(second, 6)).toString()).toBe('pod-b\n');
@@ -201,8 +208,8 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     const forward = await kube.portForward(NS, async () => 'no-such-pod', PORT);
     forwards.push(forward);
     const c = await connect(forward.port);
-    await within('the local socket to close', 5000, c.closed);
-    await vi.waitFor(() => expect(loggedText()).toContain('pods "no-such-pod" not found'), { timeout: 5000, interval: 10 });
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain('pods "no-such-pod" not found'), { timeout: WAIT_MS, interval: 10 });
     expect(loggedText()).toContain('HTTP 404');
   });
 
@@ -212,15 +219,17 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     }, PORT);
     forwards.push(forward);
     const c = await connect(forward.port);
-    await within('the local socket to close', 5000, c.closed);
-    await vi.waitFor(() => expect(loggedText()).toContain('no ready pod app=cartservice'), { timeout: 5000, interval: 10 });
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain('no ready pod app=cartservice'), { timeout: WAIT_MS, interval: 10 });
   });
 });
 
 // A real Redis as the pod's listener, when the host has Debian's redis-server (CI does: images:build needs it).
+// Skipped in mutation runs: it starts a redis-server per run and relays 1 MiB, for nothing the
+// relay test above does not already decide about kube.ts.
 const REDIS_SERVER = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
 
-describe.skipIf(!REDIS_SERVER)('Kube.portForward with a real Redis behind the stand-in (skipped: redis-server is not on PATH)', () => {
+describe.skipIf(!REDIS_SERVER || MUTATION_RUN)('Kube.portForward with a real Redis behind the stand-in (skipped: redis-server is not on PATH, or a mutation run)', () => {
   let redis: ChildProcess | undefined;
   afterAll(async () => {
     if (redis && redis.exitCode === null) {
@@ -311,5 +320,90 @@ describe('Kube.exec against the API server\'s remotecommand protocol (stand-in)'
     expect(performance.now() - started).toBeLessThan(5000);
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).toContain('closed without an exit status');
+  });
+});
+
+describe('Kube.portForward and Kube.exec on partial or unexpected input (stand-in)', () => {
+  test('an empty error frame after the port header is no error: the connection stays and relays', async () => {
+    standIn.addPod(NS, 'quiet-0', { containers: ['app'], ports: { [PORT]: await podListener() }, framesAfterHeader: [{ channel: 1 }, { channel: 0 }] });
+    const forward = await kube.portForward(NS, 'quiet-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    c.socket.write('ping');
+    expect((await receivedAtLeast(c, 4)).toString()).toBe('ping');
+    expect(c.isClosed()).toBe(false);
+    expect(loggedText()).not.toContain('reported');
+  });
+
+  test('a frame on a channel no port was asked for ends the connection (client-node with disconnectOnErr)', async () => {
+    standIn.addPod(NS, 'odd-0', { containers: ['app'], ports: { [PORT]: await podListener() }, framesAfterHeader: [{ channel: 3, payload: 'x' }] });
+    const forward = await kube.portForward(NS, 'odd-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', WAIT_MS, c.closed);
+  });
+
+  test('the pod ending the connection closes the local socket without a "broke off" log; a reset (1006) logs it', async () => {
+    const bye = net.createServer((socket) => socket.end('bye\n'));
+    servers.push(bye);
+    await new Promise<void>((r) => bye.listen(0, '127.0.0.1', r));
+    standIn.addPod(NS, 'bye-0', { containers: ['app'], ports: { [PORT]: (bye.address() as net.AddressInfo).port } });
+    const forward = await kube.portForward(NS, 'bye-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', WAIT_MS, c.closed);
+    expect(c.received().toString()).toBe('bye\n');
+    expect(loggedText()).not.toContain('1006');
+
+    standIn.addPod(NS, 'reset-0', { containers: ['app'], ports: { [PORT]: await podListener('up\n') } });
+    const forward2 = await kube.portForward(NS, 'reset-0', PORT);
+    forwards.push(forward2);
+    const d = await connect(forward2.port);
+    await receivedAtLeast(d, 3);
+    standIn.removePod(NS, 'reset-0');
+    await within('the local socket to close', WAIT_MS, d.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`port-forward to ${NS}/reset-0:${PORT}: the connection to the pod broke off (WebSocket close 1006)`), { timeout: WAIT_MS, interval: 10 });
+  });
+
+  test('close() ends the open local connections', async () => {
+    standIn.addPod(NS, 'open-0', { containers: ['app'], ports: { [PORT]: await podListener('up\n') } });
+    const forward = await kube.portForward(NS, 'open-0', PORT);
+    const c = await connect(forward.port);
+    await receivedAtLeast(c, 3);
+    await forward.close();
+    await within('the local socket to close', WAIT_MS, c.closed);
+    expect(forward.host).toBe('127.0.0.1');
+  });
+
+  const replies = new Map<string, ExecReply>();
+  beforeAll(() => {
+    standIn.exec = (call: ExecCall) => replies.get(call.command.join(' ')) ?? { stderr: `unknown command ${call.command.join(' ')}\n`, exitCode: 127 };
+    standIn.addPod(NS, 'partial-0', { containers: ['server'] });
+  });
+  const failure = async (command: string, timeoutMs = 10_000) => {
+    const e = await kube.exec(NS, 'partial-0', 'server', command.split(' '), timeoutMs).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    return (e as Error).message;
+  };
+
+  test('a Failure Status without details or message: the command did not run, and the Status is quoted', async () => {
+    replies.set('bare failure', { status: { status: 'Failure' } });
+    expect(await failure('bare failure')).toBe(`exec in ${NS}/partial-0/server: bare failure did not run: {"status":"Failure"}`);
+  });
+
+  test('a Failure whose ExitCode cause has no number is exit 1, not "did not run"', async () => {
+    replies.set('odd exit', { stdout: 'out', status: { status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode' }] } } });
+    expect(await kube.exec(NS, 'partial-0', 'server', ['odd', 'exit'])).toEqual({ exitCode: 1, stdout: 'out', stderr: '' });
+  });
+
+  test('closed without a status: the error quotes stderr, trimmed', async () => {
+    replies.set('half done', { stderr: '  half a line\n', closeWithoutStatus: true });
+    expect(await failure('half done')).toBe(`exec in ${NS}/partial-0/server: the connection closed without an exit status (stderr: half a line)`);
+  });
+
+  test('no status and no close: the timeout fails the exec and closes the connection', async () => {
+    replies.set('sleep forever', { hang: true });
+    expect(await failure('sleep forever', 100)).toBe(`exec in ${NS}/partial-0/server timed out after 100ms: sleep forever`);
+    await vi.waitFor(() => expect(standIn.liveConnections(NS, 'partial-0')).toBe(0), { timeout: WAIT_MS, interval: 10 });
   });
 });

@@ -54,6 +54,11 @@ export interface StandInPod {
   initContainers?: string[];
   /** Pod port -> a TCP port on 127.0.0.1 that plays the pod's listener. */
   ports?: Record<number, number>;
+  /**
+   * Port-forward frames sent right after the two port headers: for tests of input the kubelet
+   * does not send (an empty error frame, a frame on a channel no port was asked for).
+   */
+  framesAfterHeader?: { channel: number; payload?: string }[];
 }
 
 export interface ExecCall {
@@ -72,6 +77,10 @@ export interface ExecReply {
   closeWithoutStatus?: boolean;
   /** The command could not run: an InternalError Status (apierrors.NewInternalError) instead of an exit code. */
   internalError?: string;
+  /** This final Status instead of the one built from exitCode/internalError (tests of partial Status objects). */
+  status?: Record<string, unknown>;
+  /** Neither a status nor a close: the command keeps running. */
+  hang?: boolean;
 }
 
 export interface PortForwardCall {
@@ -259,6 +268,7 @@ export class KubeletStreamingStandIn {
     // Data channel 0 and error channel 1 for the one port, each opened with the port number.
     ws.send(frame(0, portBytes));
     ws.send(frame(1, portBytes));
+    for (const f of pod.framesAfterHeader ?? []) ws.send(frame(f.channel, f.payload));
     const fail = (err: string) => {
       if (ws.readyState !== ws.OPEN) return;
       ws.send(frame(1, `error forwarding port ${call.port} to pod ${call.pod}, uid ${pod.uid}: ${err}`));
@@ -292,6 +302,12 @@ export class KubeletStreamingStandIn {
     if (reply.stdout && wantStdout) ws.send(frame(STDOUT, reply.stdout));
     if (reply.stderr && wantStderr) ws.send(frame(STDERR, reply.stderr));
     if (reply.closeWithoutStatus) {
+      ws.close();
+      return;
+    }
+    if (reply.hang) return;
+    if (reply.status) {
+      ws.send(frame(ERROR, JSON.stringify(reply.status)));
       ws.close();
       return;
     }
