@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { Kube } from '../helpers/kube.ts';
+import { Kube, UpgradeRefusedError } from '../helpers/kube.ts';
 import { KubeletStreamingStandIn, STAND_IN_CONTEXT, V4, V5, type ExecCall, type ExecReply } from './stand-ins/kubelet-streaming.ts';
 
 const NS = 'egress-verify-mesh';
@@ -276,7 +276,7 @@ describe('Kube.exec against the API server\'s remotecommand protocol (stand-in)'
     const before = execCalls().length;
     const r = await kube.exec(NS, 'cart-0', 'server', ['pilot-agent', 'request', 'GET', 'stats/prometheus']);
     expect(r).toEqual({ exitCode: 0, stdout: 'istio_build{component="proxy"} 1\n', stderr: 'warming up\n' });
-    expect(execCalls().slice(before)).toEqual([{ namespace: NS, pod: 'cart-0', container: 'server', command: ['pilot-agent', 'request', 'GET', 'stats/prometheus'], protocol: V5 }]);
+    expect(execCalls().slice(before)).toEqual([{ namespace: NS, pod: 'cart-0', container: 'server', command: ['pilot-agent', 'request', 'GET', 'stats/prometheus'], protocol: V5, tty: false }]);
   });
 
   test('a non-zero exit code comes from the Status\'s ExitCode cause', async () => {
@@ -405,5 +405,103 @@ describe('Kube.portForward and Kube.exec on partial or unexpected input (stand-i
     replies.set('sleep forever', { hang: true });
     expect(await failure('sleep forever', 100)).toBe(`exec in ${NS}/partial-0/server timed out after 100ms: sleep forever`);
     await vi.waitFor(() => expect(standIn.liveConnections(NS, 'partial-0')).toBe(0), { timeout: WAIT_MS, interval: 10 });
+  });
+});
+
+describe('Kube.portForward and Kube.exec: what closes, what is logged, what is kept (stand-in)', () => {
+  test('an error frame with text closes the local socket by itself (the kubelet has not closed yet); the text is logged trimmed', async () => {
+    standIn.addPod(NS, 'err-0', { containers: ['app'], ports: { [PORT]: await podListener() }, framesAfterHeader: [{ channel: 1, payload: 'error forwarding port 7070: boom\n' }] });
+    const forward = await kube.portForward(NS, 'err-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`port-forward to ${NS}/err-0:${PORT}: the kubelet reported: error forwarding port 7070: boom\n`), { timeout: WAIT_MS, interval: 10 });
+    expect(loggedText()).not.toContain('boom\n\n');
+  });
+
+  test('a resolver that fails is logged as "pod not resolved yet", with the port', async () => {
+    const forward = await kube.portForward(NS, async () => {
+      throw new Error('no ready pod');
+    }, PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`port-forward to ${NS}/(pod not resolved yet):${PORT} failed: no ready pod\n`), { timeout: WAIT_MS, interval: 10 });
+  });
+
+  test('a client gone before its WebSocket opened: the WebSocket is closed as soon as it opens', async () => {
+    standIn.addPod(NS, 'late-0', { containers: ['app'], ports: { [PORT]: await podListener() } });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const forward = await kube.portForward(NS, async () => {
+      await gate;
+      return 'late-0';
+    }, PORT);
+    forwards.push(forward);
+    const calls = standIn.portForwardCalls.length;
+    const c = await connect(forward.port);
+    c.socket.destroy();
+    await within('the client to close', WAIT_MS, c.closed);
+    release();
+    await vi.waitFor(() => expect(standIn.portForwardCalls.length).toBe(calls + 1), { timeout: WAIT_MS, interval: 10 });
+    await vi.waitFor(() => expect(standIn.liveConnections(NS, 'late-0')).toBe(0), { timeout: WAIT_MS, interval: 10 });
+  });
+
+  test('a client that resets its connection leaves the forward usable', async () => {
+    standIn.addPod(NS, 'rst-0', { containers: ['app'], ports: { [PORT]: await podListener() } });
+    const forward = await kube.portForward(NS, 'rst-0', PORT);
+    forwards.push(forward);
+    const first = await connect(forward.port);
+    first.socket.write('x');
+    await receivedAtLeast(first, 1);
+    first.socket.resetAndDestroy();
+    await within('the client to close', WAIT_MS, first.closed);
+    const second = await connect(forward.port);
+    second.socket.write('y');
+    expect((await receivedAtLeast(second, 1)).toString()).toBe('y');
+    await vi.waitFor(() => expect(standIn.liveConnections(NS, 'rst-0')).toBe(1), { timeout: WAIT_MS, interval: 10 });
+  });
+
+  const replies = new Map<string, ExecReply>();
+  beforeAll(() => {
+    standIn.exec = (call: ExecCall) => replies.get(call.command.join(' ')) ?? { stderr: `unknown command ${call.command.join(' ')}\n`, exitCode: 127 };
+    standIn.addPod(NS, 'kept-0', { containers: ['server'] });
+  });
+  const run = (command: string) => kube.exec(NS, 'kept-0', 'server', command.split(' '), 10_000);
+  const failure = async (command: string) => {
+    const e = await run(command).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    return e as Error;
+  };
+
+  test('stdout in several frames is kept whole', async () => {
+    replies.set('cat parts', { stdout: ['first ', 'second ', 'third'] });
+    expect(await run('cat parts')).toEqual({ exitCode: 0, stdout: 'first second third', stderr: '' });
+  });
+
+  test('the ExitCode cause counts wherever it is among the causes', async () => {
+    replies.set('exit four', { status: { status: 'Failure', reason: 'NonZeroExitCode', message: 'exit 4', details: { causes: [{ reason: 'Other', message: 'x' }, { reason: 'ExitCode', message: '4' }] } } });
+    expect((await run('exit four')).exitCode).toBe(4);
+  });
+
+  test('a Failure with details but no causes: did not run, in the server\'s words', async () => {
+    replies.set('no causes', { status: { status: 'Failure', reason: 'InternalError', message: 'Internal error occurred: no runtime', details: {} } });
+    expect((await failure('no causes')).message).toBe(`exec in ${NS}/kept-0/server: no causes did not run: Internal error occurred: no runtime`);
+  });
+
+  test('closed without a status: stderr is quoted up to 200 characters', async () => {
+    replies.set('long stderr', { stderr: `${'e'.repeat(250)}\n`, closeWithoutStatus: true });
+    expect((await failure('long stderr')).message).toBe(`exec in ${NS}/kept-0/server: the connection closed without an exit status (stderr: ${'e'.repeat(200)})`);
+  });
+
+  test('a refused upgrade keeps the refusal (code and Status body) as the cause', async () => {
+    const e = await kube.exec(NS, 'kept-0', 'nope', ['true'], 10_000).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    const cause = (e as Error).cause;
+    expect(cause).toBeInstanceOf(UpgradeRefusedError);
+    expect((cause as UpgradeRefusedError).code).toBe(400);
+    expect(JSON.parse((cause as UpgradeRefusedError).body)).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400 });
   });
 });

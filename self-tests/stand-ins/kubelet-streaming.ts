@@ -67,10 +67,13 @@ export interface ExecCall {
   container: string;
   command: string[];
   protocol: string;
+  /** The `tty` query parameter (a TTY would merge stderr into stdout). */
+  tty: boolean;
 }
 
 export interface ExecReply {
-  stdout?: string;
+  /** Sent as one stdout frame, or as one frame per element. */
+  stdout?: string | string[];
   stderr?: string;
   exitCode?: number;
   /** Close the connection after the output, without a status frame. */
@@ -240,7 +243,7 @@ export class KubeletStreamingStandIn {
     // v5 is answered by the API server's translator; otherwise the kubelet's v4.
     const protocol = offered.find((p) => p === V5 || p === V4);
     if (!protocol) return refuse(socket, 400, 'BadRequest', `requested protocol(s) are not supported: ${offered.join(', ')}; supports ${V5}, ${V4}`);
-    const call: ExecCall = { namespace, pod: name, container, command: url.searchParams.getAll('command'), protocol };
+    const call: ExecCall = { namespace, pod: name, container, command: url.searchParams.getAll('command'), protocol, tty: url.searchParams.get('tty') === 'true' };
     const wantStdout = url.searchParams.get('stdout') === 'true' || url.searchParams.get('stdout') === '1';
     const wantStderr = url.searchParams.get('stderr') === 'true' || url.searchParams.get('stderr') === '1';
     this.#chosen.set(req, protocol);
@@ -299,7 +302,7 @@ export class KubeletStreamingStandIn {
     // "Send an empty message to the lowest writable channel" once the connection is open.
     ws.send(frame(wantStdout ? STDOUT : wantStderr ? STDERR : ERROR));
     const reply = this.#exec(call);
-    if (reply.stdout && wantStdout) ws.send(frame(STDOUT, reply.stdout));
+    if (reply.stdout && wantStdout) for (const chunk of [reply.stdout].flat()) ws.send(frame(STDOUT, chunk));
     if (reply.stderr && wantStderr) ws.send(frame(STDERR, reply.stderr));
     if (reply.closeWithoutStatus) {
       ws.close();
