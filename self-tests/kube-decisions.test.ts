@@ -249,6 +249,10 @@ describe('refusalMessage: apiMessage plus the fields the causes name', () => {
     expect(refusalMessage(new Error('socket hang up'))).toBe('socket hang up');
     expect(refusalMessage({ details: { causes: [{ field: 'spec.a' }] } })).toBe('{"details":{"causes":[{"field":"spec.a"}]}}');
   });
+  test('only an ApiException\'s body is read: another object with a Status body is apiMessage\'s JSON, no causes added', () => {
+    const lookalike = { code: 422, body: statusBody({ message: 'denied', details: { causes: [{ field: 'spec.a', message: 'bad a' }] } }) };
+    expect(refusalMessage(lookalike)).toBe(JSON.stringify(lookalike));
+  });
   test('a JSON body that is no object: apiMessage unchanged', () => {
     expect(refusalMessage(api(500, 'null'))).toBe('HTTP 500: null');
     expect(refusalMessage(api(500, '[1]'))).toBe('HTTP 500: [1]');
