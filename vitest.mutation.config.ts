@@ -35,6 +35,8 @@ export const mutationTestFiles = [
   'self-tests/drain.test.ts',
   'self-tests/host.test.ts',
   'self-tests/kube-streaming.test.ts',
+  'self-tests/kube-decisions.test.ts',
+  'self-tests/dry-run.test.ts',
   'self-tests/run-order.test.ts',
   'self-tests/workshop-parse-units.test.ts',
   'self-tests/workshop-classify-units.test.ts',

@@ -10,11 +10,18 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { Kube } from '../helpers/kube.ts';
+import { Kube, UpgradeRefusedError } from '../helpers/kube.ts';
 import { KubeletStreamingStandIn, STAND_IN_CONTEXT, V4, V5, type ExecCall, type ExecReply } from './stand-ins/kubelet-streaming.ts';
 
 const NS = 'egress-verify-mesh';
 const PORT = 7070;
+
+// Under StrykerJS (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts) a mutant that stops a
+// close, a reply or a status holds its test until a deadline, once per mutant: what takes a few
+// milliseconds against the stand-in gets 1.5 s there (2 s per test), and 5 s otherwise.
+const MUTATION_RUN = process.env.EGRESS_VERIFY_MUTATION === '1';
+const WAIT_MS = MUTATION_RUN ? 1_500 : 5_000;
+if (MUTATION_RUN) vi.setConfig({ testTimeout: 2_000 });
 
 let standIn: KubeletStreamingStandIn;
 let kube: Kube;
@@ -117,7 +124,7 @@ async function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
   }
 }
 
-async function receivedAtLeast(c: Client, bytes: number, ms = 10_000): Promise<Buffer> {
+async function receivedAtLeast(c: Client, bytes: number, ms = 2 * WAIT_MS): Promise<Buffer> {
   await vi.waitFor(() => {
     if (c.isClosed() && c.received().length < bytes) throw new Error(`closed after ${c.received().length} of ${bytes} bytes`);
     expect(c.received().length).toBeGreaterThanOrEqual(bytes);
@@ -164,8 +171,8 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     const forward = await kube.portForward(NS, 'refusing-0', PORT);
     forwards.push(forward);
     const c = await connect(forward.port);
-    await within('the local socket to close', 5000, c.closed);
-    await vi.waitFor(() => expect(loggedText()).toContain(`error forwarding port ${PORT} to pod refusing-0`), { timeout: 5000, interval: 10 });
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`error forwarding port ${PORT} to pod refusing-0`), { timeout: WAIT_MS, interval: 10 });
     expect(loggedText()).toMatch(/ECONNREFUSED/);
     expect(loggedText()).toContain(`port-forward to ${NS}/refusing-0:${PORT}`);
   });
@@ -188,7 +195,7 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     standIn.addPod(NS, 'cart-b', { containers: ['server'], ports: { [PORT]: await podListener('pod-b\n') } });
     current = 'cart-b';
     standIn.removePod(NS, 'cart-a');
-    await within('the local socket to close after the pod went away', 5000, first.closed);
+    await within('the local socket to close after the pod went away', WAIT_MS, first.closed);
 
     const second = await connect(forward.port);
     expect((await receivedAtLeast(second, 6)).toString()).toBe('pod-b\n');
@@ -201,8 +208,8 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     const forward = await kube.portForward(NS, async () => 'no-such-pod', PORT);
     forwards.push(forward);
     const c = await connect(forward.port);
-    await within('the local socket to close', 5000, c.closed);
-    await vi.waitFor(() => expect(loggedText()).toContain('pods "no-such-pod" not found'), { timeout: 5000, interval: 10 });
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain('pods "no-such-pod" not found'), { timeout: WAIT_MS, interval: 10 });
     expect(loggedText()).toContain('HTTP 404');
   });
 
@@ -212,15 +219,17 @@ describe('Kube.portForward against the kubelet port-forward protocol (stand-in)'
     }, PORT);
     forwards.push(forward);
     const c = await connect(forward.port);
-    await within('the local socket to close', 5000, c.closed);
-    await vi.waitFor(() => expect(loggedText()).toContain('no ready pod app=cartservice'), { timeout: 5000, interval: 10 });
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain('no ready pod app=cartservice'), { timeout: WAIT_MS, interval: 10 });
   });
 });
 
 // A real Redis as the pod's listener, when the host has Debian's redis-server (CI does: images:build needs it).
+// Skipped in mutation runs: it starts a redis-server per run and relays 1 MiB, for nothing the
+// relay test above does not already decide about kube.ts.
 const REDIS_SERVER = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
 
-describe.skipIf(!REDIS_SERVER)('Kube.portForward with a real Redis behind the stand-in (skipped: redis-server is not on PATH)', () => {
+describe.skipIf(!REDIS_SERVER || MUTATION_RUN)('Kube.portForward with a real Redis behind the stand-in (skipped: redis-server is not on PATH, or a mutation run)', () => {
   let redis: ChildProcess | undefined;
   afterAll(async () => {
     if (redis && redis.exitCode === null) {
@@ -267,7 +276,7 @@ describe('Kube.exec against the API server\'s remotecommand protocol (stand-in)'
     const before = execCalls().length;
     const r = await kube.exec(NS, 'cart-0', 'server', ['pilot-agent', 'request', 'GET', 'stats/prometheus']);
     expect(r).toEqual({ exitCode: 0, stdout: 'istio_build{component="proxy"} 1\n', stderr: 'warming up\n' });
-    expect(execCalls().slice(before)).toEqual([{ namespace: NS, pod: 'cart-0', container: 'server', command: ['pilot-agent', 'request', 'GET', 'stats/prometheus'], protocol: V5 }]);
+    expect(execCalls().slice(before)).toEqual([{ namespace: NS, pod: 'cart-0', container: 'server', command: ['pilot-agent', 'request', 'GET', 'stats/prometheus'], protocol: V5, tty: false }]);
   });
 
   test('a non-zero exit code comes from the Status\'s ExitCode cause', async () => {
@@ -311,5 +320,188 @@ describe('Kube.exec against the API server\'s remotecommand protocol (stand-in)'
     expect(performance.now() - started).toBeLessThan(5000);
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).toContain('closed without an exit status');
+  });
+});
+
+describe('Kube.portForward and Kube.exec on partial or unexpected input (stand-in)', () => {
+  test('an empty error frame after the port header is no error: the connection stays and relays', async () => {
+    standIn.addPod(NS, 'quiet-0', { containers: ['app'], ports: { [PORT]: await podListener() }, framesAfterHeader: [{ channel: 1 }, { channel: 0 }] });
+    const forward = await kube.portForward(NS, 'quiet-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    c.socket.write('ping');
+    expect((await receivedAtLeast(c, 4)).toString()).toBe('ping');
+    expect(c.isClosed()).toBe(false);
+    expect(loggedText()).not.toContain('reported');
+  });
+
+  test('a frame on a channel no port was asked for ends the connection (client-node with disconnectOnErr)', async () => {
+    standIn.addPod(NS, 'odd-0', { containers: ['app'], ports: { [PORT]: await podListener() }, framesAfterHeader: [{ channel: 3, payload: 'x' }] });
+    const forward = await kube.portForward(NS, 'odd-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', WAIT_MS, c.closed);
+  });
+
+  test('the pod ending the connection closes the local socket without a "broke off" log; a reset (1006) logs it', async () => {
+    const bye = net.createServer((socket) => socket.end('bye\n'));
+    servers.push(bye);
+    await new Promise<void>((r) => bye.listen(0, '127.0.0.1', r));
+    standIn.addPod(NS, 'bye-0', { containers: ['app'], ports: { [PORT]: (bye.address() as net.AddressInfo).port } });
+    const forward = await kube.portForward(NS, 'bye-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', WAIT_MS, c.closed);
+    expect(c.received().toString()).toBe('bye\n');
+    expect(loggedText()).not.toContain('1006');
+
+    standIn.addPod(NS, 'reset-0', { containers: ['app'], ports: { [PORT]: await podListener('up\n') } });
+    const forward2 = await kube.portForward(NS, 'reset-0', PORT);
+    forwards.push(forward2);
+    const d = await connect(forward2.port);
+    await receivedAtLeast(d, 3);
+    standIn.removePod(NS, 'reset-0');
+    await within('the local socket to close', WAIT_MS, d.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`port-forward to ${NS}/reset-0:${PORT}: the connection to the pod broke off (WebSocket close 1006)`), { timeout: WAIT_MS, interval: 10 });
+  });
+
+  test('close() ends the open local connections', async () => {
+    standIn.addPod(NS, 'open-0', { containers: ['app'], ports: { [PORT]: await podListener('up\n') } });
+    const forward = await kube.portForward(NS, 'open-0', PORT);
+    const c = await connect(forward.port);
+    await receivedAtLeast(c, 3);
+    await forward.close();
+    await within('the local socket to close', WAIT_MS, c.closed);
+    expect(forward.host).toBe('127.0.0.1');
+  });
+
+  const replies = new Map<string, ExecReply>();
+  beforeAll(() => {
+    standIn.exec = (call: ExecCall) => replies.get(call.command.join(' ')) ?? { stderr: `unknown command ${call.command.join(' ')}\n`, exitCode: 127 };
+    standIn.addPod(NS, 'partial-0', { containers: ['server'] });
+  });
+  const failure = async (command: string, timeoutMs = 10_000) => {
+    const e = await kube.exec(NS, 'partial-0', 'server', command.split(' '), timeoutMs).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    return (e as Error).message;
+  };
+
+  test('a Failure Status without details or message: the command did not run, and the Status is quoted', async () => {
+    replies.set('bare failure', { status: { status: 'Failure' } });
+    expect(await failure('bare failure')).toBe(`exec in ${NS}/partial-0/server: bare failure did not run: {"status":"Failure"}`);
+  });
+
+  test('a Failure whose ExitCode cause has no number is exit 1, not "did not run"', async () => {
+    replies.set('odd exit', { stdout: 'out', status: { status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode' }] } } });
+    expect(await kube.exec(NS, 'partial-0', 'server', ['odd', 'exit'])).toEqual({ exitCode: 1, stdout: 'out', stderr: '' });
+  });
+
+  test('closed without a status: the error quotes stderr, trimmed', async () => {
+    replies.set('half done', { stderr: '  half a line\n', closeWithoutStatus: true });
+    expect(await failure('half done')).toBe(`exec in ${NS}/partial-0/server: the connection closed without an exit status (stderr: half a line)`);
+  });
+
+  test('no status and no close: the timeout fails the exec and closes the connection', async () => {
+    replies.set('sleep forever', { hang: true });
+    expect(await failure('sleep forever', 100)).toBe(`exec in ${NS}/partial-0/server timed out after 100ms: sleep forever`);
+    await vi.waitFor(() => expect(standIn.liveConnections(NS, 'partial-0')).toBe(0), { timeout: WAIT_MS, interval: 10 });
+  });
+});
+
+describe('Kube.portForward and Kube.exec: what closes, what is logged, what is kept (stand-in)', () => {
+  test('an error frame with text closes the local socket by itself (the kubelet has not closed yet); the text is logged trimmed', async () => {
+    standIn.addPod(NS, 'err-0', { containers: ['app'], ports: { [PORT]: await podListener() }, framesAfterHeader: [{ channel: 1, payload: 'error forwarding port 7070: boom\n' }] });
+    const forward = await kube.portForward(NS, 'err-0', PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`port-forward to ${NS}/err-0:${PORT}: the kubelet reported: error forwarding port 7070: boom\n`), { timeout: WAIT_MS, interval: 10 });
+    expect(loggedText()).not.toContain('boom\n\n');
+  });
+
+  test('a resolver that fails is logged as "pod not resolved yet", with the port', async () => {
+    const forward = await kube.portForward(NS, async () => {
+      throw new Error('no ready pod');
+    }, PORT);
+    forwards.push(forward);
+    const c = await connect(forward.port);
+    await within('the local socket to close', WAIT_MS, c.closed);
+    await vi.waitFor(() => expect(loggedText()).toContain(`port-forward to ${NS}/(pod not resolved yet):${PORT} failed: no ready pod\n`), { timeout: WAIT_MS, interval: 10 });
+  });
+
+  test('a client gone before its WebSocket opened: the WebSocket is closed as soon as it opens', async () => {
+    standIn.addPod(NS, 'late-0', { containers: ['app'], ports: { [PORT]: await podListener() } });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const forward = await kube.portForward(NS, async () => {
+      await gate;
+      return 'late-0';
+    }, PORT);
+    forwards.push(forward);
+    const calls = standIn.portForwardCalls.length;
+    const c = await connect(forward.port);
+    c.socket.destroy();
+    await within('the client to close', WAIT_MS, c.closed);
+    release();
+    await vi.waitFor(() => expect(standIn.portForwardCalls.length).toBe(calls + 1), { timeout: WAIT_MS, interval: 10 });
+    await vi.waitFor(() => expect(standIn.liveConnections(NS, 'late-0')).toBe(0), { timeout: WAIT_MS, interval: 10 });
+  });
+
+  test('a client that resets its connection leaves the forward usable', async () => {
+    standIn.addPod(NS, 'rst-0', { containers: ['app'], ports: { [PORT]: await podListener() } });
+    const forward = await kube.portForward(NS, 'rst-0', PORT);
+    forwards.push(forward);
+    const first = await connect(forward.port);
+    first.socket.write('x');
+    await receivedAtLeast(first, 1);
+    first.socket.resetAndDestroy();
+    await within('the client to close', WAIT_MS, first.closed);
+    const second = await connect(forward.port);
+    second.socket.write('y');
+    expect((await receivedAtLeast(second, 1)).toString()).toBe('y');
+    await vi.waitFor(() => expect(standIn.liveConnections(NS, 'rst-0')).toBe(1), { timeout: WAIT_MS, interval: 10 });
+  });
+
+  const replies = new Map<string, ExecReply>();
+  beforeAll(() => {
+    standIn.exec = (call: ExecCall) => replies.get(call.command.join(' ')) ?? { stderr: `unknown command ${call.command.join(' ')}\n`, exitCode: 127 };
+    standIn.addPod(NS, 'kept-0', { containers: ['server'] });
+  });
+  const run = (command: string) => kube.exec(NS, 'kept-0', 'server', command.split(' '), 10_000);
+  const failure = async (command: string) => {
+    const e = await run(command).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    return e as Error;
+  };
+
+  test('stdout in several frames is kept whole', async () => {
+    replies.set('cat parts', { stdout: ['first ', 'second ', 'third'] });
+    expect(await run('cat parts')).toEqual({ exitCode: 0, stdout: 'first second third', stderr: '' });
+  });
+
+  test('the ExitCode cause counts wherever it is among the causes', async () => {
+    replies.set('exit four', { status: { status: 'Failure', reason: 'NonZeroExitCode', message: 'exit 4', details: { causes: [{ reason: 'Other', message: 'x' }, { reason: 'ExitCode', message: '4' }] } } });
+    expect((await run('exit four')).exitCode).toBe(4);
+  });
+
+  test('a Failure with details but no causes: did not run, in the server\'s words', async () => {
+    replies.set('no causes', { status: { status: 'Failure', reason: 'InternalError', message: 'Internal error occurred: no runtime', details: {} } });
+    expect((await failure('no causes')).message).toBe(`exec in ${NS}/kept-0/server: no causes did not run: Internal error occurred: no runtime`);
+  });
+
+  test('closed without a status: stderr is quoted up to 200 characters', async () => {
+    replies.set('long stderr', { stderr: `${'e'.repeat(250)}\n`, closeWithoutStatus: true });
+    expect((await failure('long stderr')).message).toBe(`exec in ${NS}/kept-0/server: the connection closed without an exit status (stderr: ${'e'.repeat(200)})`);
+  });
+
+  test('a refused upgrade keeps the refusal (code and Status body) as the cause', async () => {
+    const e = await kube.exec(NS, 'kept-0', 'nope', ['true'], 10_000).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    const cause = (e as Error).cause;
+    expect(cause).toBeInstanceOf(UpgradeRefusedError);
+    expect((cause as UpgradeRefusedError).code).toBe(400);
+    expect(JSON.parse((cause as UpgradeRefusedError).body)).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400 });
   });
 });

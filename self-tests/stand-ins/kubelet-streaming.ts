@@ -54,6 +54,11 @@ export interface StandInPod {
   initContainers?: string[];
   /** Pod port -> a TCP port on 127.0.0.1 that plays the pod's listener. */
   ports?: Record<number, number>;
+  /**
+   * Port-forward frames sent right after the two port headers: for tests of input the kubelet
+   * does not send (an empty error frame, a frame on a channel no port was asked for).
+   */
+  framesAfterHeader?: { channel: number; payload?: string }[];
 }
 
 export interface ExecCall {
@@ -62,16 +67,23 @@ export interface ExecCall {
   container: string;
   command: string[];
   protocol: string;
+  /** The `tty` query parameter (a TTY would merge stderr into stdout). */
+  tty: boolean;
 }
 
 export interface ExecReply {
-  stdout?: string;
+  /** Sent as one stdout frame, or as one frame per element. */
+  stdout?: string | string[];
   stderr?: string;
   exitCode?: number;
   /** Close the connection after the output, without a status frame. */
   closeWithoutStatus?: boolean;
   /** The command could not run: an InternalError Status (apierrors.NewInternalError) instead of an exit code. */
   internalError?: string;
+  /** This final Status instead of the one built from exitCode/internalError (tests of partial Status objects). */
+  status?: Record<string, unknown>;
+  /** Neither a status nor a close: the command keeps running. */
+  hang?: boolean;
 }
 
 export interface PortForwardCall {
@@ -231,7 +243,7 @@ export class KubeletStreamingStandIn {
     // v5 is answered by the API server's translator; otherwise the kubelet's v4.
     const protocol = offered.find((p) => p === V5 || p === V4);
     if (!protocol) return refuse(socket, 400, 'BadRequest', `requested protocol(s) are not supported: ${offered.join(', ')}; supports ${V5}, ${V4}`);
-    const call: ExecCall = { namespace, pod: name, container, command: url.searchParams.getAll('command'), protocol };
+    const call: ExecCall = { namespace, pod: name, container, command: url.searchParams.getAll('command'), protocol, tty: url.searchParams.get('tty') === 'true' };
     const wantStdout = url.searchParams.get('stdout') === 'true' || url.searchParams.get('stdout') === '1';
     const wantStderr = url.searchParams.get('stderr') === 'true' || url.searchParams.get('stderr') === '1';
     this.#chosen.set(req, protocol);
@@ -259,6 +271,7 @@ export class KubeletStreamingStandIn {
     // Data channel 0 and error channel 1 for the one port, each opened with the port number.
     ws.send(frame(0, portBytes));
     ws.send(frame(1, portBytes));
+    for (const f of pod.framesAfterHeader ?? []) ws.send(frame(f.channel, f.payload));
     const fail = (err: string) => {
       if (ws.readyState !== ws.OPEN) return;
       ws.send(frame(1, `error forwarding port ${call.port} to pod ${call.pod}, uid ${pod.uid}: ${err}`));
@@ -289,9 +302,15 @@ export class KubeletStreamingStandIn {
     // "Send an empty message to the lowest writable channel" once the connection is open.
     ws.send(frame(wantStdout ? STDOUT : wantStderr ? STDERR : ERROR));
     const reply = this.#exec(call);
-    if (reply.stdout && wantStdout) ws.send(frame(STDOUT, reply.stdout));
+    if (reply.stdout && wantStdout) for (const chunk of [reply.stdout].flat()) ws.send(frame(STDOUT, chunk));
     if (reply.stderr && wantStderr) ws.send(frame(STDERR, reply.stderr));
     if (reply.closeWithoutStatus) {
+      ws.close();
+      return;
+    }
+    if (reply.hang) return;
+    if (reply.status) {
+      ws.send(frame(ERROR, JSON.stringify(reply.status)));
       ws.close();
       return;
     }
