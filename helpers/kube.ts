@@ -220,6 +220,7 @@ export class Kube {
     if (refusals.length > 0) throw new ManifestRefusedError(refusals);
   }
 
+  // Stryker disable all: REST plumbing (delete, deleteNamespaces, waitForDeployment, readyPod, restartPods) that only a real API server can answer; the self-tests have no stand-in for the REST API. What these methods decide is mutated in the pure functions they call (isNotFound, deploymentWaiting, theReadyPod, freshReadyPods, podReady).
   /** Deletes, ignoring objects that are already gone; in reverse order of the list. */
   async delete(objects: readonly KubeObject[]): Promise<void> {
     for (const o of [...objects].reverse()) {
@@ -277,6 +278,7 @@ export class Kube {
     await this.waitForDeployment(namespace, deployment, timeoutMs);
   }
 
+  // Stryker restore all
   /**
    * Runs a command in a container and waits for its exit status. `container` is any container
    * name of the pod, an init container included (the API server accepts every container of the
@@ -336,10 +338,12 @@ export class Kube {
     });
   }
 
+  // Stryker disable all: REST plumbing (a pod's log) that only a real API server can answer; the self-tests have no stand-in for the REST API.
   async logs(namespace: string, pod: string, container: string, tailLines = 2000): Promise<string> {
     return this.core.readNamespacedPodLog({ namespace, name: pod, container, tailLines });
   }
 
+  // Stryker restore all
   /**
    * A local TCP port that forwards each connection to the pod's port (one WebSocket per
    * connection). `pod` may be a function: it is asked for the pod at each new connection, so
