@@ -417,6 +417,17 @@ describe('settings values: settings-checks', () => {
     expect(problemsOf({ ARTIFACTS_DIR: rel }, true)).toEqual([artifactsDirProblem(resolve(rel))]);
   });
 
+  test('an unexpected error while loading is thrown as it is, not collected', () => {
+    const boom = new TypeError('environment unreadable');
+    const env = new Proxy({} as Env, {
+      get: (_t, key) => {
+        if (key === 'CLUSTER') throw boom;
+        return undefined;
+      },
+    });
+    expect(() => loadCheckedSettings(env)).toThrow(boom);
+  });
+
   test('artifactsDirProblem: undefined for a usable directory; the setting named as given', () => {
     expect(artifactsDirProblem(artifacts)).toBeUndefined();
     expect(artifactsDirProblem(work)).toBeUndefined();
