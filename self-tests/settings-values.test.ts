@@ -5,7 +5,7 @@
  * not on the wording of messages (the wording is tested in settings.test.ts). In-process and
  * fast: StrykerJS runs this file for every mutant of settings.ts and settings-checks.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -435,6 +435,17 @@ describe('settings values: settings-checks', () => {
     expect(artifactsDirProblem(file, 'X_DIR')).toMatch(new RegExp(`^X_DIR=${file} cannot be a directory: ${file} is a file;`));
     expect(artifactsDirProblem('/proc/1/x/y')).toMatch(/^ARTIFACTS_DIR=\/proc\/1\/x\/y is on the kernel's pseudo-filesystem \/proc,/);
     expect(artifactsDirProblem('/dev')).toMatch(/pseudo-filesystem \/dev,/);
+  });
+
+  test('a path reaching a pseudo-filesystem through a symbolic link is refused by where it leads', () => {
+    const link = join(work, 'to-proc');
+    symlinkSync('/proc', link);
+    expect(artifactsDirProblem(join(link, 'x'))).toMatch(new RegExp(`^ARTIFACTS_DIR=${link}/x is on the kernel's pseudo-filesystem /proc,`));
+  });
+
+  test('SettingsError: headline, problems and message', () => {
+    const e = new SettingsError(['A=1 is not valid']);
+    expect([e.name, e.headline, e.problems]).toEqual(['SettingsError', 'Invalid settings', ['A=1 is not valid']]);
   });
 
   test('executableFileProblem: undefined for an executable file; each reason otherwise', () => {
