@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pins } from '../helpers/pins.ts';
 import {
   cartImageDefault, describeSettings, editDistance, loadSettings, MAX_DURATION_MS, parseDuration, probableSetting,
@@ -375,13 +375,21 @@ describe('settings values: warnings', () => {
 });
 
 describe('settings values: settings-checks', () => {
-  const work = mkdtempSync(join(tmpdir(), 'egress-verify-settings-values-'));
-  const exe = join(work, 'tool');
-  writeFileSync(exe, '#!/bin/sh\n', { mode: 0o755 });
-  const file = join(work, 'file');
-  writeFileSync(file, '');
+  // Made in beforeAll, not while collecting: a mutation run collects this file for every mutant
+  // and runs hooks only when one of these tests covers the mutant.
+  let work = '';
+  let exe = '';
+  let file = '';
+  let artifacts = '';
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'egress-verify-settings-values-'));
+    exe = join(work, 'tool');
+    writeFileSync(exe, '#!/bin/sh\n', { mode: 0o755 });
+    file = join(work, 'file');
+    writeFileSync(file, '');
+    artifacts = join(work, 'artifacts');
+  });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
-  const artifacts = join(work, 'artifacts');
 
   test('valid: the settings and the warnings of the same env', () => {
     const env = { ARTIFACTS_DIR: artifacts, KIND_BIN: exe, ISTIOCTL_BIN: exe, KIND_BN: 'x', HOME: '/home/m' };
