@@ -30,6 +30,7 @@ export const mutationTestFiles = [
   'self-tests/probe.test.ts',
   'self-tests/settings.test.ts',
   'self-tests/settings-rules.test.ts',
+  'self-tests/settings-values.test.ts',
   'self-tests/compat-matrix.test.ts',
   'self-tests/step-plan.test.ts',
   'self-tests/drain.test.ts',
