@@ -23,6 +23,7 @@ export const mutationTestFiles = [
   'self-tests/gcp-lifecycle.test.ts',
   'self-tests/istio-evidence.test.ts',
   'self-tests/kind-lifecycle.test.ts',
+  'self-tests/kind-decisions.test.ts',
   'self-tests/manifests.test.ts',
   'self-tests/matrix.test.ts',
   'self-tests/poll.test.ts',
