@@ -25,6 +25,7 @@ export const mutationTestFiles = [
   'self-tests/kind-lifecycle.test.ts',
   'self-tests/kind-decisions.test.ts',
   'self-tests/manifests.test.ts',
+  'self-tests/strict-fields.test.ts',
   'self-tests/matrix.test.ts',
   'self-tests/poll.test.ts',
   'self-tests/probe-protocol.test.ts',

@@ -150,8 +150,9 @@ function isOpen(t: ts.Type): boolean {
 
 function walk(checker: ts.TypeChecker, value: unknown, declared: ts.Type, path: string, out: string[]): void {
   if (value === null || typeof value !== 'object') return;
+  // Open before NonNullable: NonNullable<unknown> is `{}`, which would report every key.
+  if (isOpen(declared)) return;
   const type = checker.getNonNullableType(declared);
-  if (isOpen(type)) return;
   const isList = (t: ts.Type) => checker.isArrayType(t) || checker.isTupleType(t);
   const isRecord = (t: ts.Type) => (t.flags & ts.TypeFlags.Object) !== 0 && !isList(t);
   if (type.isUnion()) {
