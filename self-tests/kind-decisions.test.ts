@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   createClusterArgs, deleteClusterArgs, isAlreadyExistsError, KIND_NETWORK, KindCluster, kindNetwork, loadFailureReason,
-  StartedKindCluster, type KindClusterState, type KindOptions,
+  loadFailureWarning, StartedKindCluster, type KindClusterState, type KindOptions,
 } from '../helpers/kind.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { standInCommand } from './support.ts';
@@ -407,6 +407,7 @@ describe('kind: loadImages, one image at a time, with the single-platform fallba
 
   test.each([
     ['docker version fails', { VERSION: 'echo "  Cannot connect  " >&2; exit 1' }, 'docker version: Cannot connect', 1, 0],
+    ['docker version fails after printing an architecture', { VERSION: 'echo arm64; echo "Cannot connect" >&2; exit 1' }, 'docker version: Cannot connect', 1, 0],
     ['docker version prints no architecture', { VERSION: 'echo "   "; exit 0' }, 'docker version: no architecture', 1, 0],
     ['docker version prints nothing and exits 0 with a warning', { VERSION: 'echo " warn " >&2; exit 0' }, 'docker version: warn', 1, 0],
     ['docker save knows no --platform', { SAVE: 'echo "unknown flag: --platform" >&2; echo "See \'docker save --help\'." >&2; exit 125' }, 'docker save --platform linux/arm64: unknown flag: --platform', 2, 0],
@@ -419,6 +420,13 @@ describe('kind: loadImages, one image at a time, with the single-platform fallba
     expect(docker).toHaveLength(dockerCallCount);
     if (docker[1]) expect(existsSync(join(docker[1].split(' ')[4]!, '..'))).toBe(false);
     expect((await loads()).filter((c) => c.startsWith('load image-archive'))).toHaveLength(archiveLoads);
+  });
+
+  test('the warning for an image that could not be loaded names it, the reason, and LOAD_IMAGES', () => {
+    expect(loadFailureWarning({ image: 'x/y:1', reason: 'R' })).toBe(
+      'WARNING: kind load docker-image x/y:1 failed: R. The kind node will pull it from its registry instead'
+      + ' (a multi-arch image on Docker\'s containerd image store cannot be loaded by kind: kind issues #3795, #4224; LOAD_IMAGES=never skips loading).',
+    );
   });
 
   test('two failed images: each reported with its own reason, in order', async () => {
