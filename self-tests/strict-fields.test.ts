@@ -112,6 +112,10 @@ describe('strict fields: the paths of unknown fields, in every form of declarati
     expect(shapes({ oneOf: { base: 'x', zap: 1, left: 'y' } })).toEqual(['oneOf.zap']);
     expect(shapes({ both: { p: 'x', q: 'y' } })).toEqual([]);
     expect(shapes({ both: { p: 'x', r: 1, q: 'y' } })).toEqual(['both.r']);
+    expect(shapes({ both: [{ r: 1 }] })).toEqual([]);
+    expect(shapes({ unionOfIntersections: { a1: 'x', a2: 'y' } })).toEqual([]);
+    expect(shapes({ unionOfIntersections: { b1: 'x' } })).toEqual([]);
+    expect(shapes({ unionOfIntersections: { a1: 'x', a2: 'y', c: 1 } })).toEqual(['unionOfIntersections.c']);
   });
 
   test('type mismatches are not this check\'s business: nothing reported, nothing walked', () => {

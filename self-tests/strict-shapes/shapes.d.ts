@@ -21,6 +21,7 @@ export interface IShapes {
   listOrObject?: Array<{ e?: string }> | { k?: string };
   oneOf?: { base?: string } & ({ left?: string } | { right?: string });
   both?: { p?: string } & { q?: string };
+  unionOfIntersections?: ({ a1?: string } & { a2?: string }) | { b1?: string };
   str?: string;
   strOrNum?: string | number;
   dashed?: { 'with-dash'?: { z?: string } };
