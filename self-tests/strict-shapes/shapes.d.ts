@@ -21,6 +21,8 @@ export interface IShapes {
   listOrObject?: Array<{ e?: string }> | { k?: string };
   oneOf?: { base?: string } & ({ left?: string } | { right?: string });
   both?: { p?: string } & { q?: string };
+  branded?: { k?: string } & string;
+  emptyTuple?: [];
   unionOfIntersections?: ({ a1?: string } & { a2?: string }) | { b1?: string };
   str?: string;
   strOrNum?: string | number;
