@@ -95,13 +95,6 @@ describe('kind create: cleanup registered first, never deleting what is not ours
     expect((await kind.calls()).filter((c) => c.startsWith('delete'))).toEqual([`delete cluster --name ci-kind --kubeconfig ${join(work, 'kubeconfig')}`]);
   });
 
-  test('KEEP_CLUSTER keeps a cluster that was created', async () => {
-    const kind = await fakeKind('ok');
-    const started = await cluster(kind.path, 'ci-kind', true).start();
-    await started.stop();
-    expect((await kind.calls()).some((c) => c.startsWith('delete'))).toBe(false);
-  });
-
   test('"node(s) already exist" (another run created it meanwhile): nothing is deleted, by start or by the cleanup', async () => {
     const kind = await fakeKind('exists');
     let handle: StartedKindCluster | undefined;
