@@ -159,8 +159,10 @@ describe('strict fields: the paths of unknown fields, in every form of declarati
 describe('strict fields: batches and the checker they share', () => {
   const cm = (data: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, ...data });
   const CM = modelOf('v1', 'ConfigMap')!;
-  const SECRET = modelOf('v1', 'Secret')!;
-  const NS = modelOf('v1', 'Namespace')!;
+  // Kinds no other test file checks, so they are new to the checker here even when another file
+  // ran first in the same worker (vitest's --isolate=false).
+  const SECRET = modelOf('v1', 'LimitRange')!;
+  const NS = modelOf('v1', 'ResourceQuota')!;
 
   test('a batch: one finding list per item, in order', () => {
     expect(unknownFieldsOf([
@@ -175,19 +177,19 @@ describe('strict fields: batches and the checker they share', () => {
     const again = readsDuring(() => unknownFieldsOf([{ value: cm({ x: 1 }), model: CM }, { value: { ...base, v: 1 }, model: SHAPES }]));
     expect(again.result).toEqual([['x'], ['v']]);
     expect(again.reads).toEqual([]);
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { a: 'b' }, y: 1 };
+    const secret = { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 's' }, spec: { limits: [] }, y: 1 };
     const added = readsDuring(() => unknownFieldsOf([{ value: secret, model: SECRET }, { value: cm({}), model: CM }]));
     expect(added.result).toEqual([['y'], []]);
-    expect(added.reads.filter((f) => f.endsWith('/v1/Secret.d.ts'))).toHaveLength(1);
+    expect(added.reads.filter((f) => f.endsWith('/v1/LimitRange.d.ts'))).toHaveLength(1);
     expect(added.reads.filter((f) => f.endsWith('/v1/ConfigMap.d.ts') || f.endsWith('/strict-shapes/shapes.d.ts'))).toEqual([]);
     // All three stay known: no program, no reads.
     const all = readsDuring(() => unknownFieldsOf([{ value: cm({ z: 1 }), model: CM }, { value: { ...base, w: 1 }, model: SHAPES }, { value: secret, model: SECRET }]));
     expect(all.result).toEqual([['z'], ['w'], ['y']]);
     expect(all.reads).toEqual([]);
     // A batch of a known and a new model: the new one is added.
-    const ns = readsDuring(() => unknownFieldsOf([{ value: cm({}), model: CM }, { value: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' }, spex: {} }, model: NS }]));
+    const ns = readsDuring(() => unknownFieldsOf([{ value: cm({}), model: CM }, { value: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'n' }, spex: {} }, model: NS }]));
     expect(ns.result).toEqual([[], ['spex']]);
-    expect(ns.reads.filter((f) => f.endsWith('/v1/Namespace.d.ts'))).toHaveLength(1);
+    expect(ns.reads.filter((f) => f.endsWith('/v1/ResourceQuota.d.ts'))).toHaveLength(1);
   });
 
   test('a model whose interface does not exist is an error, and the checker stays usable', () => {
