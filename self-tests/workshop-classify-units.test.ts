@@ -87,6 +87,15 @@ describe('classify: YAML, outcomes, placeholders, flags', () => {
     expect(yamlDocs('- name: a\n- name: b\n')).toEqual({ docs: [[{ name: 'a' }, { name: 'b' }]], manifest: false });
     expect(yamlDocs('a:\n')).toEqual({ docs: [{ a: null }], manifest: false });
   });
+  test('YAML: empty documents (a trailing or doubled ---) are skipped, as kubectl skips them', () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap' };
+    expect(yamlDocs('apiVersion: v1\nkind: ConfigMap\n---\n')).toEqual({ docs: [cm], manifest: true });
+    expect(yamlDocs('apiVersion: v1\nkind: ConfigMap\n---\n---\napiVersion: v1\nkind: ConfigMap\n')).toEqual({ docs: [cm, cm], manifest: true });
+    expect(yamlDocs('---\napiVersion: v1\nkind: ConfigMap\n---\n# end\n')).toEqual({ docs: [cm], manifest: true });
+    // A document that is only a scalar is still not YAML of a manifest.
+    expect(yamlDocs('apiVersion: v1\nkind: ConfigMap\n---\n42\n')).toBeUndefined();
+    expect(yamlDocs('apiVersion: v1\nkind: ConfigMap\n---\n"text"\n')).toBeUndefined();
+  });
   test('not YAML: empty, program output, unparsable, or a scalar document', () => {
     for (const text of ['', '  \n', 'Error: something: bad', 'Client: 1', 'kubectl get pods', 'NAME   READY\nfoo 1/1', 'a:b', 'key: [unclosed\n', 'a: b\n---\njust text\n', '# only\n---\n']) {
       expect(yamlDocs(text), text).toBeUndefined();

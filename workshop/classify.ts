@@ -7,7 +7,7 @@
  * `<( )`), YAML by the `yaml` library; nothing here matches regexes over the whole file.
  */
 import { parse as shellParse, type ParseEntry } from 'shell-quote';
-import { isMap, isSeq, parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Block, Chapter } from './parse.ts';
 
 export type Kind = 'yaml' | 'command' | 'output';
@@ -157,9 +157,11 @@ export function yamlDocs(text: string): { docs: unknown[]; manifest: boolean } |
   if (!/^-?\s*[a-z][A-Za-z0-9]*:(\s|$)/.test(first.trim())) return undefined;
   const parsed = parseAllDocuments(text);
   if (!Array.isArray(parsed) || parsed.some((d) => d.errors.length > 0)) return undefined;
-  if (!parsed.every((d) => d.contents === null || isMap(d.contents) || isSeq(d.contents))) return undefined;
-  // Stryker disable next-line MethodExpression,ConditionalExpression,LogicalOperator: yaml 2 gives an empty document a null Scalar (refused above), never null contents, so every document here is a map or a list
-  const docs = parsed.map((d) => d.toJS() as unknown).filter((d) => d !== null && d !== undefined);
+  // An empty document (a trailing or doubled `---`, as kubectl accepts) is a null Scalar in yaml 2:
+  // skipped, like kubectl skips it. Any other scalar document is not a manifest.
+  const empty = (c: unknown) => c === null || (isScalar(c) && c.value === null);
+  if (!parsed.every((d) => empty(d.contents) || isMap(d.contents) || isSeq(d.contents))) return undefined;
+  const docs = parsed.filter((d) => !empty(d.contents)).map((d) => d.toJS() as unknown);
   const manifest = docs.length > 0 && docs.every((d) => typeof d === 'object' && d !== null && 'apiVersion' in d && 'kind' in d);
   return { docs, manifest };
 }
