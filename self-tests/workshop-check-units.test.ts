@@ -19,7 +19,7 @@ import {
 } from '../workshop/check.ts';
 import { MEMORYSTORE_REDIS_VERSIONS } from '../helpers/settings.ts';
 import { classify, type Command } from '../workshop/classify.ts';
-import type { Block, Chapter } from '../workshop/parse.ts';
+import { chapter, cmd } from './workshop-units-support.ts';
 
 /*
  * A stand-in for workshop/schema.ts: the real one loads the TypeScript compiler (about a second
@@ -53,17 +53,6 @@ vi.mock('../helpers/settings.ts', () => ({
 
 const WORKSHOPS = join(import.meta.dirname, 'workshops');
 
-/** A chapter from block texts (each block's opening fence at the given line). */
-function chapter(...blocks: [line: number, text: string][]): Chapter {
-  const list: Block[] = blocks.map(([line, text], i) => ({
-    id: `p#b${i + 1}`, file: 'content/p.md', line, endLine: line + text.split('\n').length, anchor: `b${i + 1}`, info: '', text,
-  }));
-  return { file: 'content/p.md', title: 'T', page: 'p', blocks: list, commented: [] };
-}
-
-function cmd(line: number, ...words: string[]): Command {
-  return { line, text: words.join(' '), words, inner: [] };
-}
 
 /** A finding's block and severity (the values it names are asserted one by one). */
 function brief(f: Finding): [string, string] {

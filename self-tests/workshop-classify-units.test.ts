@@ -16,19 +16,8 @@ import {
   classify, commandPolicy, interactive, interactiveFlags, isTranscriptLine, labsPath, logicalLines, outcomeOf,
   parseCommandLine, placeholdersIn, setKeys, setPairs, toolOf, yamlDocs, type Command,
 } from '../workshop/classify.ts';
-import type { Block, Chapter } from '../workshop/parse.ts';
+import { chapter, cmd } from './workshop-units-support.ts';
 
-/** A chapter from block texts (each block's opening fence at the given line). */
-function chapter(...blocks: [line: number, text: string][]): Chapter {
-  const list: Block[] = blocks.map(([line, text], i) => ({
-    id: `p#b${i + 1}`, file: 'content/p.md', line, endLine: line + text.split('\n').length, anchor: `b${i + 1}`, info: '', text,
-  }));
-  return { file: 'content/p.md', title: 'T', page: 'p', blocks: list, commented: [] };
-}
-
-function cmd(line: number, ...words: string[]): Command {
-  return { line, text: words.join(' '), words, inner: [] };
-}
 
 describe('classify: shell words', () => {
   test('operators split commands; a process substitution nests; comments end the line; variables stay', () => {
