@@ -11,10 +11,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pins } from '../helpers/pins.ts';
 import {
-  cartImageDefault, describeSettings, editDistance, loadSettings, MAX_DURATION_MS, parseDuration, probableSetting,
+  cartImageDefault, describeSettings, editDistance, loadSettings, MAX_DURATION_MS, MEMORYSTORE_REDIS_VERSIONS, parseDuration, probableSetting,
   settingDocs, SettingsError, settingWarnings, type Settings,
 } from '../helpers/settings.ts';
 import { artifactsDirProblem, executableFileProblem, loadCheckedSettings } from '../helpers/settings-checks.ts';
+import { MEMORYSTORE_VERSIONS_OF_SETTINGS } from './workshop-units-support.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -463,5 +464,11 @@ describe('settings values: settings-checks', () => {
     expect(executableFileProblem('K', work)).toBe(`K=${work} is a directory, not an executable file; valid values: a path to an executable file`);
     expect(executableFileProblem('K', '/dev/null')).toBe('K=/dev/null is not a regular file; valid values: a path to an executable file');
     expect(executableFileProblem('K', file)).toBe(`K=${file} is not executable (no execute permission for this user); valid values: a path to an executable file`);
+  });
+});
+
+describe('settings values: copies kept by other tests', () => {
+  test('the Memorystore versions the workshop check tests use are settings.ts\'s', () => {
+    expect(MEMORYSTORE_VERSIONS_OF_SETTINGS).toEqual(MEMORYSTORE_REDIS_VERSIONS);
   });
 });

@@ -14,3 +14,6 @@ export function chapter(...blocks: [line: number, text: string][]): Chapter {
 export function cmd(line: number, ...words: string[]): Command {
   return { line, text: words.join(' '), words, inner: [] };
 }
+
+/** helpers/settings.ts's MEMORYSTORE_REDIS_VERSIONS, for tests that must not import settings.ts (settings-values.test.ts keeps the two equal). */
+export const MEMORYSTORE_VERSIONS_OF_SETTINGS = ['redis_3_2', 'redis_4_0', 'redis_5_0', 'redis_6_x', 'redis_7_0', 'redis_7_2'] as const;
