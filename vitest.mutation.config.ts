@@ -1,15 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-
-/**
- * The tests' temp folders go under the sandbox Stryker copies the project into, which it removes
- * after the run (cleanTempDir): a mutant that disables a test's cleanup (an `rm` emptied, a
- * `force` flipped) must not leave folders in the machine's /tmp.
- */
-const tmp = join(dirname(fileURLToPath(import.meta.url)), '.mutation-tmp');
-mkdirSync(tmp, { recursive: true });
 
 /**
  * The self-tests StrykerJS runs for every mutant (`npm run test:mutation`, see stryker.config.mjs).
@@ -72,7 +61,6 @@ export default defineConfig({
           fileParallelism: false,
           env: {
             DOCKER_HOST: 'unix:///nonexistent/egress-verify-mutation-no-docker.sock',
-            TMPDIR: tmp,
             REQUIRE_DOCKER: '',
             TESTCONTAINERS_RYUK_DISABLED: 'true',
             // Leaves out the tests that run the real gcloud (seconds per call; see gcp.test.ts).
