@@ -45,7 +45,9 @@ export const decisionModules = [
  * helpers/kube.ts is mutated whole but for the REST plumbing
  * that only a real API server can answer, and that the self-tests must not fake (no stand-in for
  * the Kubernetes REST API): Kube.delete, deleteNamespaces, waitForDeployment, readyPod,
- * restartPods and Kube.logs, fenced in its source by `// Stryker disable all` and `// Stryker restore all` (their mutants are reported as ignored, never run). What those decide is mutated through pure
+ * restartPods and Kube.logs, fenced in its source by `// Stryker disable all` and
+ * `// Stryker restore all` (their mutants are reported as ignored, never run). What those decide
+ * is mutated through pure
  * functions they call (isNotFound, deploymentWaiting, theReadyPod, freshReadyPods, podReady).
  * Mutated and tested in-process: the predicates, error and Status texts, the context guard and
  * kubeconfig loading (kube-decisions.test.ts); the strict dry run's requests (dry-run.test.ts, a
@@ -55,22 +57,23 @@ export const decisionModules = [
  * whole file before (575 mutants, 32.91%) took 19 min 22 s, a third of it 83 mutants each
  * waiting out a 5 s test timeout; these ranges: 518 mutants, 88.51% (447 killed, 47 survived,
  * 11 without coverage, 11 ignored), 35 min 20 s under that load (about 4 s a mutant; 64 mutants
- * killed by a 1.5-2 s deadline). That is over the share of the 25-minute budget kube.ts may take
- * unless a quiet machine is about 3 times faster: re-measure there.
+ * killed by a 1.5-2 s deadline). In the full run of 2026-11-27 it scored 88.51%; that run as a
+ * whole took 48.6 minutes, about twice the 25-minute budget (README, "Mutation testing").
  */
 
 /**
  * Break scores (percent): below them `npm run test:mutation` fails. Stryker's thresholds.break
- * guards the whole set; cli/mutation-score.ts the decision modules. Reached on 2026-11-26 with
- * the first set (before drain, host, strict-fields and settings-checks joined and other merges
- * changed settings.ts and kind.ts): decision modules 97.61%, all 97.38%. With the set below, the
- * last (incremental) run reached decision modules 79.50%, all 75.48%: the break scores are set to
- * that, rounded down, so the nightly job does not fail by construction. The drop is mostly
- * settings.ts (52.75%, 262 survivors; confirmed by a `--force` run of that file alone: the
- * settings rewrite merged after issue 13 is not covered by value-asserting tests) and kind.ts
- * (44.93%, not re-checked with --force). Raise them as tests improve.
+ * guards the whole set; cli/mutation-score.ts the decision modules. Reached on 2026-11-27 with
+ * the set above (4,952 mutants): decision modules 95.92%, all 94.93%. Measured as a full run on
+ * a fresh clone (48 min 36 s at concurrency 2 on this 2-core machine) and a forced re-run of
+ * settings.ts, settings-checks.ts, manifests.ts and chapter.ts after two tests stopped importing
+ * those modules inside a test (their import-time code had been counted as covered, and survived).
+ * Per file: settings 100, manifests 100, gcp 98.4, poll 98.0, check 97.9, matrix 97.6,
+ * strict-fields 96.1, classify 95.9, cart 95.5, parse 95.4, istio 95.0, kind 94.8, host 94.2,
+ * probe 92.8, chapter 92.0, drain 91.7, settings-checks 91.4, compat 90.5, kube 88.5.
+ * Rounded down below. Raise them as tests improve; never lower them to make a run pass.
  */
-export const breakScores = { decision: 79, all: 75 };
+export const breakScores = { decision: 95, all: 94 };
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
