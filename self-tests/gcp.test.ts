@@ -14,6 +14,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MUTATION_RUN } from './mutation-run.ts';
 import {
   createArgs, createdByRun, deleteArgs, describeArgs, Gcloud, GcpError, gcloudError, Memorystore, newRunId, parseInstance, preflight,
 } from '../helpers/gcp.ts';
@@ -84,7 +85,7 @@ describe('gcloud command construction and output parsing', () => {
 // Skipped in mutation runs (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts): each real
 // gcloud call takes seconds, and these tests would run again for every settings mutant; the
 // decisions they reach are tested against the stand-in (here and in gcp-lifecycle.test.ts).
-describe.skipIf(process.env.EGRESS_VERIFY_MUTATION === '1')('the real gcloud on this machine, without credentials', () => {
+describe.skipIf(MUTATION_RUN)('the real gcloud on this machine, without credentials', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     env = {

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { MUTATION_RUN } from './mutation-run.ts';
 import { Kube, UpgradeRefusedError } from '../helpers/kube.ts';
 import { KubeletStreamingStandIn, STAND_IN_CONTEXT, V4, V5, type ExecCall, type ExecReply } from './stand-ins/kubelet-streaming.ts';
 
@@ -19,7 +20,6 @@ const PORT = 7070;
 // Under StrykerJS (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts) a mutant that stops a
 // close, a reply or a status holds its test until a deadline, once per mutant: what takes a few
 // milliseconds against the stand-in gets 1.5 s there (2 s per test), and 5 s otherwise.
-const MUTATION_RUN = process.env.EGRESS_VERIFY_MUTATION === '1';
 const WAIT_MS = MUTATION_RUN ? 1_500 : 5_000;
 if (MUTATION_RUN) vi.setConfig({ testTimeout: 2_000 });
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { BaseSequencer, createVitest, startVitest, type TestModule, type TestSequencerConstructor, type TestSpecification } from 'vitest/node';
 import { describe, expect, test } from 'vitest';
+import { MUTATION_RUN } from './mutation-run.ts';
 import { ROOT_DIR } from '../helpers/manifests.ts';
 import { SCENARIO_ORDER } from '../scenarios/chapter.ts';
 import { ChapterSequencer, inChapterOrder, ScenarioOrderError } from '../scenarios/sequencer.ts';
@@ -18,7 +19,7 @@ describe('the scenario files run in the chapter\'s order', () => {
   // imports settings.ts, manifests.ts and chapter.ts there, so their import-time code (tables,
   // patterns) would count as covered by this test and be mutated, though it checks none of it.
   // The sequencer's decisions are tested below on plain lists.
-  test.skipIf(process.env.EGRESS_VERIFY_MUTATION === '1')('the configured sequencer puts the suite\'s real scenario specs in the plan\'s order; the default would not', async () => {
+  test.skipIf(MUTATION_RUN)('the configured sequencer puts the suite\'s real scenario specs in the plan\'s order; the default would not', async () => {
     const vitest = await createVitest({ config: join(ROOT_DIR, 'vitest.config.ts'), root: ROOT_DIR, watch: false, project: ['scenarios'] }, {}, {});
     try {
       const specs = await vitest.globTestSpecifications();
@@ -53,7 +54,7 @@ describe('the scenario files run in the chapter\'s order', () => {
 
   // Skipped in mutation runs (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts): a whole vitest
   // run of its own, seconds long, that would be repeated for every mutant of the code it reaches.
-  test.skipIf(process.env.EGRESS_VERIFY_MUTATION === '1')('a real vitest run with the sequencer starts throwaway scenario files in the chapter\'s order; without it, not', async () => {
+  test.skipIf(MUTATION_RUN)('a real vitest run with the sequencer starts throwaway scenario files in the chapter\'s order; without it, not', async () => {
     // Throwaway spec files with the scenario files' names, the later one larger (as in the suite,
     // so the default order is reversed); a reporter records the order they start in.
     const dir = await mkdtemp(join(tmpdir(), 'egress-verify-order-'));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MUTATION_RUN } from './mutation-run.ts';
 import { pins } from '../helpers/pins.ts';
 import {
   describeSettings, editDistance, formatDuration, loadSettings, MAX_DURATION_MS, parseDuration, probableSetting,
@@ -332,7 +333,7 @@ describe('settings: paths are checked before the run relies on them', () => {
  * Skipped in mutation runs (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts): they run in
  * child processes, whose coverage Stryker cannot see, and take longer than its 5 s test timeout.
  */
-describe.skipIf(process.env.EGRESS_VERIFY_MUTATION === '1')('settings: the real commands refuse or warn, naming the variable', () => {
+describe.skipIf(MUTATION_RUN)('settings: the real commands refuse or warn, naming the variable', () => {
   const cwd = resolve(import.meta.dirname, '..');
   const run = (args: string[], env: Record<string, string>) =>
     execa('npm', args, { cwd, env: { ...env, DOCKER_HOST: 'unix:///nonexistent.sock' }, reject: false, timeout: 120_000 });
