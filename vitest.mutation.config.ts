@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { FileHistoryReporter, MutationSequencer } from './self-tests/mutation-order.ts';
 
 /**
  * The self-tests StrykerJS runs for every mutant (`npm run test:mutation`, see stryker.config.mjs).
@@ -48,6 +49,10 @@ export const mutationTestFiles = [
 
 export default defineConfig({
   test: {
+    // For each mutant, the covering file most likely to kill it per second of its cost runs first
+    // (self-tests/mutation-order.ts). vitest takes the sequencer and reporters from the root config.
+    sequence: { sequencer: MutationSequencer },
+    reporters: ['default', new FileHistoryReporter()],
     projects: [
       {
         test: {

@@ -16,7 +16,7 @@
  */
 import { execa } from 'execa';
 import { log } from './progress.ts';
-import type { Address } from './redis.ts';
+import type { Address } from './address.ts';
 import type { Settings } from './settings.ts';
 import { UserFacingError } from './user-facing.ts';
 

@@ -15,9 +15,10 @@ import { hostname } from 'node:os';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
+import { type Address, REDIS_PORT } from './address.ts';
 import { runLabels } from './run-label.ts';
 
-export const REDIS_PORT = 6379;
+export { type Address, hostPort, REDIS_PORT } from './address.ts';
 
 /** What makes a container ours: the one notion used to remove a leftover and to reuse a kept one. */
 export const ROLE_LABEL = 'egress-verify/role';
@@ -84,16 +85,6 @@ export async function clearLeftover(name: string): Promise<'none' | 'removed' | 
   }
   await removeContainer(name);
   return labels[KEPT_LABEL] === 'true' ? 'removed-kept' : 'removed';
-}
-
-export interface Address {
-  host: string;
-  port: number;
-}
-
-/** "host:port", as REDIS_ADDR takes it and as Envoy names an upstream host. */
-export function hostPort(a: Address): string {
-  return `${a.host}:${a.port}`;
 }
 
 export class RedisStandIn {

@@ -21,7 +21,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { describeObject, type KubeObject, ROOT_DIR } from './manifests.ts';
 
 /** Where the declarations of one kind live. */
@@ -33,6 +33,16 @@ export interface Model {
 }
 
 const require = createRequire(join(ROOT_DIR, 'package.json'));
+
+let typescriptModule: typeof ts | undefined;
+/**
+ * The TypeScript compiler, loaded on the first check rather than with this module: it takes about
+ * half a second, and most importers (the step plan, the manifests' tests) never check a field.
+ */
+function typescript(): typeof ts {
+  typescriptModule ??= require('typescript') as typeof ts;
+  return typescriptModule;
+}
 
 /**
  * Where the models of (apiVersion, kind) live, or undefined when the packages have none. Any
@@ -91,10 +101,12 @@ let cached: Checker | undefined;
 /** Parsed declaration files, shared by the programs (a program grows when new kinds come). */
 const sourceFiles = new Map<string, ts.SourceFile>();
 
-const OPTIONS: ts.CompilerOptions = {
-  module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2023,
-  strict: true, noEmit: true, skipLibCheck: true, types: [], lib: ['lib.es5.d.ts'],
-};
+function compilerOptions(t: typeof ts): ts.CompilerOptions {
+  return {
+    module: t.ModuleKind.NodeNext, moduleResolution: t.ModuleResolutionKind.NodeNext, target: t.ScriptTarget.ES2023,
+    strict: true, noEmit: true, skipLibCheck: true, types: [], lib: ['lib.es5.d.ts'],
+  };
+}
 
 /**
  * A checker that knows every model asked for so far: one program over a virtual file importing
@@ -111,13 +123,15 @@ function checkerFor(models: readonly Model[]): Checker {
     ...unique.map((m, i) => `import type { ${m.iface} as T${i} } from '${m.module}';`),
     `export interface Roots { ${unique.map((_m, i) => `t${i}: T${i};`).join(' ')} }`,
   ].join('\n');
-  const host = ts.createCompilerHost(OPTIONS);
+  const t = typescript();
+  const options = compilerOptions(t);
+  const host = t.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   const fileExists = host.fileExists.bind(host);
   const readFile = host.readFile.bind(host);
   host.getSourceFile = (name, lang, onError, create) => {
     // Stryker disable next-line BooleanLiteral: the checker's binder sets the parent pointers of the entry either way
-    if (name === entry) return ts.createSourceFile(name, source, lang, true);
+    if (name === entry) return t.createSourceFile(name, source, lang, true);
     let file = sourceFiles.get(name);
     if (!file) {
       file = getSourceFile(name, lang, onError, create);
@@ -130,7 +144,7 @@ function checkerFor(models: readonly Model[]): Checker {
   host.fileExists = (name) => name === entry || fileExists(name);
   // Stryker disable next-line ConditionalExpression: the program reads its root file through getSourceFile, never through readFile
   host.readFile = (name) => (name === entry ? source : readFile(name));
-  const program = ts.createProgram([entry], OPTIONS, host);
+  const program = t.createProgram([entry], options, host);
   const checker = program.getTypeChecker();
   const file = program.getSourceFile(entry)!;
   // Stryker disable next-line ConditionalExpression: Roots is the entry's only export
@@ -141,7 +155,7 @@ function checkerFor(models: readonly Model[]): Checker {
   const types = new Map<string, ts.Type>();
   unique.forEach((m, i) => {
     const type = checker.getTypeOfSymbol(rootsType.getProperty(`t${i}`)!);
-    if (type.flags & ts.TypeFlags.Any) throw new Error(`strict field check: cannot resolve ${m.iface} in ${m.module}`);
+    if (type.flags & t.TypeFlags.Any) throw new Error(`strict field check: cannot resolve ${m.iface} in ${m.module}`);
     types.set(m.module, type);
   });
   cached = { checker, types, models: all };
@@ -151,8 +165,9 @@ function checkerFor(models: readonly Model[]): Checker {
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const child = (path: string, key: string) => (IDENT.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`);
 
-function isOpen(t: ts.Type): boolean {
-  return (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) !== 0;
+function isOpen(type: ts.Type): boolean {
+  const { TypeFlags } = typescript();
+  return (type.flags & (TypeFlags.Any | TypeFlags.Unknown)) !== 0;
 }
 
 function walk(checker: ts.TypeChecker, value: unknown, declared: ts.Type, path: string, out: string[]): void {
@@ -161,7 +176,8 @@ function walk(checker: ts.TypeChecker, value: unknown, declared: ts.Type, path: 
   if (isOpen(declared)) return;
   const type = checker.getNonNullableType(declared);
   const isList = (t: ts.Type) => checker.isArrayType(t) || checker.isTupleType(t);
-  const isRecord = (t: ts.Type) => (t.flags & ts.TypeFlags.Object) !== 0 && !isList(t);
+  const { IndexKind, TypeFlags } = typescript();
+  const isRecord = (t: ts.Type) => (t.flags & TypeFlags.Object) !== 0 && !isList(t);
   if (type.isUnion()) {
     // Only the members that can describe the value compete (a list or an object); the value
     // fits when one of them finds nothing unknown, else the closest member's findings count.
@@ -203,7 +219,7 @@ function walk(checker: ts.TypeChecker, value: unknown, declared: ts.Type, path: 
     return;
   }
   if (!isRecord(type)) return;
-  const index = checker.getIndexInfoOfType(type, ts.IndexKind.String);
+  const index = checker.getIndexInfoOfType(type, IndexKind.String);
   for (const [key, v] of Object.entries(value)) {
     const prop = checker.getPropertyOfType(type, key);
     if (prop) walk(checker, v, checker.getTypeOfSymbol(prop), child(path, key), out);

@@ -6,7 +6,7 @@
 import { CART_PORT } from '../helpers/cart.ts';
 import { render, type KubeObject, type Values } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
-import { type Address, hostPort, REDIS_PORT } from '../helpers/redis.ts';
+import { type Address, hostPort, REDIS_PORT } from '../helpers/address.ts';
 import type { Settings } from '../helpers/settings.ts';
 
 export const MESH_NS = 'egress-verify-mesh';

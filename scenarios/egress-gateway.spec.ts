@@ -14,7 +14,7 @@ import {
 import type { Kube } from '../helpers/kube.ts';
 import { pollTimed, RetryableError } from '../helpers/poll.ts';
 import { log, seconds } from '../helpers/progress.ts';
-import { hostPort } from '../helpers/redis.ts';
+import { hostPort } from '../helpers/address.ts';
 import {
   CART, GATEWAY_SUBSET, gatewaySteps as chapter, outboundCluster, serviceEntryCluster, WORKSHOP_SERVICE_ENTRY_HOST,
 } from './chapter.ts';

@@ -13,7 +13,7 @@ import { cartDrainDeadlineMs } from '../helpers/drain.ts';
 import { proxyClusters, proxyStats, readMeshDrain, tcpConnectionsTo, upstreamConnections } from '../helpers/istio.ts';
 import { pollTimed, RetryableError } from '../helpers/poll.ts';
 import { log, seconds } from '../helpers/progress.ts';
-import { hostPort } from '../helpers/redis.ts';
+import { hostPort } from '../helpers/address.ts';
 import { CART, egressSteps as chapter, serviceEntryCluster } from './chapter.ts';
 import { describe, expect, test } from './fixtures.ts';
 

@@ -1,20 +1,19 @@
 /**
  * The pieces of the end-to-end path that can be checked without a cluster: the kind and
  * istioctl command lines built from settings, the mesh-config check on sample ConfigMaps,
- * the proxy-stats evidence on Envoy's Prometheus format, sidecar detection on both pod shapes,
- * exec status decoding, polling and cleanup order. The samples follow upstream formats; the
+ * the proxy-stats evidence on Envoy's Prometheus format, the probe's output, polling and cleanup
+ * order (sidecar detection and exec status decoding: kube-decisions.test.ts). The samples follow upstream formats; the
  * stats lines are assembled from istio/proxy's label order (no live Envoy was available).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { Cleanup } from '../helpers/cleanup.ts';
 import {
   checkMeshConfig, installArgs, parseClusterHostStats, parsePrometheus, proxyAdminCommand, sumMetric, tcpConnectionsTo, upstreamConnections,
 } from '../helpers/istio.ts';
 import { createClusterArgs, deleteClusterArgs } from '../helpers/kind.ts';
-import { exitCodeOf, hasIstioSidecar, podReady } from '../helpers/kube.ts';
 import { render, ROOT_DIR } from '../helpers/manifests.ts';
 import { SERVICE_ENTRY_HOST, serviceEntryCluster } from '../scenarios/chapter.ts';
 import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
@@ -139,33 +138,9 @@ describe('Envoy clusters page (per-host counters)', () => {
   });
 });
 
-describe('sidecar detection: classic and native (Istio >= 1.27 on kubelet >= 1.33)', () => {
-  const pod = (spec: Partial<NonNullable<V1Pod['spec']>>, ready = true): V1Pod => ({
-    spec: { containers: [{ name: 'server' }], ...spec },
-    status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
-  });
-  test('classic: istio-proxy among the containers', () => {
-    expect(hasIstioSidecar(pod({ containers: [{ name: 'server' }, { name: 'istio-proxy' }] }))).toBe(true);
-  });
-  test('native: istio-proxy as an init container with restartPolicy Always', () => {
-    expect(hasIstioSidecar(pod({ initContainers: [{ name: 'istio-init' }, { name: 'istio-proxy', restartPolicy: 'Always' }] }))).toBe(true);
-  });
-  test('an istio-proxy init container that is not a sidecar, or none at all', () => {
-    expect(hasIstioSidecar(pod({ initContainers: [{ name: 'istio-proxy' }] }))).toBe(false);
-    expect(hasIstioSidecar(pod({}))).toBe(false);
-  });
-  test('ready means the pod condition Ready, not just Running', () => {
-    expect(podReady(pod({}))).toBe(true);
-    expect(podReady(pod({}, false))).toBe(false);
-  });
-});
-
-describe('exec status (remotecommand) and probe output', () => {
-  test('exit codes', () => {
-    expect(exitCodeOf({ status: 'Success' })).toBe(0);
-    expect(exitCodeOf({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '2' }] } })).toBe(2);
-    expect(exitCodeOf({ status: 'Failure', message: 'executable file not found' })).toBe(1);
-  });
+// The sidecar and readiness predicates and exit codes of an exec Status are kube.ts's, tested in
+// kube-decisions.test.ts (this file does not load kube.ts: @kubernetes/client-node takes half a second to import).
+describe('probe output', () => {
   test('the probe\'s JSON line is read; anything else is quoted in the error', () => {
     expect(parseProbeOutput('{"outcome":"closed","host":"10.0.0.1","port":6379,"phase":"reply","elapsedMs":3}\n').outcome).toBe('closed');
     expect(() => parseProbeOutput('sh: node: not found', '')).toThrow(/the probe printed no result: stdout="sh: node: not found"/);

@@ -1,16 +1,13 @@
 /**
- * The Memorystore backend and the context guard.
+ * The Memorystore backend.
  *
  * - The real gcloud of this machine (no credentials) for the failure modes, isolated in an
  *   empty config directory and kept off the network (no GCE metadata probe, no usage reports).
  * - A STAND-IN for gcloud (a small script answering like `gcloud redis instances ...`) for the
  *   create/describe/delete flow, since no real GCP project is reachable from here.
- * - The context guard against a kubeconfig whose server is a loopback listener that counts
- *   connections: a refused context must not cause a single one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -18,7 +15,6 @@ import { MUTATION_RUN } from './mutation-run.ts';
 import {
   createArgs, createdByRun, deleteArgs, describeArgs, Gcloud, GcpError, gcloudError, Memorystore, newRunId, parseInstance, preflight,
 } from '../helpers/gcp.ts';
-import { ContextGuardError, guardExistingContext } from '../helpers/kube.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { checkPrerequisites, onPath } from '../helpers/tools.ts';
 import { standInCommand } from './support.ts';
@@ -209,45 +205,5 @@ console.error('ERROR: (gcloud) stand-in does not know: ' + args.join(' ')); proc
   test('MEMORYSTORE_CREATE without GCP_ZONE is a preflight problem', async () => {
     const { gcloud } = gcloudFor('nozone');
     await expect(new Memorystore(s({ MEMORYSTORE_CREATE: '1' }), gcloud).start()).rejects.toThrow(/MEMORYSTORE_CREATE needs GCP_ZONE/);
-  });
-});
-
-describe('context guard', () => {
-  let server: net.Server;
-  let connections = 0;
-  let kubeconfig: string;
-  beforeAll(async () => {
-    server = net.createServer((s) => {
-      connections++;
-      s.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as net.AddressInfo).port;
-    kubeconfig = join(await tempDir('kubeconfig-'), 'config');
-    await writeFile(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: gke_prod_europe-west1_shop',
-      'clusters:', `- name: prod`, `  cluster: { server: "https://127.0.0.1:${port}" }`,
-      'users:', '- name: me', '  user: { token: not-a-real-token }',
-      'contexts:', '- name: gke_prod_europe-west1_shop', '  context: { cluster: prod, user: me }',
-      '- name: kind-sandbox', '  context: { cluster: prod, user: me }', '',
-    ].join('\n'));
-  });
-  afterAll(async () => {
-    await new Promise((r) => server.close(r));
-    await rm(dirname(kubeconfig), { recursive: true, force: true });
-  });
-
-  test('without ALLOW_CONTEXT: refused, naming the context and the setting; no connection made', () => {
-    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(ContextGuardError);
-    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(/current context "gke_prod_europe-west1_shop" .* set ALLOW_CONTEXT=gke_prod_europe-west1_shop/);
-    expect(connections).toBe(0);
-  });
-  test('ALLOW_CONTEXT naming another context: refused', () => {
-    expect(() => guardExistingContext('kind-sandbox', kubeconfig)).toThrow(/the current context is "gke_prod_europe-west1_shop", but ALLOW_CONTEXT=kind-sandbox; refusing/);
-    expect(connections).toBe(0);
-  });
-  test('ALLOW_CONTEXT naming the current context: allowed', () => {
-    expect(guardExistingContext('gke_prod_europe-west1_shop', kubeconfig)).toBe('gke_prod_europe-west1_shop');
-    expect(connections).toBe(0);
   });
 });

@@ -7,6 +7,7 @@
  * (The streaming paths are in kube-streaming.test.ts; the dry run's requests in dry-run.test.ts.)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -367,5 +368,49 @@ describe('kubeconfig loading and the context guard (a temp kubeconfig; no connec
     expect([kube.context, kube.config.getCurrentContext()]).toEqual(['gke-prod', 'gke-prod']);
     expect(kube.kubeconfigPath).toBe('(kubectl default: KUBECONFIG or ~/.kube/config)');
     expect(() => Kube.fromDefault('kind-other')).toThrow('context "kind-other" is not in your kubeconfig');
+  });
+});
+
+// Moved from gcp.test.ts (the guard is kube.ts's): the refusals above, against a kubeconfig whose
+// server is a loopback listener that counts connections. A refused context must not cause one.
+describe('context guard: no connection is made', () => {
+  let server: net.Server;
+  let connections = 0;
+  let kubeconfig: string;
+  let guardDir: string;
+  beforeAll(async () => {
+    server = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    guardDir = await mkdtemp(join(tmpdir(), 'egress-verify-kube-guard-'));
+    kubeconfig = join(guardDir, 'config');
+    await writeFile(kubeconfig, [
+      'apiVersion: v1', 'kind: Config', 'current-context: gke_prod_europe-west1_shop',
+      'clusters:', `- name: prod`, `  cluster: { server: "https://127.0.0.1:${port}" }`,
+      'users:', '- name: me', '  user: { token: not-a-real-token }',
+      'contexts:', '- name: gke_prod_europe-west1_shop', '  context: { cluster: prod, user: me }',
+      '- name: kind-sandbox', '  context: { cluster: prod, user: me }', '',
+    ].join('\n'));
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    await rm(guardDir, { recursive: true, force: true });
+  });
+
+  test('without ALLOW_CONTEXT: refused, naming the context and the setting; no connection made', () => {
+    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(ContextGuardError);
+    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(/current context "gke_prod_europe-west1_shop" .* set ALLOW_CONTEXT=gke_prod_europe-west1_shop/);
+    expect(connections).toBe(0);
+  });
+  test('ALLOW_CONTEXT naming another context: refused', () => {
+    expect(() => guardExistingContext('kind-sandbox', kubeconfig)).toThrow(/the current context is "gke_prod_europe-west1_shop", but ALLOW_CONTEXT=kind-sandbox; refusing/);
+    expect(connections).toBe(0);
+  });
+  test('ALLOW_CONTEXT naming the current context: allowed', () => {
+    expect(guardExistingContext('gke_prod_europe-west1_shop', kubeconfig)).toBe('gke_prod_europe-west1_shop');
+    expect(connections).toBe(0);
   });
 });

@@ -9,11 +9,13 @@ import { describe, expect, test } from 'vitest';
 import { describeObject, MissingValueError, placeholders, render, ROOT_DIR, type KubeObject } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
 import { HOST_MINIMUM } from '../helpers/host.ts';
-import { Gateway as GatewayModel } from '@kubernetes-models/istio/networking.istio.io/v1';
-import { validateManifest } from '../helpers/schemas.ts';
 import { UnknownFieldsError, unknownFields } from '../helpers/strict-fields.ts';
 import { loadSettings } from '../helpers/settings.ts';
 import { allSteps, egressSteps, renderUse } from '../scenarios/chapter.ts';
+
+// The schemas (every Kubernetes and Istio model, about a second to import) load in the tests that
+// validate, not with the file: a mutation run re-imports this file for every mutant it covers.
+const schemas = () => import('../helpers/schemas.ts');
 
 const settings = loadSettings({});
 const REDIS_IP = '172.18.0.5'; // a typical address on kind's Docker network
@@ -33,24 +35,28 @@ describe('every applied manifest matches its schema', () => {
   test('there are manifests to check', () => {
     expect(applied.length).toBeGreaterThanOrEqual(10);
   });
-  test.each(applied.map(({ step, file, o }) => [`${step}: ${file}: ${describeObject(o)}`, o] as const))('%s', (_name, o) => {
+  test.each(applied.map(({ step, file, o }) => [`${step}: ${file}: ${describeObject(o)}`, o] as const))('%s', async (_name, o) => {
+    const { validateManifest } = await schemas();
     expect(() => validateManifest(o)).not.toThrow();
   });
 });
 
 describe('the validation discriminates', () => {
   const se = find('ServiceEntry', 'redis-memorystore');
-  test('a ServiceEntry port without a number is rejected', () => {
+  test('a ServiceEntry port without a number is rejected', async () => {
+    const { validateManifest } = await schemas();
     const broken = structuredClone(se) as KubeObject & { spec: { ports: Record<string, unknown>[] } };
     delete broken.spec.ports[0]!.number;
     expect(() => validateManifest(broken)).toThrow(/ServiceEntry redis-memorystore does not match/);
   });
-  test('an unknown resolution is rejected', () => {
+  test('an unknown resolution is rejected', async () => {
+    const { validateManifest } = await schemas();
     const broken = structuredClone(se) as KubeObject & { spec: Record<string, unknown> };
     broken.spec.resolution = 'MAGIC';
     expect(() => validateManifest(broken)).toThrow();
   });
-  test('a Deployment whose container has no image name type is rejected', () => {
+  test('a Deployment whose container has no image name type is rejected', async () => {
+    const { validateManifest } = await schemas();
     const d = structuredClone(find('Deployment', 'cartservice')) as KubeObject & { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
     d.spec.template.spec.containers[0]!.ports = 'grpc';
     expect(() => validateManifest(d)).toThrow();
@@ -210,7 +216,9 @@ describe('unknown fields are refused offline, as the API server refuses them', (
   type Tree = KubeObject & { spec: any };
   const workshopGateway = () => structuredClone(render('fixtures/workshop-gateway.yaml', { REDIS_IP, REDIS_PORT: 6379 }).find((o) => o.kind === 'Gateway')!) as Tree;
 
-  test('the workshop\'s Gateway with servers[].addresses: the @kubernetes-models validator alone lets it through; the suite refuses it, naming the path', () => {
+  test('the workshop\'s Gateway with servers[].addresses: the @kubernetes-models validator alone lets it through; the suite refuses it, naming the path', async () => {
+    const { validateManifest } = await schemas();
+    const { Gateway: GatewayModel } = await import('@kubernetes-models/istio/networking.istio.io/v1/Gateway');
     const gw = workshopGateway();
     gw.spec.servers[0].addresses = [REDIS_IP];
     // What the schemas' own validator says (no complaint), the gap this check closes:
