@@ -5,7 +5,6 @@
  * stops the wait at once (a condition that can no longer become true). On timeout the error
  * says what was awaited, for how long, and the last observation.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from './progress.ts';
 
 export class PollTimeoutError extends Error {
@@ -27,6 +26,11 @@ export interface PollOptions {
   intervalMs?: number;
   /** The condition must hold this many times in a row (istio/istio echo checks use 3). */
   consecutive?: number;
+}
+
+/** The global setTimeout (not node:timers/promises), so that the self-tests can run a poll on a fake clock. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Like pollUntil, and also reports how long it took. */

@@ -2,7 +2,7 @@
  * Polling: what is retried and what is not, streaks of consecutive successes, and what is
  * reported (value, attempts, how long until the condition first held for good).
  */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { pollTimed, PollTimeoutError, pollUntil, RetryableError } from '../helpers/poll.ts';
 
 /** A check that plays `script` in order: a value, undefined (not yet), or an error to throw. */
@@ -55,26 +55,39 @@ describe('poll: consecutive successes', () => {
     expect(await pollTimed('2 in a row', 5000, check, undefined, { intervalMs: 5, consecutive: 2 })).toMatchObject({ value: 2, attempts: 2 });
   });
 
-  test('elapsed is measured to the first success of the final streak, not to its end', async () => {
-    const always = await pollTimed('steady', 5000, async () => 'ok', undefined, { intervalMs: 150, consecutive: 3 });
-    expect(always.attempts).toBe(3);
-    expect(always.elapsedMs).toBeLessThan(150);
-    const { check } = scripted<string>([undefined, undefined, 'ok', 'ok']);
-    // Attempts at about 0, 300, 600 and 900 ms: the streak began with the third (600), not the fourth.
-    const late = await pollTimed('late', 5000, check, undefined, { intervalMs: 300, consecutive: 2 });
-    expect(late.attempts).toBe(4);
-    expect(late.elapsedMs).toBeGreaterThanOrEqual(590);
-    expect(late.elapsedMs).toBeLessThan(890);
-  });
+  // On a fake clock (global setTimeout and performance): no wall time spent waiting out intervals,
+  // which a mutation run would pay again for every mutant these tests cover.
+  const onFakeClock = async (run: () => Promise<void>) => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      await run();
+    } finally {
+      vi.useRealTimers();
+    }
+  };
 
-  test('by default one success is enough, and attempts are a second apart', async () => {
-    const { check } = scripted<string>([undefined, 'ok']);
-    const started = performance.now();
-    const r = await pollTimed('default interval', 10_000, check);
-    expect(r).toMatchObject({ value: 'ok', attempts: 2 });
-    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
-    expect(r.elapsedMs).toBeGreaterThanOrEqual(990);
-  });
+  test('elapsed is measured to the first success of the final streak, not to its end (fake clock)', () => onFakeClock(async () => {
+    const always = pollTimed('steady', 5000, async () => 'ok', undefined, { intervalMs: 150, consecutive: 3 });
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await always).toEqual({ value: 'ok', attempts: 3, elapsedMs: 0 });
+    // Attempts at 0, 300, 600 and 900 ms: the streak began with the third (600), not the fourth.
+    const { check, calls } = scripted<string>([undefined, undefined, 'ok', 'ok']);
+    const late = pollTimed('late', 5000, check, undefined, { intervalMs: 300, consecutive: 2 });
+    await vi.advanceTimersByTimeAsync(899);
+    expect(calls()).toBe(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await late).toEqual({ value: 'ok', attempts: 4, elapsedMs: 600 });
+  }));
+
+  test('by default one success is enough, and attempts are a second apart (fake clock)', () => onFakeClock(async () => {
+    const { check, calls } = scripted<string>([undefined, 'ok']);
+    let settled = false;
+    const r = pollTimed('default interval', 10_000, check).finally(() => { settled = true; });
+    await vi.advanceTimersByTimeAsync(999);
+    expect([calls(), settled]).toEqual([1, false]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await r).toEqual({ value: 'ok', attempts: 2, elapsedMs: 1000 });
+  }));
 });
 
 describe('poll: the deadline', () => {
