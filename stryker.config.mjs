@@ -49,23 +49,17 @@ export const decisionModules = [
 ];
 
 /**
- * helpers/kube.ts is mutated whole but for the REST plumbing
- * that only a real API server can answer, and that the self-tests must not fake (no stand-in for
- * the Kubernetes REST API): Kube.delete, deleteNamespaces, waitForDeployment, readyPod,
- * restartPods and Kube.logs, fenced in its source by `// Stryker disable all` and
- * `// Stryker restore all` (their mutants are reported as ignored, never run). What those decide
- * is mutated through pure
- * functions they call (isNotFound, deploymentWaiting, theReadyPod, freshReadyPods, podReady).
- * Mutated and tested in-process: the predicates, error and Status texts, the context guard and
- * kubeconfig loading (kube-decisions.test.ts); the strict dry run's requests (dry-run.test.ts, a
- * loopback request recorder); exec and port-forward against the streaming stand-in
- * (kube-streaming.test.ts, deadlines of 1.5 s in mutation runs). Measured alone at concurrency 1
- * on 2026-11-27, on a machine shared with other runs (load average 6 to 14 on 2 cores): the
- * whole file before (575 mutants, 32.91%) took 19 min 22 s, a third of it 83 mutants each
- * waiting out a 5 s test timeout; these ranges: 518 mutants, 88.51% (447 killed, 47 survived,
- * 11 without coverage, 11 ignored), 35 min 20 s under that load (about 4 s a mutant; 64 mutants
- * killed by a 1.5-2 s deadline). In the full run of 2026-11-27 it scored 88.51%; that run as a
- * whole took 48.6 minutes, about twice the 25-minute budget (README, "Mutation testing").
+ * helpers/kube.ts is mutated whole but for the REST plumbing that only a real API server can
+ * answer, and that the self-tests must not fake (no stand-in for the Kubernetes REST API):
+ * Kube.delete, deleteNamespaces, waitForDeployment, readyPod, restartPods and Kube.logs, fenced in
+ * its source by `// Stryker disable all` / `// Stryker restore all` (reported as ignored, never
+ * run). What those decide is mutated in the pure functions they call: isNotFound (kube.ts) and
+ * the object predicates of helpers/kube-objects.ts (deploymentWaiting, theReadyPod,
+ * freshReadyPods, podReady, hasIstioSidecar, exitCodeOf), whose tests (kube-objects.test.ts) do
+ * not load @kubernetes/client-node. Also mutated and tested in-process: the error and Status
+ * texts, the context guard and kubeconfig loading (kube-decisions.test.ts); the strict dry run's
+ * requests (dry-run.test.ts, a loopback request recorder); exec and port-forward against the
+ * streaming stand-in (kube-streaming.test.ts, deadlines of 1.5 s in mutation runs).
  */
 
 /**
@@ -105,6 +99,7 @@ export default {
     'workshop/parse.ts',
     'workshop/classify.ts',
     'helpers/kube.ts',
+    'helpers/kube-objects.ts',
   ],
   // Mutants in code that runs only at import time would need the whole suite per mutant
   // (about an hour here for a few hundred of them); they are reported as ignored instead.

@@ -40,6 +40,7 @@ export const mutationTestFiles = [
   'self-tests/host.test.ts',
   'self-tests/kube-streaming.test.ts',
   'self-tests/kube-decisions.test.ts',
+  'self-tests/kube-objects.test.ts',
   'self-tests/dry-run.test.ts',
   'self-tests/run-order.test.ts',
   'self-tests/workshop-parse-units.test.ts',

@@ -7,7 +7,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { hasIstioSidecar, type Kube } from './kube.ts';
+import type { Kube } from './kube.ts';
+import { hasIstioSidecar } from './kube-objects.ts';
 import { proxyAdmin } from './istio.ts';
 
 export interface DiagnosticsRequest {
