@@ -64,14 +64,13 @@ export const decisionModules = [
 
 /**
  * Break scores (percent): below them `npm run test:mutation` fails. Stryker's thresholds.break
- * guards the whole set; cli/mutation-score.ts the decision modules. Reached on 2026-11-27 with
- * the set above (4,952 mutants): decision modules 95.92%, all 94.93%. Measured as a full run on
- * a fresh clone (48 min 36 s at concurrency 2 on this 2-core machine) and a forced re-run of
- * settings.ts, settings-checks.ts, manifests.ts and chapter.ts after two tests stopped importing
- * those modules inside a test (their import-time code had been counted as covered, and survived).
- * Per file: settings 100, manifests 100, gcp 98.4, poll 98.0, check 97.9, matrix 97.6,
- * strict-fields 96.1, classify 95.9, cart 95.5, parse 95.4, istio 95.0, kind 94.8, host 94.2,
- * probe 92.8, chapter 92.0, drain 91.7, settings-checks 91.4, compat 90.5, kube 88.5.
+ * guards the whole set; cli/mutation-score.ts the decision modules. Reached on 2026-11-27 in a
+ * full run on a fresh clone (4,959 mutants, 23 min 26 s at concurrency 2 on this 2-core
+ * machine): decision modules 95.93%, all 94.98%. Per file: settings 100, manifests 100, gcp 98.4,
+ * poll 98.1, check 97.9, matrix 97.6, kube-objects 97.1, cart 96.6, strict-fields 96.2,
+ * classify 95.9, parse 95.4, kind 95.2, istio 95.0, host 94.2, probe 92.8, chapter 92.0,
+ * drain 91.7, settings-checks 91.4, compat 90.5, kube 85.4 (its object predicates moved to
+ * kube-objects, leaving the streaming code, which has more survivors, a larger share).
  * Rounded down below. Raise them as tests improve; never lower them to make a run pass.
  */
 export const breakScores = { decision: 95, all: 94 };

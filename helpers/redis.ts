@@ -18,8 +18,6 @@ import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainer
 import { type Address, REDIS_PORT } from './address.ts';
 import { runLabels } from './run-label.ts';
 
-export { type Address, hostPort, REDIS_PORT } from './address.ts';
-
 /** What makes a container ours: the one notion used to remove a leftover and to reuse a kept one. */
 export const ROLE_LABEL = 'egress-verify/role';
 export const ROLE = 'redis-stand-in';

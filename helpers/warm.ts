@@ -20,7 +20,8 @@ import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { checkMeshConfig, ISTIO_NAMESPACE } from './istio.ts';
 import { isNotFound, type Kube } from './kube.ts';
-import { type Address, isRedisStandIn, REDIS_PORT, ROLE, ROLE_LABEL } from './redis.ts';
+import { type Address, REDIS_PORT } from './address.ts';
+import { isRedisStandIn, ROLE, ROLE_LABEL } from './redis.ts';
 import type { Settings } from './settings.ts';
 
 export const ISTIOD = 'istiod';
