@@ -1,7 +1,9 @@
 // Mutation testing of the suite's own tests: `npm run test:mutation` (README, "Mutation testing").
 // StrykerJS changes the code that decides (one small change, a "mutant", at a time) and runs
 // the Docker-free self-tests against it; a mutant no test notices is a bug the tests would miss.
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 // Every mutant runs its test files in fresh vitest workers, which compile the same modules again
 // (vitest's own, and @kubernetes/client-node's hundreds of files for kube.ts's tests). Node's
@@ -9,6 +11,18 @@ import { resolve } from 'node:path';
 // workers; the test-runner processes StrykerJS starts inherit the setting. Measured here on
 // 2026-11-27: a run of kube-decisions.test.ts took 0.58-0.64 s instead of 0.76-0.77 s.
 process.env.NODE_COMPILE_CACHE ||= resolve('node_modules/.cache/node-compile-cache');
+
+// The tests' temp folders go into one folder per run, removed when StrykerJS exits (also on
+// Ctrl-C): a mutant that disables a test's cleanup would otherwise leave its folder in /tmp.
+// TMPDIR is what os.tmpdir() reads; the test-runner processes inherit it. Only when StrykerJS
+// itself loads this file: cli/mutation-score.ts imports it too, for the break scores.
+const loadedByStryker = /[\\/]stryker(\.js)?$/.test(process.argv[1] ?? '');
+if (loadedByStryker && !process.env.EGRESS_VERIFY_MUTATION_TMP) {
+  const dir = mkdtempSync(join(tmpdir(), 'egress-verify-mutation-'));
+  process.env.EGRESS_VERIFY_MUTATION_TMP = dir;
+  process.env.TMPDIR = dir;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
 
 const artifacts = resolve(process.env.ARTIFACTS_DIR || 'artifacts');
 
