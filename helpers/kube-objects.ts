@@ -57,8 +57,13 @@ export function theReadyPod(namespace: string, pods: readonly V1Pod[], sidecar: 
   if (wrong) {
     throw new Error(`pod ${namespace}/${wrong.metadata?.name} ${sidecar ? 'has no' : 'has an'} istio-proxy sidecar; check the namespace's istio-injection label and the injection webhook`);
   }
-  if (ready.length !== 1) throw new RetryableError(`${pods.length} pods, ${ready.length} ready: ${pods.map((p) => `${p.metadata?.name} ${p.status?.phase}`).join(', ')}`);
+  if (ready.length !== 1) throw new RetryableError(`${pods.length} pods, ${ready.length} ready: ${podList(pods)}`);
   return ready[0]!;
+}
+
+/** The pods as a waiting message names them: "name phase", comma-separated. */
+export function podList(pods: readonly V1Pod[]): string {
+  return pods.map((p) => `${p.metadata?.name} ${p.status?.phase}`).join(', ');
 }
 
 /** The ready pods whose names are not among the old ones. */

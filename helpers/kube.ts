@@ -12,7 +12,7 @@ import {
 // Not re-exported by the package index; client-node 2.x has no "exports" map, so the file is reachable.
 import { WebSocketHandler, type StreamInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import WebSocket from 'ws';
-import { deploymentWaiting, exitCodeOf, freshReadyPods, hasIstioSidecar, podReady, theReadyPod } from './kube-objects.ts';
+import { deploymentWaiting, exitCodeOf, freshReadyPods, podList, theReadyPod } from './kube-objects.ts';
 import { describeObject, type KubeObject } from './manifests.ts';
 import { pollUntil, RetryableError } from './poll.ts';
 import { formatDuration, log } from './progress.ts';
@@ -216,7 +216,7 @@ export class Kube {
     await pollUntil(`new pods for ${namespace}/${deployment}`, timeoutMs, async () => {
       const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
       const fresh = freshReadyPods(pods.items, old);
-      if (fresh.length === 0) throw new RetryableError(`pods: ${pods.items.map((p) => `${p.metadata?.name} ${p.status?.phase}`).join(', ')}`);
+      if (fresh.length === 0) throw new RetryableError(`pods: ${podList(pods.items)}`);
       return true;
     });
     await this.waitForDeployment(namespace, deployment, timeoutMs);
