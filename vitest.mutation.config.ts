@@ -60,10 +60,16 @@ export default defineConfig({
           // Same name as the `self` project of vitest.config.ts: the same tests, minus Docker.
           name: 'self',
           include: mutationTestFiles,
-          // Every test here takes at most a few seconds. A mutant that makes one hang (a promise
-          // never settled) then fails in place, instead of Stryker's timeout restarting the worker.
-          testTimeout: 5_000,
-          hookTimeout: 10_000,
+          // A mutant that makes a test hang (a promise never settled, a close never done) fails
+          // it here, in place, instead of holding the worker: StrykerJS's own timeout is its
+          // dry run's overhead (11-17 s) + 6 s, and restarts the test-runner process. Unmutated,
+          // every test here takes at most 0.4 s (measured 2026-11-27), but the schema tests of
+          // egress-gateway and manifests, which keep 5 s (their first test imports the schemas,
+          // about a second); kube-streaming.test.ts sets 1.5 s. A hanging test cost 5 s a kill
+          // and a hanging hook 10 s: 364 s of worker time in a 22-minute run, mostly cart-client,
+          // poll, probe and kube-streaming.
+          testTimeout: 2_000,
+          hookTimeout: 3_000,
           fileParallelism: false,
           env: {
             DOCKER_HOST: 'unix:///nonexistent/egress-verify-mutation-no-docker.sock',

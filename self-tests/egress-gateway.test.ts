@@ -4,7 +4,8 @@
  * log lines follow Envoy's admin format and Istio's default access log format; they were not
  * captured from a live proxy (none can run here).
  */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
+import { MUTATION_RUN } from './mutation-run.ts';
 import {
   accessLogLinesTo, clusterNames, counterIncrease, EGRESS_GATEWAY, type EgressEvidence, egressEvidence, egressVerdict, hostValues,
   parseClusterHostStats, parseClustersPage, parseTextStats, type ProxyReads, rbacCount, routingNotLanded,
@@ -20,6 +21,9 @@ import {
 // The schemas (every Kubernetes and Istio model, about a second to import) load in the test that
 // validates, not with the file: a mutation run re-imports this file for every mutant it covers.
 const schemas = () => import('../helpers/schemas.ts');
+// That import (a second, more on a loaded machine) is too close to a mutation run's 2 s per test
+// (vitest.mutation.config.ts): these tests keep 5 s there.
+if (MUTATION_RUN) vi.setConfig({ testTimeout: 5_000 });
 
 const values = { REDIS_IP: '172.18.0.5', REDIS_PORT: 6379 };
 // Test-only: the manifests are read as plain JSON trees.

@@ -19,9 +19,12 @@ const PORT = 7070;
 
 // Under StrykerJS (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts) a mutant that stops a
 // close, a reply or a status holds its test until a deadline, once per mutant: what takes a few
-// milliseconds against the stand-in gets 1.5 s there (2 s per test), and 5 s otherwise.
-const WAIT_MS = MUTATION_RUN ? 1_500 : 5_000;
-if (MUTATION_RUN) vi.setConfig({ testTimeout: 2_000 });
+// milliseconds against the stand-in (at most 130 ms, the first test in a cold worker) gets 1 s
+// there, 1.5 s per test and per hook, and 5 s otherwise. The hook limit matters as much: a mutant
+// that keeps forward.close() from resolving held the afterEach for the 10 s default (measured
+// 2026-11-27: 8 such kills, 10-12 s each, of 138 kills that averaged 2.6 s).
+const WAIT_MS = MUTATION_RUN ? 1_000 : 5_000;
+if (MUTATION_RUN) vi.setConfig({ testTimeout: 1_500, hookTimeout: 1_500 });
 
 let standIn: KubeletStreamingStandIn;
 let kube: Kube;

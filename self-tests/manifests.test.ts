@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
+import { MUTATION_RUN } from './mutation-run.ts';
 import { describeObject, MissingValueError, placeholders, render, ROOT_DIR, type KubeObject } from '../helpers/manifests.ts';
 import { probeScript } from '../helpers/probe.ts';
 import { HOST_MINIMUM } from '../helpers/host.ts';
@@ -16,6 +17,9 @@ import { allSteps, egressSteps, renderUse } from '../scenarios/chapter.ts';
 // The schemas (every Kubernetes and Istio model, about a second to import) load in the tests that
 // validate, not with the file: a mutation run re-imports this file for every mutant it covers.
 const schemas = () => import('../helpers/schemas.ts');
+// That import (a second, more on a loaded machine) is too close to a mutation run's 2 s per test
+// (vitest.mutation.config.ts): these tests keep 5 s there.
+if (MUTATION_RUN) vi.setConfig({ testTimeout: 5_000 });
 
 const settings = loadSettings({});
 const REDIS_IP = '172.18.0.5'; // a typical address on kind's Docker network

@@ -134,6 +134,33 @@ describe('poll: the deadline', () => {
     expect(took).toBeLessThan(1000);
   });
 
+  test('the attempt at the deadline is the last even if its timer fired a fraction of a millisecond early (fake clock)', async () => {
+    // Timers may fire before the clock reaches their time (fractional clock, whole-millisecond
+    // timers). Played here on a fake clock, read half a millisecond behind from the third attempt
+    // on: without the final-attempt rule, 0.5 ms would seem left and a fourth attempt would see
+    // the value. Real timers show this only by chance.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    let skew = 0;
+    const clock = performance.now.bind(performance);
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock() - skew);
+    try {
+      let calls = 0;
+      const check = async () => {
+        calls++;
+        if (calls === 3) skew = 0.5;
+        return calls >= 4 ? 'late' : undefined;
+      };
+      // Attempts at 0 and 20 ms, then the last at the 30 ms deadline.
+      const r = pollTimed('the deadline', 30, check, undefined, { intervalMs: 20 }).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(await r).toBeInstanceOf(PollTimeoutError);
+      expect(calls).toBe(3);
+    } finally {
+      now.mockRestore();
+      vi.useRealTimers();
+    }
+  });
+
   test('pollUntil returns the value itself', async () => {
     expect(await pollUntil('v', 1000, async () => ({ ok: 1 }), undefined, { intervalMs: 5 })).toEqual({ ok: 1 });
   });

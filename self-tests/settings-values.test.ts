@@ -442,14 +442,19 @@ describe('settings values: settings-checks', () => {
     expect(artifactsDirProblem(work)).toBeUndefined();
     expect(artifactsDirProblem(join(file, 'a', 'b'), 'X_DIR')).toMatch(new RegExp(`^X_DIR=${file}/a/b cannot be a directory: ${file} is a file;`));
     expect(artifactsDirProblem(file, 'X_DIR')).toMatch(new RegExp(`^X_DIR=${file} cannot be a directory: ${file} is a file;`));
-    expect(artifactsDirProblem('/proc/1/x/y')).toMatch(/^ARTIFACTS_DIR=\/proc\/1\/x\/y is on the kernel's pseudo-filesystem \/proc,/);
+    // /proc last, here and below: a recursive mkdir under /proc never returns (Node 24, measured
+    // 2026-11-27), so a mutant that loses the pseudo-filesystem guard would hang this test until
+    // StrykerJS's timeout (about 22 s) instead of failing on /dev or /sys first.
     expect(artifactsDirProblem('/dev')).toMatch(/pseudo-filesystem \/dev,/);
+    expect(artifactsDirProblem('/proc/1/x/y')).toMatch(/^ARTIFACTS_DIR=\/proc\/1\/x\/y is on the kernel's pseudo-filesystem \/proc,/);
   });
 
   test('a path reaching a pseudo-filesystem through a symbolic link is refused by where it leads', () => {
-    const link = join(work, 'to-proc');
-    symlinkSync('/proc', link);
-    expect(artifactsDirProblem(join(link, 'x'))).toMatch(new RegExp(`^ARTIFACTS_DIR=${link}/x is on the kernel's pseudo-filesystem /proc,`));
+    for (const target of ['/sys', '/proc']) {
+      const link = join(work, `to-${target.slice(1)}`);
+      symlinkSync(target, link);
+      expect(artifactsDirProblem(join(link, 'x'))).toMatch(new RegExp(`^ARTIFACTS_DIR=${link}/x is on the kernel's pseudo-filesystem ${target},`));
+    }
   });
 
   test('SettingsError: headline, problems and message', () => {

@@ -247,10 +247,12 @@ describe('settings: paths are checked before the run relies on them', () => {
   });
 
   test.each([
-    ['/proc/egress-verify', /ARTIFACTS_DIR=\/proc\/egress-verify is on the kernel's pseudo-filesystem \/proc/],
-    ['/proc', /pseudo-filesystem \/proc/],
+    // /proc last: a recursive mkdir under /proc never returns (see settings-values.test.ts), so a
+    // mutant that loses the guard fails on /sys or /dev first instead of hanging.
     ['/sys/egress-verify', /pseudo-filesystem \/sys/],
     ['/dev/shm/../egress-verify', /pseudo-filesystem \/dev/],
+    ['/proc/egress-verify', /ARTIFACTS_DIR=\/proc\/egress-verify is on the kernel's pseudo-filesystem \/proc/],
+    ['/proc', /pseudo-filesystem \/proc/],
   ])('ARTIFACTS_DIR=%s is refused', (dir, message) => {
     expect(artifactsDirProblem(resolve(dir))).toMatch(message);
   });
