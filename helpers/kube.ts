@@ -7,7 +7,7 @@ import net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import {
   ApiException, AppsV1Api, CoreV1Api, createConfiguration, CustomObjectsApi, Exec, KubeConfig, KubernetesObjectApi, type Middleware,
-  PatchStrategy, PortForward, type RequestContext, ServerConfiguration, type V1Pod, type V1Status,
+  PatchStrategy, PortForward, type RequestContext, ServerConfiguration, type V1Pod,
 } from '@kubernetes/client-node';
 // Not re-exported by the package index; client-node 2.x has no "exports" map, so the file is reachable.
 import { WebSocketHandler, type StreamInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';

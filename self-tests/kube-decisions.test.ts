@@ -16,7 +16,6 @@ import {
   apiMessage, ContextGuardError, guardExistingContext, isNotFound, Kube, ManifestRefusedError, refusalMessage, strictFieldValidation,
   UpgradeRefusedError,
 } from '../helpers/kube.ts';
-import { RetryableError } from '../helpers/poll.ts';
 import { UserFacingError } from '../helpers/user-facing.ts';
 
 const api = (code: number, body: unknown) => new ApiException<unknown>(code, 'Unsuccessful HTTP Request', body, {});

@@ -16,6 +16,17 @@ function scripted<T>(script: (T | undefined | Error)[]) {
   return { check, calls: () => i };
 }
 
+// On a fake clock (global setTimeout and performance): no wall time spent waiting out intervals,
+// which a mutation run would pay again for every mutant these tests cover.
+async function onFakeClock(run: () => Promise<void>): Promise<void> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  try {
+    await run();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 describe('poll: fatal errors stop at once, retryable ones are retried', () => {
   test('an error that is not a RetryableError is thrown on the first attempt, long before the deadline', async () => {
     const fatal = new TypeError('namespace is terminating');
@@ -54,17 +65,6 @@ describe('poll: consecutive successes', () => {
     const { check } = scripted<number>([1, 2, 3, 4]);
     expect(await pollTimed('2 in a row', 5000, check, undefined, { intervalMs: 5, consecutive: 2 })).toMatchObject({ value: 2, attempts: 2 });
   });
-
-  // On a fake clock (global setTimeout and performance): no wall time spent waiting out intervals,
-  // which a mutation run would pay again for every mutant these tests cover.
-  const onFakeClock = async (run: () => Promise<void>) => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    try {
-      await run();
-    } finally {
-      vi.useRealTimers();
-    }
-  };
 
   test('elapsed is measured to the first success of the final streak, not to its end (fake clock)', () => onFakeClock(async () => {
     const always = pollTimed('steady', 5000, async () => 'ok', undefined, { intervalMs: 150, consecutive: 3 });
@@ -134,12 +134,11 @@ describe('poll: the deadline', () => {
     expect(took).toBeLessThan(1000);
   });
 
-  test('the attempt at the deadline is the last even if its timer fired a fraction of a millisecond early (fake clock)', async () => {
+  test('the attempt at the deadline is the last even if its timer fired a fraction of a millisecond early (fake clock)', () => onFakeClock(async () => {
     // Timers may fire before the clock reaches their time (fractional clock, whole-millisecond
     // timers). Played here on a fake clock, read half a millisecond behind from the third attempt
     // on: without the final-attempt rule, 0.5 ms would seem left and a fourth attempt would see
     // the value. Real timers show this only by chance.
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     let skew = 0;
     const clock = performance.now.bind(performance);
     const now = vi.spyOn(performance, 'now').mockImplementation(() => clock() - skew);
@@ -157,9 +156,8 @@ describe('poll: the deadline', () => {
       expect(calls).toBe(3);
     } finally {
       now.mockRestore();
-      vi.useRealTimers();
     }
-  });
+  }));
 
   test('pollUntil returns the value itself', async () => {
     expect(await pollUntil('v', 1000, async () => ({ ok: 1 }), undefined, { intervalMs: 5 })).toEqual({ ok: 1 });
