@@ -40,7 +40,7 @@ export const jsonReport = `${artifacts}/mutation/mutation.json`;
  * per-function tests, self-tests/workshop-{parse,classify,check}-units.test.ts: small Markdown,
  * shell and YAML inputs, milliseconds each, no git, no subprocess, one file per module so that a
  * mutant's fresh worker imports only what that module needs (check's tests use stand-ins for
- * workshop/schema.ts, which loads the TypeScript compiler, and helpers/settings.ts). Its
+ * workshop/schema.ts, which loads the TypeScript compiler, and helpers/run/settings.ts). Its
  * whole-chapter tests (workshop-reader.test.ts, a git call per analysis: about 20 mutants a
  * minute, over an hour) stay out of the mutation run. Measured 2026-11-27 on the three files
  * alone, concurrency 1: 1,261 mutants tested (149 static or disabled) in 21 minutes wall clock,
@@ -49,26 +49,29 @@ export const jsonReport = `${artifacts}/mutation/mutation.json`;
  * 95.85%, parse 95.37%.
  */
 export const decisionModules = [
-  'helpers/istio.ts',
-  'helpers/probe.mjs',
-  'helpers/settings.ts',
-  'helpers/gcp.ts',
-  'helpers/poll.ts',
+  'helpers/mesh/mesh-config.ts',
+  'helpers/mesh/envoy-admin.ts',
+  'helpers/mesh/egress-evidence.ts',
+  'helpers/mesh/istio-install.ts',
+  'helpers/external/probe.mjs',
+  'helpers/run/settings.ts',
+  'helpers/external/gcp.ts',
+  'helpers/run/poll.ts',
   'scenarios/chapter.ts',
-  'helpers/drain.ts',
-  'helpers/host.ts',
-  'helpers/strict-fields.ts',
-  'helpers/settings-checks.ts',
+  'helpers/mesh/drain.ts',
+  'helpers/cluster/host.ts',
+  'helpers/run/strict-fields.ts',
+  'helpers/run/settings-checks.ts',
   'workshop/check.ts',
 ];
 
 /**
- * helpers/kube.ts is mutated whole but for the REST plumbing that only a real API server can
+ * helpers/cluster/kube.ts is mutated whole but for the REST plumbing that only a real API server can
  * answer, and that the self-tests must not fake (no stand-in for the Kubernetes REST API):
  * Kube.delete, deleteNamespaces, waitForDeployment, readyPod, restartPods and Kube.logs, fenced in
  * its source by `// Stryker disable all` / `// Stryker restore all` (reported as ignored, never
  * run). What those decide is mutated in the pure functions they call: isNotFound (kube.ts) and
- * the object predicates of helpers/kube-objects.ts (deploymentWaiting, theReadyPod,
+ * the object predicates of helpers/cluster/kube-objects.ts (deploymentWaiting, theReadyPod,
  * freshReadyPods, podReady, hasIstioSidecar, exitCodeOf), whose tests (kube-objects.test.ts) do
  * not load @kubernetes/client-node. Also mutated and tested in-process: the error and Status
  * texts, the context guard and kubeconfig loading (kube-decisions.test.ts); the strict dry run's
@@ -105,15 +108,18 @@ export default {
   // fenced off in its source (see above).
   mutate: [
     ...decisionModules,
-    'helpers/compat.ts',
-    'helpers/matrix.ts',
-    'helpers/manifests.ts',
-    'helpers/cart.ts',
-    'helpers/kind.ts',
+    'helpers/run/compat.ts',
+    'cli/matrix-table.ts',
+    'helpers/run/manifests.ts',
+    'helpers/external/cart.ts',
+    'helpers/cluster/kind.ts',
     'workshop/parse.ts',
     'workshop/classify.ts',
-    'helpers/kube.ts',
-    'helpers/kube-objects.ts',
+    'helpers/cluster/kube.ts',
+    'helpers/cluster/kube-errors.ts',
+    'helpers/cluster/kube-streaming.ts',
+    'helpers/cluster/context-guard.ts',
+    'helpers/cluster/kube-objects.ts',
   ],
   // Mutants in code that runs only at import time would need the whole suite per mutant
   // (about an hour here for a few hundred of them); they are reported as ignored instead.

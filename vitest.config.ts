@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
-import { artifactsDirProblem } from './helpers/settings-checks.ts';
+import { artifactsDirProblem } from './helpers/run/settings-checks.ts';
 import { ChapterSequencer } from './scenarios/sequencer.ts';
 
 // Reports go to ARTIFACTS_DIR, beside the diagnostics and timings (CI uploads that folder).

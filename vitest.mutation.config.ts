@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { FileHistoryReporter, MutationSequencer } from './self-tests/mutation-order.ts';
+import { FileHistoryReporter, MutationSequencer } from './self-tests/plumbing/mutation-order.ts';
 
 /**
  * The self-tests StrykerJS runs for every mutant (`npm run test:mutation`, see stryker.config.mjs).
@@ -16,42 +16,42 @@ import { FileHistoryReporter, MutationSequencer } from './self-tests/mutation-or
  * turn those skips into failures, and every mutant would count as killed.)
  */
 export const mutationTestFiles = [
-  'self-tests/cart.test.ts',
-  'self-tests/cart-client.test.ts',
-  'self-tests/cluster-plumbing.test.ts',
-  'self-tests/egress-gateway.test.ts',
-  'self-tests/gcp.test.ts',
-  'self-tests/gcp-lifecycle.test.ts',
-  'self-tests/istio-evidence.test.ts',
-  'self-tests/kind-lifecycle.test.ts',
-  'self-tests/kind-decisions.test.ts',
-  'self-tests/manifests.test.ts',
-  'self-tests/strict-fields.test.ts',
-  'self-tests/matrix.test.ts',
-  'self-tests/poll.test.ts',
-  'self-tests/probe-protocol.test.ts',
-  'self-tests/probe.test.ts',
-  'self-tests/settings.test.ts',
-  'self-tests/settings-rules.test.ts',
-  'self-tests/settings-values.test.ts',
-  'self-tests/compat-matrix.test.ts',
-  'self-tests/step-plan.test.ts',
-  'self-tests/drain.test.ts',
-  'self-tests/host.test.ts',
-  'self-tests/kube-streaming.test.ts',
-  'self-tests/kube-decisions.test.ts',
-  'self-tests/kube-objects.test.ts',
-  'self-tests/dry-run.test.ts',
-  'self-tests/run-order.test.ts',
-  'self-tests/workshop-parse-units.test.ts',
-  'self-tests/workshop-classify-units.test.ts',
-  'self-tests/workshop-check-units.test.ts',
+  'self-tests/external/cart.test.ts',
+  'self-tests/external/cart.client.test.ts',
+  'self-tests/scenarios/plumbing.test.ts',
+  'self-tests/mesh/egress-evidence.test.ts',
+  'self-tests/external/gcp.test.ts',
+  'self-tests/external/gcp.lifecycle.test.ts',
+  'self-tests/mesh/envoy-admin.test.ts',
+  'self-tests/cluster/kind.lifecycle.test.ts',
+  'self-tests/cluster/kind.decisions.test.ts',
+  'self-tests/run/manifests.test.ts',
+  'self-tests/run/strict-fields.test.ts',
+  'self-tests/cli/matrix-table.test.ts',
+  'self-tests/run/poll.test.ts',
+  'self-tests/external/probe.protocol.test.ts',
+  'self-tests/external/probe.test.ts',
+  'self-tests/run/settings.test.ts',
+  'self-tests/run/settings.rules.test.ts',
+  'self-tests/run/settings-checks.test.ts',
+  'self-tests/run/compat.test.ts',
+  'self-tests/scenarios/chapter.test.ts',
+  'self-tests/mesh/drain.test.ts',
+  'self-tests/cluster/host.test.ts',
+  'self-tests/cluster/kube-streaming.test.ts',
+  'self-tests/cluster/kube-errors.test.ts',
+  'self-tests/cluster/kube-objects.test.ts',
+  'self-tests/cluster/kube.dry-run.test.ts',
+  'self-tests/scenarios/sequencer.test.ts',
+  'self-tests/workshop/parse.test.ts',
+  'self-tests/workshop/classify.test.ts',
+  'self-tests/workshop/check.test.ts',
 ];
 
 export default defineConfig({
   test: {
     // For each mutant, the covering file most likely to kill it per second of its cost runs first
-    // (self-tests/mutation-order.ts). vitest takes the sequencer and reporters from the root config.
+    // (self-tests/plumbing/mutation-order.ts). vitest takes the sequencer and reporters from the root config.
     sequence: { sequencer: MutationSequencer },
     reporters: ['default', new FileHistoryReporter()],
     projects: [

@@ -1,11 +1,11 @@
 /**
  * The start every settings-reading command shares: its arguments checked against the valid ones,
- * then the settings loaded and checked (helpers/settings-checks.ts), their warnings printed. On
+ * then the settings loaded and checked (helpers/run/settings-checks.ts), their warnings printed. On
  * a problem the message is written to stderr and the result is undefined (the command exits 2,
  * the code for invalid settings).
  */
-import { SettingsError, type Settings } from '../helpers/settings.ts';
-import { loadCheckedSettings } from '../helpers/settings-checks.ts';
+import { SettingsError, type Settings } from '../helpers/run/settings.ts';
+import { loadCheckedSettings } from '../helpers/run/settings-checks.ts';
 
 export interface CommandStart {
   settings: Settings;

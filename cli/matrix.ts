@@ -7,9 +7,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { allSteps } from '../scenarios/chapter.ts';
-import { matrixTable, type MatrixRun, type VitestJsonReport } from '../helpers/matrix.ts';
-import { pins } from '../helpers/pins.ts';
-import { loadSettings, SettingsError } from '../helpers/settings.ts';
+import { matrixTable, type MatrixRun, type VitestJsonReport } from './matrix-table.ts';
+import { pins } from '../helpers/run/pins.ts';
+import { loadSettings, SettingsError } from '../helpers/run/settings.ts';
 
 async function main(argv: string[]): Promise<number> {
   const versions = argv.length > 0 ? argv : [...pins.istioMatrix];

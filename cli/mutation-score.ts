@@ -5,7 +5,7 @@
  *
  *   node --experimental-strip-types cli/mutation-score.ts [--markdown] [REPORT.json]
  */
-import { belowBreak, readReport, scores, scoreTable } from '../helpers/mutation-score.ts';
+import { belowBreak, readReport, scores, scoreTable } from './mutation-report.ts';
 import { breakScores, decisionModules, jsonReport } from '../stryker.config.mjs';
 
 const args = process.argv.slice(2);

@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
-import { describeSettings } from '../helpers/settings.ts';
+import { describeSettings } from '../helpers/run/settings.ts';
 import { settingsFor } from './arguments.ts';
-import { imagePlan, planExtras } from '../helpers/plan-extras.ts';
+import { imagePlan, planExtras } from './plan-extras.ts';
 import { planWorkshop } from '../workshop/report.ts';
 
 async function main(argv: string[]): Promise<number> {

@@ -5,7 +5,7 @@
  * when any finding is an error, 2 on invalid settings.
  *
  * `-- --write-golden` (maintainers): records the golden inventory from a checkout at the pinned
- * workshop commit (helpers/pins.ts workshopCommit) into workshop/golden.json.
+ * workshop commit (helpers/run/pins.ts workshopCommit) into workshop/golden.json.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

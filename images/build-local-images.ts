@@ -2,7 +2,7 @@
  * `npm run images:build`: builds the suite's images from binaries on this machine, for hosts
  * that cannot pull from a container registry (air-gapped runners, this project's CI):
  *   egress-verify/redis:local  redis-server + redis-cli from the host (Debian: apt-get install redis-server redis-tools)
- *   egress-verify/probe:local  the host's node binary + helpers/probe.mjs
+ *   egress-verify/probe:local  the host's node binary + helpers/external/probe.mjs
  * Both are FROM scratch: the binaries plus the shared libraries `ldd` lists. They have no shell,
  * so they are run with exec-form commands. Linux hosts only.
  *

@@ -3,11 +3,11 @@
  * `npm run plan` prints. A step names the manifests it applies (or deletes); values known only
  * at run time (the Redis IP) are placeholders in the plan.
  */
-import { CART_PORT } from '../helpers/cart.ts';
-import { render, type KubeObject, type Values } from '../helpers/manifests.ts';
-import { probeScript } from '../helpers/probe.ts';
-import { type Address, hostPort, REDIS_PORT } from '../helpers/address.ts';
-import type { Settings } from '../helpers/settings.ts';
+import { CART_PORT } from '../helpers/external/cart.ts';
+import { render, type KubeObject, type Values } from '../helpers/run/manifests.ts';
+import { probeScript } from '../helpers/external/probe.ts';
+import { type Address, hostPort, REDIS_PORT } from '../helpers/external/address.ts';
+import type { Settings } from '../helpers/run/settings.ts';
 
 export const MESH_NS = 'egress-verify-mesh';
 export const OUTSIDE_NS = 'egress-verify-outside';
@@ -53,7 +53,7 @@ export function commonValues(s: Settings, redis: Address | undefined, mode: 'app
     REDIS_PORT: redis?.port ?? REDIS_PORT,
     REDIS_IP: redis?.host,
     REDIS_ADDR: redis === undefined ? undefined : hostPort(redis),
-    PROBE_SCRIPT: mode === 'plan' ? '<the contents of helpers/probe.mjs>' : probeScript(),
+    PROBE_SCRIPT: mode === 'plan' ? '<the contents of helpers/external/probe.mjs>' : probeScript(),
   };
 }
 

@@ -5,16 +5,15 @@
  * workshop's original step (a Gateway without a VirtualService) is run last, to show that the
  * suite reports it as bypassing the gateway.
  */
-import { CartCallError, readStoredCart } from '../helpers/cart.ts';
-import { cartDrainDeadlineMs } from '../helpers/drain.ts';
-import {
-  accessLogLinesTo, EGRESS_GATEWAY, type EgressEvidence, egressEvidence, egressVerdict, parseTextStats, proxyAdmin,
-  proxyClustersPage, type ProxyReads, readMeshDrain, rbacCount, routingNotLanded,
-} from '../helpers/istio.ts';
-import type { Kube } from '../helpers/kube.ts';
-import { pollTimed, RetryableError } from '../helpers/poll.ts';
-import { log, seconds } from '../helpers/progress.ts';
-import { hostPort } from '../helpers/address.ts';
+import { CartCallError, readStoredCart } from '../helpers/external/cart.ts';
+import { cartDrainDeadlineMs } from '../helpers/mesh/drain.ts';
+import { accessLogLinesTo, parseTextStats, proxyAdmin, proxyClustersPage, rbacCount, routingNotLanded } from '../helpers/mesh/envoy-admin.ts';
+import { EGRESS_GATEWAY, type EgressEvidence, egressEvidence, egressVerdict, type ProxyReads } from '../helpers/mesh/egress-evidence.ts';
+import { readMeshDrain } from '../helpers/mesh/mesh-config.ts';
+import type { Kube } from '../helpers/cluster/kube.ts';
+import { pollTimed, RetryableError } from '../helpers/run/poll.ts';
+import { log, seconds } from '../helpers/run/progress.ts';
+import { hostPort } from '../helpers/external/address.ts';
 import {
   CART, GATEWAY_SUBSET, gatewaySteps as chapter, outboundCluster, serviceEntryCluster, WORKSHOP_SERVICE_ENTRY_HOST,
 } from './chapter.ts';
@@ -48,7 +47,7 @@ interface Landed {
 /**
  * Waits until a routing change has reached both proxies (clusters gone or present), so that a
  * first read taken next is not of the old routing: counters of a cluster removed and added
- * again between two reads cannot be compared (counterIncrease in helpers/istio.ts).
+ * again between two reads cannot be compared (counterIncrease in helpers/mesh/istio.ts).
  */
 async function untilLanded(kube: Kube, cartPod: string, gateway: string, want: Landed, timeoutMs: number, what: string) {
   return pollTimed(`the proxies' clusters to show ${what}`, timeoutMs, async () => {

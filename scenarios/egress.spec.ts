@@ -8,12 +8,13 @@
  * sidecar accepted and closed the connection, BlackHoleCluster counted it) while Redis answered
  * from outside the mesh; "works" means the item came back and is in Redis.
  */
-import { CartCallError, grpcStatus, readStoredCart } from '../helpers/cart.ts';
-import { cartDrainDeadlineMs } from '../helpers/drain.ts';
-import { proxyClusters, proxyStats, readMeshDrain, tcpConnectionsTo, upstreamConnections } from '../helpers/istio.ts';
-import { pollTimed, RetryableError } from '../helpers/poll.ts';
-import { log, seconds } from '../helpers/progress.ts';
-import { hostPort } from '../helpers/address.ts';
+import { CartCallError, grpcStatus, readStoredCart } from '../helpers/external/cart.ts';
+import { cartDrainDeadlineMs } from '../helpers/mesh/drain.ts';
+import { proxyClusters, proxyStats, tcpConnectionsTo, upstreamConnections } from '../helpers/mesh/envoy-admin.ts';
+import { readMeshDrain } from '../helpers/mesh/mesh-config.ts';
+import { pollTimed, RetryableError } from '../helpers/run/poll.ts';
+import { log, seconds } from '../helpers/run/progress.ts';
+import { hostPort } from '../helpers/external/address.ts';
 import { CART, egressSteps as chapter, serviceEntryCluster } from './chapter.ts';
 import { describe, expect, test } from './fixtures.ts';
 
@@ -105,7 +106,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       // The cart's already-open Redis connection ends only when the sidecar has drained the
       // removed listener (the mesh's drainDuration); then the cart reconnects, into the
       // blackhole, and every call fails again. That wait is bounded by the drain, not by
-      // PROPAGATION_TIMEOUT (helpers/drain.ts).
+      // PROPAGATION_TIMEOUT (helpers/mesh/drain.ts).
       const drain = await readMeshDrain(kube);
       const deadline = cartDrainDeadlineMs(drain.ms, cart.deadlineMs);
       log(`drain: waiting up to ${seconds(deadline)} for the cart's open Redis connection to be drained (drainDuration ${seconds(drain.ms)}, ${drain.source})`);

@@ -10,21 +10,23 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { partitionByPresence } from '../helpers/docker.ts';
-import { Gcloud, Memorystore } from '../helpers/gcp.ts';
-import { checkMeshConfig, install as installIstio, ISTIO_NAMESPACE } from '../helpers/istio.ts';
-import { KindCluster, kindNetwork, loadFailureWarning, type StartedKindCluster } from '../helpers/kind.ts';
-import { guardExistingContext, isNotFound, Kube } from '../helpers/kube.ts';
-import { render, ROOT_DIR } from '../helpers/manifests.ts';
-import { kubeconfigPathFor } from '../helpers/plan-extras.ts';
-import { log, type Timings } from '../helpers/progress.ts';
-import type { Address } from '../helpers/address.ts';
-import { RedisStandIn } from '../helpers/redis.ts';
-import type { Settings } from '../helpers/settings.ts';
-import { checkPrerequisites, type Tools } from '../helpers/tools.ts';
-import type { Cleanup } from '../helpers/cleanup.ts';
-import { disableRyukIfUnavailable } from '../helpers/ryuk.ts';
-import { findKeptRedis, keepsEverything, readLiveMesh, redisContainerName, warmMeshVerdict } from '../helpers/warm.ts';
+import { partitionByPresence } from '../helpers/run/docker.ts';
+import { Gcloud, Memorystore } from '../helpers/external/gcp.ts';
+import { checkMeshConfig, readMeshConfigMap } from '../helpers/mesh/mesh-config.ts';
+import { install as installIstio, ISTIO_NAMESPACE } from '../helpers/mesh/istio-install.ts';
+import { KindCluster, kindNetwork, loadFailureWarning, type StartedKindCluster } from '../helpers/cluster/kind.ts';
+import { Kube } from '../helpers/cluster/kube.ts';
+import { guardExistingContext } from '../helpers/cluster/context-guard.ts';
+import { render, ROOT_DIR } from '../helpers/run/manifests.ts';
+import { kubeconfigPathFor } from '../cli/plan-extras.ts';
+import { log, type Timings } from '../helpers/run/progress.ts';
+import type { Address } from '../helpers/external/address.ts';
+import { RedisStandIn } from '../helpers/external/redis.ts';
+import type { Settings } from '../helpers/run/settings.ts';
+import { checkPrerequisites, type Tools } from '../helpers/run/tools.ts';
+import type { Cleanup } from '../helpers/run/cleanup.ts';
+import { disableRyukIfUnavailable } from '../helpers/run/ryuk.ts';
+import { findKeptRedis, keepsEverything, readLiveMesh, redisContainerName, warmMeshVerdict } from '../helpers/run/keep-and-reuse.ts';
 
 /** What the test files receive (serializable: it crosses from the main process to workers). */
 export interface EnvHandle {
@@ -53,13 +55,7 @@ export function kubeFor(env: Pick<EnvHandle, 'kubeconfigPath' | 'context'>): Kub
 }
 
 async function meshConfigCheck(kube: Kube): Promise<void> {
-  let cm;
-  try {
-    cm = await kube.core.readNamespacedConfigMap({ name: 'istio', namespace: ISTIO_NAMESPACE });
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
-  const check = checkMeshConfig(cm);
+  const check = checkMeshConfig(await readMeshConfigMap(kube));
   if (!check.ok) throw new Error(`the mesh is not blocking outbound traffic: ${check.message}`);
   log(check.message);
 }
@@ -216,7 +212,7 @@ async function prepareExisting(
   let redisFromHost: Address | undefined;
   let redisContainer: string | undefined;
   if (s.redisBackend === 'memorystore') {
-    // Preflight (account, project, API) runs before anything is created; see helpers/gcp.ts.
+    // Preflight (account, project, API) runs before anything is created; see helpers/external/gcp.ts.
     const memorystore = await timings.phase(`memorystore ${s.redisInstance}`, async () => {
       const m = await new Memorystore(s, new Gcloud(tools.gcloud)).start();
       cleanup.add(`memorystore ${s.redisInstance}`, () => m.stop());

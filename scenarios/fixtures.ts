@@ -15,16 +15,16 @@ import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { inject, test as base } from 'vitest';
-import { CartClient } from '../helpers/cart.ts';
-import { collectDiagnostics } from '../helpers/diagnostics.ts';
-import type { Kube } from '../helpers/kube.ts';
-import type { KubeObject } from '../helpers/manifests.ts';
-import { type Polled, pollTimed, RetryableError } from '../helpers/poll.ts';
-import { probeFromPod, type ProbeOutcome, type ProbeResult } from '../helpers/probe.ts';
-import { log, seconds } from '../helpers/progress.ts';
+import { CartClient } from '../helpers/external/cart.ts';
+import { collectDiagnostics } from '../helpers/cluster/diagnostics.ts';
+import type { Kube } from '../helpers/cluster/kube.ts';
+import type { KubeObject } from '../helpers/run/manifests.ts';
+import { type Polled, pollTimed, RetryableError } from '../helpers/run/poll.ts';
+import { probeFromPod, type ProbeOutcome, type ProbeResult } from '../helpers/external/probe.ts';
+import { log, seconds } from '../helpers/run/progress.ts';
 import { CART, MESH_NS, OUTSIDE_NS, PROBE_SELECTOR, renderUse, type Step, workloadSteps } from './chapter.ts';
 import { type EnvHandle, kubeFor, removeTestObjects } from './environment.ts';
-import { keepsEverything } from '../helpers/warm.ts';
+import { keepsEverything } from '../helpers/run/keep-and-reuse.ts';
 
 export interface Workloads {
   /** Render and apply a step's manifests (or delete them, as the step says). */

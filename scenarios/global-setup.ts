@@ -6,13 +6,13 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { Cleanup } from '../helpers/cleanup.ts';
-import { log, type PhaseRecord, seconds, Timings } from '../helpers/progress.ts';
-import { formatDuration, type Settings } from '../helpers/settings.ts';
-import { loadCheckedSettings } from '../helpers/settings-checks.ts';
-import { PrerequisitesError } from '../helpers/tools.ts';
-import { failureBlock, UserFacingError } from '../helpers/user-facing.ts';
-import { keepsEverything, keptNotice } from '../helpers/warm.ts';
+import { Cleanup } from '../helpers/run/cleanup.ts';
+import { log, type PhaseRecord, seconds, Timings } from '../helpers/run/progress.ts';
+import { formatDuration, type Settings } from '../helpers/run/settings.ts';
+import { loadCheckedSettings } from '../helpers/run/settings-checks.ts';
+import { PrerequisitesError } from '../helpers/run/tools.ts';
+import { failureBlock, UserFacingError } from '../helpers/run/user-facing.ts';
+import { keepsEverything, keptNotice } from '../helpers/run/keep-and-reuse.ts';
 import { type EnvHandle, startEnvironment } from './environment.ts';
 
 async function finish(timings: Timings, cleanup: Cleanup, artifactsDir: string): Promise<void> {

@@ -19,20 +19,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, test, type TestContext } from 'vitest';
-import { EGRESS_GATEWAY, proxyClusters, upstreamConnections } from '../helpers/istio.ts';
-import type { Kube } from '../helpers/kube.ts';
-import { hasIstioSidecar } from '../helpers/kube-objects.ts';
-import type { KubeObject } from '../helpers/manifests.ts';
-import { render } from '../helpers/manifests.ts';
-import { pollTimed, RetryableError } from '../helpers/poll.ts';
-import { probeFromPod, probeScript, type ProbeResult } from '../helpers/probe.ts';
-import { log } from '../helpers/progress.ts';
-import { loadSettings } from '../helpers/settings.ts';
-import { resolveTool, toolNeeds } from '../helpers/tools.ts';
+import { EGRESS_GATEWAY } from '../helpers/mesh/egress-evidence.ts';
+import { proxyClusters, upstreamConnections } from '../helpers/mesh/envoy-admin.ts';
+import type { Kube } from '../helpers/cluster/kube.ts';
+import { hasIstioSidecar } from '../helpers/cluster/kube-objects.ts';
+import type { KubeObject } from '../helpers/run/manifests.ts';
+import { render } from '../helpers/run/manifests.ts';
+import { pollTimed, RetryableError } from '../helpers/run/poll.ts';
+import { probeFromPod, probeScript, type ProbeResult } from '../helpers/external/probe.ts';
+import { log } from '../helpers/run/progress.ts';
+import { loadSettings } from '../helpers/run/settings.ts';
+import { resolveTool, toolNeeds } from '../helpers/run/tools.ts';
 import { substitute, yamlObjects } from '../workshop/check.ts';
 import { classify, type Outcome } from '../workshop/classify.ts';
 import { findChapter, readChapter } from '../workshop/parse.ts';
-import { KNOWN_DEFECTS, meshModeProblem, planScenario, setOutboundMode, type PlannedTest } from '../workshop/run.ts';
+import { KNOWN_DEFECTS, meshModeProblem, planScenario, type PlannedTest } from '../workshop/run.ts';
+import { setOutboundMode } from '../helpers/mesh/mesh-config.ts';
 import { analyse, toMarkdown, type BlockResult } from '../workshop/report.ts';
 import { kubeFor } from './environment.ts';
 
@@ -123,8 +125,8 @@ if (!repo) {
     async function applyChecked(id: string, objects: KubeObject[]): Promise<void> {
       const substituted = objects.map((o) => JSON.stringify(o)).join('\n');
       try {
-        // Strict server-side dry run first (helpers/kube.ts; its request shape is self-tested in
-        // self-tests/dry-run.test.ts), so a refusal is this block's verdict with the server's words.
+        // Strict server-side dry run first (helpers/cluster/kube.ts; its request shape is self-tested in
+        // self-tests/cluster/kube.dry-run.test.ts), so a refusal is this block's verdict with the server's words.
         await kube.dryRunApply(objects);
       } catch (e) {
         results.set(id, { verdict: 'fail', substituted, answer: e instanceof Error ? e.message : String(e) });

@@ -4,15 +4,15 @@
  *
  * - A run id goes into the environment (EGRESS_VERIFY_SELFTEST_RUN): workers and the programs
  *   they spawn inherit it, and every container and network they create carries it as a label
- *   (helpers/run-label.ts, self-tests/run-resources.ts).
+ *   (self-tests/plumbing/run-label.ts, self-tests/plumbing/run-resources.ts).
  * - TMPDIR points at a folder of this run, so every temp folder made with os.tmpdir() lands in it.
  * - Teardown removes everything labelled with the id, and the folder. Runs started within this
  *   one (a self-test that runs the suite as a child) also label with this id, so what they leave
  *   when killed is removed too.
- * - On SIGINT/SIGTERM the main process takes the signal over (helpers/cleanup.ts: one keypress is
+ * - On SIGINT/SIGTERM the main process takes the signal over (helpers/run/cleanup.ts: one keypress is
  *   one interrupt): it kills the test processes (so none creates anything more), removes
  *   everything labelled with the id, removes the folder, and exits 130/143.
- * - Without a registry, testcontainers' reaper cannot be pulled; helpers/ryuk.ts turns it off then,
+ * - Without a registry, testcontainers' reaper cannot be pulled; helpers/run/ryuk.ts turns it off then,
  *   and this says so once for the whole run (the workers inherit the environment).
  *
  * SELFTEST_RUN_ID chooses the id (a self-test that runs the suite as a child uses it to count what
@@ -23,13 +23,14 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cleanup } from '../helpers/cleanup.ts';
-import { killDescendants } from '../helpers/process-tree.ts';
-import { log } from '../helpers/progress.ts';
-import { SELF_TEST_RUN_ENV, SELF_TEST_WITHIN_ENV } from '../helpers/run-label.ts';
-import { disableRyukIfUnavailable } from '../helpers/ryuk.ts';
-import { removeAllOfRun } from './run-resources.ts';
-import { dockerAvailable } from './support.ts';
+import { Cleanup } from '../helpers/run/cleanup.ts';
+import { killDescendants } from './plumbing/process-tree.ts';
+import { log } from '../helpers/run/progress.ts';
+import { formatRunLabels, RUN_LABELS_ENV } from '../helpers/run/run-labels.ts';
+import { runLabels, SELF_TEST_RUN_ENV, SELF_TEST_WITHIN_ENV } from './plumbing/run-label.ts';
+import { disableRyukIfUnavailable } from '../helpers/run/ryuk.ts';
+import { removeAllOfRun } from './plumbing/run-resources.ts';
+import { dockerAvailable } from './plumbing/support.ts';
 
 function describe(r: { containers: string[]; networks: string[] }): string {
   return `${r.containers.length} container(s), ${r.networks.length} network(s)`;
@@ -46,6 +47,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.env[SELF_TEST_WITHIN_ENV] = [...(process.env[SELF_TEST_WITHIN_ENV] ?? '').split(','), outer].filter(Boolean).join(',');
   }
   process.env[SELF_TEST_RUN_ENV] = id;
+  // The product labels what it creates with EGRESS_VERIFY_LABELS (helpers/run/run-labels.ts).
+  process.env[RUN_LABELS_ENV] = formatRunLabels(runLabels());
   const savedTmp = process.env.TMPDIR;
   // Node's compile cache (vitest turns it on) defaults to os.tmpdir(): keep it where it was, shared
   // between runs, rather than in the folder this run removes.

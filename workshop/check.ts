@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments } from 'yaml';
-import { MEMORYSTORE_REDIS_VERSIONS } from '../helpers/settings.ts';
-import { interactive, interactiveFlags, PLACEHOLDERS, setKeys, setPairs, type Classified, type Command } from './classify.ts';
+import { MEMORYSTORE_REDIS_VERSIONS } from '../helpers/run/settings.ts';
+import { interactive, interactiveFlags, PLACEHOLDERS, setPairs, type Classified, type Command } from './classify.ts';
 import { knownKind, strictProblems, type Manifest } from './schema.ts';
 
 export type Severity = 'error' | 'warning';

@@ -9,7 +9,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createTwoFilesPatch } from 'diff';
-import { ROOT_DIR } from '../helpers/manifests.ts';
+import { ROOT_DIR } from '../helpers/run/manifests.ts';
 import type { Classified, Kind, Policy } from './classify.ts';
 import type { Finding } from './check.ts';
 import { parseChapter } from './parse.ts';
@@ -22,7 +22,7 @@ export interface InventoryEntry {
 }
 
 export interface Inventory {
-  /** The workshop commit the inventory was taken from (helpers/pins.ts workshopCommit). */
+  /** The workshop commit the inventory was taken from (helpers/run/pins.ts workshopCommit). */
   commit: string;
   chapter: string;
   blocks: InventoryEntry[];

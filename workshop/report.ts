@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { pins } from '../helpers/pins.ts';
+import { pins } from '../helpers/run/pins.ts';
 import { classify, type Classified } from './classify.ts';
 import { checkChapter, labsReader, yamlObjects, SAMPLE_VALUES, type Finding, type PlaceholderValues } from './check.ts';
 import { commitOf, compareInventory, readGolden, textAt, GOLDEN_FILE } from './inventory.ts';
@@ -64,7 +64,7 @@ export async function analyse(input: WorkshopInput): Promise<Analysis> {
       notes.push(`the golden inventory is of ${golden.chapter}, not ${file}: changes since the pinned commit are not reported`);
     } else {
       findings.push(...compareInventory(golden, blocks, commit && commit !== golden.commit ? textAt(input.repo, golden.commit, file) : undefined));
-      if (commit && commit !== golden.commit) notes.push(`the checkout is at ${commit.slice(0, 12)}, the golden inventory at ${golden.commit.slice(0, 12)} (helpers/pins.ts workshopCommit)`);
+      if (commit && commit !== golden.commit) notes.push(`the checkout is at ${commit.slice(0, 12)}, the golden inventory at ${golden.commit.slice(0, 12)} (helpers/run/pins.ts workshopCommit)`);
     }
   }
   return {

@@ -1,10 +1,8 @@
 /**
  * The chapter's blocks as actions on a cluster (scenarios/workshop.spec.ts), and the few cluster
- * calls they need beyond helpers/kube.ts. The action list is pure (built from the classified
+ * calls they need beyond helpers/cluster/kube.ts. The action list is pure (built from the classified
  * blocks), so `npm run test:self` checks it without a cluster.
  */
-import { parse as parseYaml, stringify } from 'yaml';
-import type { Kube } from '../helpers/kube.ts';
 import { MESH_KEYS } from './check.ts';
 import { interactiveFlags, setKeys, setPairs, type Classified, type Outcome } from './classify.ts';
 
@@ -32,7 +30,7 @@ export interface PlannedTest {
 }
 
 /**
- * The pinned workshop's defects (helpers/pins.ts workshopCommit). A fix in the workshop makes the
+ * The pinned workshop's defects (helpers/run/pins.ts workshopCommit). A fix in the workshop makes the
  * test pass, which `test.fails` turns red: then remove the entry.
  */
 export const KNOWN_DEFECTS: Readonly<Record<string, string>> = {
@@ -121,17 +119,3 @@ export function meshModeProblem(block: Classified): string | undefined {
   return `no command of ${block.id} sets ${MESH_KEYS.join(' or ')} to REGISTRY_ONLY (it sets: ${block.commands.flatMap((c) => setKeys(c.words)).join(', ') || 'nothing'})`;
 }
 
-/**
- * The mesh config's outbound mode, set in the `istio` ConfigMap (key `mesh`) that istiod watches
- * and reloads (istio/istio pkg/config/mesh/kubemesh); the sidecars then get the new default
- * outbound cluster, which the callers await by polling the probe. Returns the mode before.
- */
-export async function setOutboundMode(kube: Kube, mode: 'REGISTRY_ONLY' | 'ALLOW_ANY'): Promise<string | undefined> {
-  const cm = await kube.core.readNamespacedConfigMap({ name: 'istio', namespace: 'istio-system' });
-  const mesh = (parseYaml(cm.data?.mesh ?? '') ?? {}) as { outboundTrafficPolicy?: { mode?: string } };
-  const before = mesh.outboundTrafficPolicy?.mode;
-  mesh.outboundTrafficPolicy = { ...mesh.outboundTrafficPolicy, mode };
-  cm.data = { ...cm.data, mesh: stringify(mesh) };
-  await kube.core.replaceNamespacedConfigMap({ name: 'istio', namespace: 'istio-system', body: cm });
-  return before;
-}

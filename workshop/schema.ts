@@ -5,10 +5,10 @@
  *
  * Those packages' validators check types and required fields but accept unknown fields, which
  * the API server's strict field validation (kubectl's default since 1.27) refuses. The unknown
- * fields are found by the suite's strict field check (helpers/strict-fields.ts), which walks the
+ * fields are found by the suite's strict field check (helpers/run/strict-fields.ts), which walks the
  * object against the packages' own type declarations with the TypeScript checker.
  */
-import { knownKind, type Model, modelOf, unknownFieldsOf } from '../helpers/strict-fields.ts';
+import { knownKind, type Model, modelOf, unknownFieldsOf } from '../helpers/run/strict-fields.ts';
 
 export { knownKind, modelOf };
 

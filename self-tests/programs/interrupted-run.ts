@@ -1,13 +1,13 @@
 /**
  * A run that gets interrupted: starts what the suite starts (a Docker network and the Redis
  * stand-in), registers their cleanup the way global setup does, says READY, and waits.
- * self-tests/interrupt.test.ts sends it SIGINT (Ctrl-C) and checks that nothing is left.
+ * self-tests/process/interrupt.test.ts sends it SIGINT (Ctrl-C) and checks that nothing is left.
  * A failed start undoes what exists and exits 1.
  */
-import { Cleanup } from '../../helpers/cleanup.ts';
-import { RedisStandIn } from '../../helpers/redis.ts';
-import { loadSettings } from '../../helpers/settings.ts';
-import { startNetwork } from '../run-resources.ts';
+import { Cleanup } from '../../helpers/run/cleanup.ts';
+import { RedisStandIn } from '../../helpers/external/redis.ts';
+import { loadSettings } from '../../helpers/run/settings.ts';
+import { startNetwork } from '../plumbing/run-resources.ts';
 
 // What vitest's logger does before global setup runs: exit 1 ms after a signal. The suite's
 // handlers must take the signal over, or the cleanup below is cut short.

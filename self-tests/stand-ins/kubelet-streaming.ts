@@ -2,7 +2,7 @@
  * STAND-IN, for self-tests only (never used by `npm test`): a peer that speaks the Kubernetes API
  * server's WebSocket streaming subprotocols for `pods/portforward` and `pods/exec`, the way the
  * kubelet and the API server do, so the real @kubernetes/client-node can be driven through the
- * suite's own `Kube` (helpers/kube.ts) without a cluster. It serves nothing else: no REST API,
+ * suite's own `Kube` (helpers/cluster/kube.ts) without a cluster. It serves nothing else: no REST API,
  * no pod lookup; tests hand pod names to `Kube.portForward` through its resolver function.
  *
  * Written from these upstream sources (kubernetes/kubernetes v1.35.0; the staging repositories

@@ -1,4 +1,4 @@
-// Test-only declarations for self-tests/strict-fields.test.ts: a type reached through an import.
+// Test-only declarations for self-tests/run/strict-fields.test.ts: a type reached through an import.
 export interface IPart {
   deep?: {
     deeper?: Array<{ leaf?: string }>;

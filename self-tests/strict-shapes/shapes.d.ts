@@ -1,4 +1,4 @@
-// Test-only declarations for self-tests/strict-fields.test.ts, in the forms the @kubernetes-models
+// Test-only declarations for self-tests/run/strict-fields.test.ts, in the forms the @kubernetes-models
 // generators emit (Array<...>, index signatures for maps, `A & (B | C)` for oneOf, `| null`),
 // plus a tuple, a readonly array and open members, each under its own key.
 import type { IPart } from './part.js';

@@ -1,0 +1,269 @@
+/**
+ * The decisions of helpers/cluster/kube.ts that need no connection, tested in-process with values:
+ * which errors count as "not found", what the suite says for an API error or a refused upgrade
+ * (well-formed, partial and malformed bodies), the strict-field-validation middleware, loading a
+ * kubeconfig and the context guard. Cheap on purpose: StrykerJS re-runs every test that covers a
+ * mutant. (Exit codes, sidecar, readiness and rollout predicates: kube-objects.test.ts; the
+ * streaming paths: kube-streaming.test.ts; the dry run's requests: dry-run.test.ts.)
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { ApiException, HttpMethod, RequestContext } from '@kubernetes/client-node';
+import { Kube, strictFieldValidation } from '../../helpers/cluster/kube.ts';
+import { apiMessage, isNotFound, ManifestRefusedError, refusalMessage, UpgradeRefusedError } from '../../helpers/cluster/kube-errors.ts';
+import { ContextGuardError, guardExistingContext } from '../../helpers/cluster/context-guard.ts';
+import { UserFacingError } from '../../helpers/run/user-facing.ts';
+
+const api = (code: number, body: unknown) => new ApiException<unknown>(code, 'Unsuccessful HTTP Request', body, {});
+const statusBody = (fields: Record<string, unknown>) => JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', ...fields });
+
+describe('isNotFound: only an ApiException with code 404', () => {
+  test('404 from the API is not found; other codes and other errors are not', () => {
+    expect(isNotFound(api(404, statusBody({ reason: 'NotFound', code: 404 })))).toBe(true);
+    expect(isNotFound(api(403, ''))).toBe(false);
+    expect(isNotFound(api(405, ''))).toBe(false);
+    expect(isNotFound(Object.assign(new Error('not found'), { code: 404 }))).toBe(false);
+    expect(isNotFound({ code: 404 })).toBe(false);
+    expect(isNotFound(undefined)).toBe(false);
+  });
+});
+
+describe('apiMessage: what the suite says for an API error', () => {
+  test('an ApiException: the code and the Status message', () => {
+    expect(apiMessage(api(404, statusBody({ message: 'pods "x" not found', code: 404 })))).toBe('HTTP 404: pods "x" not found');
+  });
+  test('an ApiException whose body has no usable message: the body itself, trimmed and cut at 300 characters', () => {
+    expect(apiMessage(api(500, statusBody({ code: 500 })))).toBe(`HTTP 500: ${statusBody({ code: 500 })}`);
+    expect(apiMessage(api(500, '{"message":""}'))).toBe('HTTP 500: {"message":""}');
+    expect(apiMessage(api(500, '{"message":42}'))).toBe('HTTP 500: {"message":42}');
+    expect(apiMessage(api(502, '  upstream connect error\n'))).toBe('HTTP 502: upstream connect error');
+    expect(apiMessage(api(502, 'null'))).toBe('HTTP 502: null');
+    expect(apiMessage(api(502, '"just a string"'))).toBe('HTTP 502: "just a string"');
+    const long = `${'a'.repeat(299)}bc`;
+    expect(apiMessage(api(502, `  ${long}`))).toBe(`HTTP 502: ${'a'.repeat(299)}b`);
+    expect(apiMessage(api(502, 'x'.repeat(300)))).toBe(`HTTP 502: ${'x'.repeat(300)}`);
+  });
+  test('an ApiException with an empty or blank body, or a body that is no text', () => {
+    expect(apiMessage(api(503, ''))).toBe('HTTP 503: (empty body)');
+    expect(apiMessage(api(503, ' \n'))).toBe('HTTP 503: (empty body)');
+    expect(apiMessage(api(500, { message: 'parsed already' }))).toBe('HTTP 500');
+    expect(apiMessage(api(500, undefined))).toBe('HTTP 500');
+  });
+  test('an Error: its message', () => {
+    expect(apiMessage(new Error('connect ECONNREFUSED 127.0.0.1:6443'))).toBe('connect ECONNREFUSED 127.0.0.1:6443');
+    expect(apiMessage(new UpgradeRefusedError(403, statusBody({ message: 'forbidden' })))).toBe('HTTP 403: forbidden');
+  });
+  test('the ws ErrorEvent client-node rejects with: the inner error\'s message, else its own', () => {
+    expect(apiMessage({ type: 'error', message: 'outer', error: new Error('socket hang up') })).toBe('socket hang up');
+    expect(apiMessage({ message: 'Unexpected server response: 400', error: 'not an Error' })).toBe('Unexpected server response: 400');
+    expect(apiMessage({ message: 'Unexpected server response: 400', error: undefined })).toBe('Unexpected server response: 400');
+  });
+  test('an ErrorEvent-like object without a usable message, or any other object: JSON', () => {
+    expect(apiMessage({ message: '', error: undefined })).toBe('{"message":""}');
+    expect(apiMessage({ message: 7, error: null })).toBe('{"message":7,"error":null}');
+    expect(apiMessage({ message: 'no error key' })).toBe('{"message":"no error key"}');
+    expect(apiMessage({ error: new Error('no message key') })).toBe('{"error":{}}');
+    expect(apiMessage({ code: 'ECONNRESET' })).toBe('{"code":"ECONNRESET"}');
+  });
+  test('what JSON cannot say, and values that are no object: as a string', () => {
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    expect(apiMessage(circular)).toBe('[object Object]');
+    expect(apiMessage('plain text')).toBe('plain text');
+    expect(apiMessage(undefined)).toBe('undefined');
+    expect(apiMessage(null)).toBe('null');
+    expect(apiMessage(42)).toBe('42');
+  });
+});
+
+describe('refusalMessage: apiMessage plus the fields the causes name', () => {
+  const refused = (message: string, causes?: unknown) => api(422, statusBody({ message, reason: 'Invalid', code: 422, ...(causes === undefined ? {} : { details: { causes } }) }));
+  test('fields the message does not name are added, in order, each with its message', () => {
+    expect(refusalMessage(refused('denied', [
+      { reason: 'FieldValueInvalid', field: 'spec.a', message: 'bad a' },
+      { reason: 'FieldValueRequired', field: 'spec.b', message: 'need b' },
+    ]))).toBe('HTTP 422: denied (spec.a: bad a; spec.b: need b)');
+  });
+  test('a cause without a field, or one the message already names, adds nothing', () => {
+    expect(refusalMessage(refused('spec.a: bad a', [{ field: 'spec.a', message: 'bad a' }, { message: 'no field' }, { field: '', message: 'empty field' }]))).toBe('HTTP 422: spec.a: bad a');
+    expect(refusalMessage(refused('spec.a is wrong', [{ field: 'spec.a', message: 'x' }, { field: 'spec.c', message: 'y' }]))).toBe('HTTP 422: spec.a is wrong (spec.c: y)');
+  });
+  test('a cause with a field and no message: the field alone', () => {
+    expect(refusalMessage(refused('denied', [{ field: 'spec.c' }]))).toBe('HTTP 422: denied (spec.c:)');
+  });
+  test('a Status without details or causes, a non-JSON body, a body that is no text: apiMessage unchanged', () => {
+    expect(refusalMessage(refused('denied'))).toBe('HTTP 422: denied');
+    expect(refusalMessage(api(422, statusBody({ message: 'denied', details: { name: 'x' } })))).toBe('HTTP 422: denied');
+    expect(refusalMessage(api(422, statusBody({ message: 'denied', details: { causes: [] } })))).toBe('HTTP 422: denied');
+    expect(refusalMessage(api(500, '<html>bad gateway</html>'))).toBe('HTTP 500: <html>bad gateway</html>');
+    expect(refusalMessage(api(500, { details: { causes: [{ field: 'spec.a' }] } }))).toBe('HTTP 500');
+    expect(refusalMessage(new Error('socket hang up'))).toBe('socket hang up');
+    expect(refusalMessage({ details: { causes: [{ field: 'spec.a' }] } })).toBe('{"details":{"causes":[{"field":"spec.a"}]}}');
+  });
+  test('only an ApiException\'s body is read: another object with a Status body is apiMessage\'s JSON, no causes added', () => {
+    const lookalike = { code: 422, body: statusBody({ message: 'denied', details: { causes: [{ field: 'spec.a', message: 'bad a' }] } }) };
+    expect(refusalMessage(lookalike)).toBe(JSON.stringify(lookalike));
+  });
+  test('a JSON body that is no object: apiMessage unchanged', () => {
+    expect(refusalMessage(api(500, 'null'))).toBe('HTTP 500: null');
+    expect(refusalMessage(api(500, '[1]'))).toBe('HTTP 500: [1]');
+  });
+});
+
+describe('errors the suite raises', () => {
+  test('UpgradeRefusedError keeps the code and the whole body; its message is the Status message, else the body', () => {
+    const body = statusBody({ message: 'container nope is not valid for pod cart-0', reason: 'BadRequest', code: 400 });
+    const e = new UpgradeRefusedError(400, body);
+    expect([e.code, e.body, e.message, e.name]).toEqual([400, body, 'HTTP 400: container nope is not valid for pod cart-0', 'UpgradeRefusedError']);
+    expect(new UpgradeRefusedError(502, '').message).toBe('HTTP 502: (empty body)');
+    expect(new UpgradeRefusedError(0, 'Bad Gateway').message).toBe('HTTP 0: Bad Gateway');
+  });
+  test('ManifestRefusedError: every refusal, one per line, counted', () => {
+    const one = new ManifestRefusedError(['Gateway ns/gw: HTTP 422: bad']);
+    expect([one.name, one.refusals]).toEqual(['ManifestRefusedError', ['Gateway ns/gw: HTTP 422: bad']]);
+    expect(one.message).toBe('the API server refused a manifest in a server-side dry run (dryRun=All, fieldValidation=Strict), so nothing was applied:\n  Gateway ns/gw: HTTP 422: bad');
+    const two = new ManifestRefusedError(['a: x', 'b: y']);
+    expect(two.message).toBe('the API server refused 2 manifests in a server-side dry run (dryRun=All, fieldValidation=Strict), so nothing was applied:\n  a: x\n  b: y');
+  });
+});
+
+describe('strictFieldValidation middleware', () => {
+  test('adds fieldValidation=Strict to the query, keeping what is there, and returns the same context', async () => {
+    const ctx = new RequestContext('https://api.example.invalid/apis/networking.istio.io/v1/namespaces/ns/gateways/gw?dryRun=All&fieldManager=egress-verify', HttpMethod.PATCH);
+    const out = await strictFieldValidation.pre(ctx);
+    expect(out).toBe(ctx);
+    const url = new URL(ctx.getUrl());
+    expect(Object.fromEntries(url.searchParams)).toEqual({ dryRun: 'All', fieldManager: 'egress-verify', fieldValidation: 'Strict' });
+    expect(url.pathname).toBe('/apis/networking.istio.io/v1/namespaces/ns/gateways/gw');
+  });
+  test('the response passes through untouched', async () => {
+    const rsp = { httpStatusCode: 200 } as unknown as Parameters<typeof strictFieldValidation.post>[0];
+    expect(await strictFieldValidation.post(rsp)).toBe(rsp);
+  });
+});
+
+describe('kubeconfig loading and the context guard (a temp kubeconfig; no connection is made)', () => {
+  let dir: string;
+  const savedKubeconfig = process.env.KUBECONFIG;
+  const write = async (name: string, current: string | undefined, contexts: string[]): Promise<string> => {
+    const path = join(dir, name);
+    await writeFile(path, [
+      'apiVersion: v1', 'kind: Config', ...(current === undefined ? [] : [`current-context: ${current}`]),
+      'clusters:', '- name: c', '  cluster: { server: "https://127.0.0.1:1" }',
+      'users:', '- name: u', '  user: { token: not-a-real-token }',
+      'contexts:', ...contexts.flatMap((c) => [`- name: ${c}`, '  context: { cluster: c, user: u }']), '',
+    ].join('\n'));
+    return path;
+  };
+  let twoContexts: string;
+  let noCurrent: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'egress-verify-kube-decisions-'));
+    twoContexts = await write('two', 'kind-egress', ['kind-egress', 'gke-prod']);
+    noCurrent = await write('none', undefined, ['kind-egress']);
+  });
+  afterEach(() => {
+    if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = savedKubeconfig;
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const guardError = (f: () => unknown): ContextGuardError => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ContextGuardError);
+      return e as ContextGuardError;
+    }
+    throw new Error('no ContextGuardError');
+  };
+
+  test('the current context named in ALLOW_CONTEXT is allowed, from the file or from KUBECONFIG', () => {
+    expect(guardExistingContext('kind-egress', twoContexts)).toBe('kind-egress');
+    process.env.KUBECONFIG = twoContexts;
+    expect(guardExistingContext('kind-egress')).toBe('kind-egress');
+  });
+  test('refused: no ALLOW_CONTEXT (unset or empty), another context, or no current context', () => {
+    for (const allow of [undefined, '']) {
+      const e = guardError(() => guardExistingContext(allow, twoContexts));
+      expect(e).toBeInstanceOf(UserFacingError);
+      expect([e.name, e.headline]).toEqual(['ContextGuardError', 'Refusing the current kubeconfig context']);
+      expect(e.problems).toHaveLength(1);
+      expect(e.problems[0]).toBe(e.message);
+      expect(e.message).toContain(`ALLOW_CONTEXT=kind-egress`);
+      expect(e.message).toContain(twoContexts);
+    }
+    const other = guardError(() => guardExistingContext('gke-prod', twoContexts));
+    expect(other.message).toContain('ALLOW_CONTEXT=gke-prod');
+    expect(other.message).toContain('"kind-egress"');
+    const none = guardError(() => guardExistingContext('kind-egress', noCurrent));
+    expect(none.message).toContain(noCurrent);
+    expect(none.message).not.toContain('ALLOW_CONTEXT=kind-egress;');
+  });
+  test('without a file argument the refusal names KUBECONFIG\'s value', () => {
+    process.env.KUBECONFIG = twoContexts;
+    expect(guardError(() => guardExistingContext(undefined)).message).toContain(`(${twoContexts})`);
+  });
+
+  test('Kube.fromFile selects exactly the named context, in memory; an unknown context is refused', () => {
+    const kube = Kube.fromFile(twoContexts, 'gke-prod');
+    expect([kube.kubeconfigPath, kube.context, kube.config.getCurrentContext()]).toEqual([twoContexts, 'gke-prod', 'gke-prod']);
+    expect(() => Kube.fromFile(twoContexts, 'kind-other')).toThrow(`context "kind-other" is not in ${twoContexts}`);
+  });
+  test('Kube.fromDefault reads KUBECONFIG and selects exactly the named context; an unknown context is refused', () => {
+    process.env.KUBECONFIG = twoContexts;
+    const kube = Kube.fromDefault('gke-prod');
+    expect([kube.context, kube.config.getCurrentContext()]).toEqual(['gke-prod', 'gke-prod']);
+    expect(kube.kubeconfigPath).toBe('(kubectl default: KUBECONFIG or ~/.kube/config)');
+    expect(() => Kube.fromDefault('kind-other')).toThrow('context "kind-other" is not in your kubeconfig');
+  });
+});
+
+// Moved from gcp.test.ts (the guard is kube.ts's): the refusals above, against a kubeconfig whose
+// server is a loopback listener that counts connections. A refused context must not cause one.
+describe('context guard: no connection is made', () => {
+  let server: net.Server;
+  let connections = 0;
+  let kubeconfig: string;
+  let guardDir: string;
+  beforeAll(async () => {
+    server = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    guardDir = await mkdtemp(join(tmpdir(), 'egress-verify-kube-guard-'));
+    kubeconfig = join(guardDir, 'config');
+    await writeFile(kubeconfig, [
+      'apiVersion: v1', 'kind: Config', 'current-context: gke_prod_europe-west1_shop',
+      'clusters:', `- name: prod`, `  cluster: { server: "https://127.0.0.1:${port}" }`,
+      'users:', '- name: me', '  user: { token: not-a-real-token }',
+      'contexts:', '- name: gke_prod_europe-west1_shop', '  context: { cluster: prod, user: me }',
+      '- name: kind-sandbox', '  context: { cluster: prod, user: me }', '',
+    ].join('\n'));
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    await rm(guardDir, { recursive: true, force: true });
+  });
+
+  test('without ALLOW_CONTEXT: refused, naming the context and the setting; no connection made', () => {
+    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(ContextGuardError);
+    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(/current context "gke_prod_europe-west1_shop" .* set ALLOW_CONTEXT=gke_prod_europe-west1_shop/);
+    expect(connections).toBe(0);
+  });
+  test('ALLOW_CONTEXT naming another context: refused', () => {
+    expect(() => guardExistingContext('kind-sandbox', kubeconfig)).toThrow(/the current context is "gke_prod_europe-west1_shop", but ALLOW_CONTEXT=kind-sandbox; refusing/);
+    expect(connections).toBe(0);
+  });
+  test('ALLOW_CONTEXT naming the current context: allowed', () => {
+    expect(guardExistingContext('gke_prod_europe-west1_shop', kubeconfig)).toBe('gke_prod_europe-west1_shop');
+    expect(connections).toBe(0);
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * A failed `npm test` ends with one clean block: the progress lines, every problem at once, and
+ * what was or was not created; no vitest noise ("No test files found", "Unhandled Error",
+ * "Serialized Error"), no stack, nothing printed twice; exit 1. Run as a user runs it: the real
+ * `npm test` as a subprocess. kind and istioctl cannot run here, so these are the failures a
+ * newcomer meets before any cluster exists.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Cleanup } from '../../helpers/run/cleanup.ts';
+import { PrerequisitesError } from '../../helpers/run/tools.ts';
+import { failureBlock, UserFacingError } from '../../helpers/run/user-facing.ts';
+
+// Vitest's colours, to compare text.
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+let work: string;
+let mirror: net.Server;
+let mirrorConnections = 0;
+let mirrorUrl: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'egress-verify-npm-test-'));
+  // A loopback "mirror" that counts connections: no run below may try to download anything.
+  mirror = net.createServer((s) => {
+    mirrorConnections++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => mirror.listen(0, '127.0.0.1', r));
+  mirrorUrl = `http://127.0.0.1:${(mirror.address() as net.AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((r) => mirror.close(r));
+  await rm(work, { recursive: true, force: true });
+});
+
+async function kubeconfig(name: string): Promise<string> {
+  const file = join(work, name);
+  await writeFile(file, [
+    'apiVersion: v1', 'kind: Config', 'current-context: shop',
+    'clusters:', '- name: prod', '  cluster: { server: "https://127.0.0.1:9" }',
+    'users:', '- name: me', '  user: { token: not-a-real-token }',
+    'contexts:', '- name: shop', '  context: { cluster: prod, user: me }', '',
+  ].join('\n'));
+  return file;
+}
+
+async function npmTest(env: Record<string, string>) {
+  const r = await execa('npm', ['test'], {
+    env: {
+      ARTIFACTS_DIR: join(work, 'artifacts'),
+      KIND_BIN: join(work, 'no-such-kind'),
+      ISTIOCTL_BIN: join(work, 'no-such-istioctl'),
+      DOWNLOAD_MIRROR: mirrorUrl,
+      KUBECONFIG: join(work, 'no-such-kubeconfig'),
+      ...env,
+    },
+    reject: false, all: true, stripFinalNewline: false, timeout: 90_000,
+  });
+  return { exitCode: r.exitCode, out: stripAnsi(r.all ?? '') };
+}
+
+/** The run's output from the block's first line on. */
+function blockOf(out: string, firstLine: string): string {
+  const at = out.indexOf(`\n${firstLine}\n`);
+  expect(at, `no line "${firstLine}" in:\n${out}`).toBeGreaterThanOrEqual(0);
+  return out.slice(at + 1);
+}
+
+function expectNoNoise(out: string): void {
+  for (const noise of ['No test files found', 'Unhandled Error', 'Serialized Error', 'JUNIT report']) expect(out).not.toContain(noise);
+  // Stack frames, as Node prints them and as vitest does.
+  expect(out).not.toMatch(/^ {4}at /m);
+  expect(out).not.toMatch(/^ *❯ .*:\d+:\d+$/m);
+  const lines = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  const twice = lines.filter((l, i) => lines.indexOf(l) !== i);
+  expect(twice, out).toEqual([]);
+}
+
+describe('npm test: user-facing failures print one clean block', () => {
+  test('KIND_BIN and ISTIOCTL_BIN that do not exist: both named as settings at once, before any progress line, nothing created, exit 1', async () => {
+    // The settings check (helpers/run/settings-checks.ts) names a tool path the run uses before the
+    // prerequisites phase starts; the prerequisites block itself is in settings.test.ts.
+    const { exitCode, out } = await npmTest({});
+    expect(exitCode).toBe(1);
+    expectNoNoise(out);
+    expect(out).not.toContain('▶');
+    expect(blockOf(out, '✘ Invalid settings:')).toBe([
+      '✘ Invalid settings:',
+      `  - KIND_BIN=${join(work, 'no-such-kind')} does not exist; valid values: a path to an executable file`,
+      `  - ISTIOCTL_BIN=${join(work, 'no-such-istioctl')} does not exist; valid values: a path to an executable file`,
+      'Nothing was created.', '',
+    ].join('\n'));
+    expect(out).not.toContain('cleaning up what was created');
+    expect(mirrorConnections).toBe(0);
+  });
+
+  test('invalid settings: every bad setting at once, before any progress line, exit 1', async () => {
+    const { exitCode, out } = await npmTest({ CLUSTER: 'bogus', READY_TIMEOUT: 'soon' });
+    expect(exitCode).toBe(1);
+    expectNoNoise(out);
+    expect(out).not.toContain('▶');
+    const block = blockOf(out, '✘ Invalid settings:');
+    expect(block).toContain('  - CLUSTER="bogus" is not valid; valid values: kind, existing\n');
+    expect(block).toMatch(/ {2}- READY_TIMEOUT="soon" is not valid; valid values: .*\n/);
+    expect(block.endsWith('Nothing was created.\n')).toBe(true);
+  });
+
+  test('CLUSTER=existing without ALLOW_CONTEXT: refused by the context guard, exit 1', async () => {
+    const kc = await kubeconfig('kubeconfig-guard');
+    const { exitCode, out } = await npmTest({ CLUSTER: 'existing', KUBECONFIG: kc });
+    expect(exitCode).toBe(1);
+    expectNoNoise(out);
+    expect(blockOf(out, '✘ Refusing the current kubeconfig context:')).toBe([
+      '✘ Refusing the current kubeconfig context:',
+      `  - CLUSTER=existing would change the cluster of your current context "shop" (${kc}); the suite does that only when told: set ALLOW_CONTEXT=shop`,
+      'Nothing was created.', '',
+    ].join('\n'));
+  });
+
+  test('REDIS_BACKEND=memorystore without gcloud credentials: the GCP preflight\'s problems, exit 1', async (ctx) => {
+    if ((await execa('gcloud', ['--version'], { reject: false })).exitCode !== 0) return ctx.skip('gcloud is not installed on this machine');
+    const gcloudConfig = join(work, 'gcloud-empty');
+    const kc = await kubeconfig('kubeconfig-gcp');
+    const { exitCode, out } = await npmTest({
+      CLUSTER: 'existing', ALLOW_CONTEXT: 'shop', KUBECONFIG: kc, REDIS_BACKEND: 'memorystore', GCP_PROJECT: '',
+      CLOUDSDK_CONFIG: gcloudConfig, CLOUDSDK_CORE_CHECK_GCE_METADATA: 'false', // never probe the metadata server
+      CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true', CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
+    });
+    expect(exitCode).toBe(1);
+    expectNoNoise(out);
+    expect(out).toMatch(/\] ▶ memorystore redis-cart\n.*\] ✘ memorystore redis-cart failed after/);
+    expect(blockOf(out, '✘ GCP is not ready for REDIS_BACKEND=memorystore:')).toBe([
+      '✘ GCP is not ready for REDIS_BACKEND=memorystore:',
+      '  - no active gcloud account: run `gcloud auth login` (or activate a service account), then run again',
+      '  - no GCP project: set GCP_PROJECT, or `gcloud config set project PROJECT_ID`',
+      'Nothing was created.', '',
+    ].join('\n'));
+  });
+
+  test('an unexpected error (the kubeconfig is a directory) keeps its stack', async () => {
+    const { exitCode, out } = await npmTest({ CLUSTER: 'existing', KUBECONFIG: work });
+    expect(exitCode).toBe(1);
+    expect(out).toContain('EISDIR');
+    expect(out).toMatch(/^ *❯ guardExistingContext helpers\/kube\.ts:\d+:\d+$/m);
+  });
+});
+
+describe('the failure block', () => {
+  test('names what was created and removed again, and what was left behind', async () => {
+    const cleanup = new Cleanup();
+    cleanup.add('network', () => Promise.resolve());
+    cleanup.add('kind cluster c', () => Promise.reject(new Error('docker is gone')));
+    cleanup.add('redis stand-in', () => Promise.resolve());
+    await cleanup.run();
+    expect(failureBlock(new PrerequisitesError(['host: too few inotify watches']), cleanup.outcome)).toBe([
+      '✘ Missing prerequisites:',
+      '  - host: too few inotify watches',
+      'Created, then removed again: redis stand-in, network.',
+      'LEFT BEHIND, its cleanup failed (see above): kind cluster c.', '',
+    ].join('\n'));
+  });
+  test('a new kind of user-facing failure needs only to extend UserFacingError', () => {
+    class HostError extends UserFacingError {}
+    const e = new HostError('Host not ready', ['fs.inotify.max_user_instances is 128; Istio on kind needs 512']);
+    expect(e.message).toBe('Host not ready:\n  - fs.inotify.max_user_instances is 128; Istio on kind needs 512');
+    expect(failureBlock(e, new Cleanup().outcome, ['hint'])).toBe(`${e.message}\nNothing was created.\nhint\n`.replace(/^/, '✘ '));
+  });
+});

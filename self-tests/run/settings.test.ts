@@ -1,0 +1,424 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MUTATION_RUN } from '../plumbing/mutation-run.ts';
+import { pins } from '../../helpers/run/pins.ts';
+import {
+  describeSettings, editDistance, formatDuration, loadSettings, MAX_DURATION_MS, parseDuration, probableSetting,
+  settingDocs, SettingsError, settingWarnings,
+} from '../../helpers/run/settings.ts';
+import { artifactsDirProblem, executableFileProblem, loadCheckedSettings } from '../../helpers/run/settings-checks.ts';
+
+function errorOf(env: Record<string, string>): SettingsError {
+  try {
+    loadSettings(env);
+  } catch (e) {
+    if (e instanceof SettingsError) return e;
+    throw e;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
+}
+
+describe('settings: defaults', () => {
+  const s = loadSettings({ HOME: '/home/maintainer' });
+  test('versions and images come from the pins', () => {
+    expect(s.istioVersion).toBe(pins.istio);
+    expect(s.kindNodeImage).toBe(pins.kindNodeImage);
+    expect(s.redisImage).toBe(pins.redisImage);
+    expect(s.probeImage).toBe(pins.probeImage);
+    expect(s.cartImage).toMatch(new RegExp(`/cartservice:${pins.cartservice}$`));
+  });
+  test('the stand-in runs the Redis version a default Memorystore instance runs', () => {
+    const [, major, minor] = /^redis_(\d+)_(\d+)$/.exec(s.memorystoreRedisVersion) ?? [];
+    expect(s.redisImage).toBe(`redis:${major}.${minor}`);
+  });
+  test('the kind node image is pinned by digest', () => {
+    expect(s.kindNodeImage).toMatch(/^kindest\/node:v1\.\d+\.\d+@sha256:[a-f0-9]{64}$/);
+  });
+  test('cluster, backend and flags', () => {
+    expect(s).toMatchObject({
+      clusterName: 'egress-verify', cluster: 'kind', keepCluster: false, reuseCluster: false,
+      redisBackend: 'container', loadImages: 'present', allowContext: undefined,
+      downloadMirror: undefined, kindBin: undefined, istioctlBin: undefined,
+      redisInstance: 'redis-cart', gcpRegion: 'us-central1', memorystoreCreate: false,
+    });
+  });
+  test('paths are absolute; the tools cache follows XDG_CACHE_HOME', () => {
+    expect(s.artifactsDir).toBe(`${process.cwd()}/artifacts`);
+    expect(s.toolsCacheDir).toBe('/home/maintainer/.cache/egress-verify');
+    expect(loadSettings({ XDG_CACHE_HOME: '/xdg' }).toolsCacheDir).toBe('/xdg/egress-verify');
+  });
+  test('timeouts', () => {
+    expect(s.propagationTimeoutMs).toBe(120_000);
+    expect(s.readyTimeoutMs).toBe(300_000);
+    expect(s.setupTimeoutMs).toBe(1_200_000);
+  });
+});
+
+describe('settings: each value parsed', () => {
+  test.each([
+    ['ISTIO_VERSION', '1.29.6', 'istioVersion', '1.29.6'],
+    ['ISTIO_VERSION', '1.31.0-beta.1', 'istioVersion', '1.31.0-beta.1'],
+    ['KIND_NODE_IMAGE', `kindest/node:v1.35.5@sha256:${'a'.repeat(64)}`, 'kindNodeImage', `kindest/node:v1.35.5@sha256:${'a'.repeat(64)}`],
+    ['CLUSTER_NAME', 'ci-42', 'clusterName', 'ci-42'],
+    ['CLUSTER', 'existing', 'cluster', 'existing'],
+    ['KEEP_CLUSTER', 'yes', 'keepCluster', true],
+    ['KEEP_CLUSTER', '0', 'keepCluster', false],
+    ['REUSE_CLUSTER', 'TRUE', 'reuseCluster', true],
+    ['REDIS_IMAGE', 'egress-verify/redis:local', 'redisImage', 'egress-verify/redis:local'],
+    ['LOAD_IMAGES', 'never', 'loadImages', 'never'],
+    ['ARTIFACTS_DIR', '/tmp/a', 'artifactsDir', '/tmp/a'],
+    ['TOOLS_CACHE_DIR', '/opt/cache', 'toolsCacheDir', '/opt/cache'],
+    ['DOWNLOAD_MIRROR', 'https://mirror.example/github/', 'downloadMirror', 'https://mirror.example/github'],
+    ['KIND_BIN', '/usr/local/bin/kind', 'kindBin', '/usr/local/bin/kind'],
+    ['ISTIOCTL_BIN', '/opt/istioctl', 'istioctlBin', '/opt/istioctl'],
+    ['SETUP_TIMEOUT', '30m', 'setupTimeoutMs', 1_800_000],
+    ['READY_TIMEOUT', '90', 'readyTimeoutMs', 90_000],
+    ['PROPAGATION_TIMEOUT', '500ms', 'propagationTimeoutMs', 500],
+    ['ALLOW_CONTEXT', 'gke_p_r_c', 'allowContext', 'gke_p_r_c'],
+    ['GCP_PROJECT', 'my-proj', 'gcpProject', 'my-proj'],
+    ['GCP_REGION', 'europe-west1', 'gcpRegion', 'europe-west1'],
+    ['GCP_ZONE', 'europe-west1-b', 'gcpZone', 'europe-west1-b'],
+    ['REDIS_INSTANCE', 'redis-cart-ci', 'redisInstance', 'redis-cart-ci'],
+    ['MEMORYSTORE_REDIS_VERSION', 'redis_4_0', 'memorystoreRedisVersion', 'redis_4_0'],
+  ] as const)('%s=%s', (env, value, key, expected) => {
+    expect(loadSettings({ [env]: value })[key]).toEqual(expected);
+  });
+
+  test('REDIS_BACKEND=memorystore with CLUSTER=existing and MEMORYSTORE_CREATE', () => {
+    const s = loadSettings({ REDIS_BACKEND: 'memorystore', CLUSTER: 'existing', MEMORYSTORE_CREATE: '1' });
+    expect(s).toMatchObject({ redisBackend: 'memorystore', cluster: 'existing', memorystoreCreate: true });
+  });
+
+  test('durations', () => {
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('2m30s')).toBe(150_000);
+    expect(parseDuration('1h5m')).toBe(3_900_000);
+    expect(parseDuration(' 45s ')).toBe(45_000);
+  });
+});
+
+describe('settings: invalid values stop the run, naming the variable, the value and the valid values', () => {
+  test.each([
+    ['ISTIO_VERSION', '1.30', /ISTIO_VERSION="1\.30" is not valid; valid values: a release version x\.y\.z/],
+    ['ISTIO_VERSION', 'latest', /ISTIO_VERSION="latest"/],
+    ['KIND_NODE_IMAGE', 'kindest/node v1', /KIND_NODE_IMAGE="kindest\/node v1" is not valid; valid values: an image reference/],
+    ['CLUSTER_NAME', 'Egress_Verify', /CLUSTER_NAME="Egress_Verify" is not valid; valid values: lower-case letters/],
+    ['CLUSTER', 'gke', /CLUSTER="gke" is not valid; valid values: kind, existing/],
+    ['KEEP_CLUSTER', 'maybe', /KEEP_CLUSTER="maybe" is not valid; valid values: true, false, 1, 0, yes, no, on, off/],
+    ['REUSE_CLUSTER', '2', /REUSE_CLUSTER="2" is not valid/],
+    ['REDIS_BACKEND', 'elasticache', /REDIS_BACKEND="elasticache" is not valid; valid values: container, memorystore/],
+    ['REDIS_IMAGE', 'http://redis', /REDIS_IMAGE="http:\/\/redis" is not valid/],
+    ['CART_IMAGE', 'Cart Service', /CART_IMAGE="Cart Service" is not valid/],
+    ['PROBE_IMAGE', ' @', /PROBE_IMAGE=" @" is not valid/],
+    ['LOAD_IMAGES', 'always', /LOAD_IMAGES="always" is not valid; valid values: present, never/],
+    ['DOWNLOAD_MIRROR', 'ftp://mirror', /DOWNLOAD_MIRROR="ftp:\/\/mirror" is not valid; valid values: an http:\/\/ or https:\/\/ URL/],
+    ['DOWNLOAD_MIRROR', 'not a url', /DOWNLOAD_MIRROR="not a url"/],
+    ['SETUP_TIMEOUT', '10 minutes', /SETUP_TIMEOUT="10 minutes" is not valid; valid values: a duration/],
+    ['SETUP_TIMEOUT', '5m 30s', /SETUP_TIMEOUT="5m 30s" is not valid/],
+    ['SETUP_TIMEOUT', '90s5', /SETUP_TIMEOUT="90s5" is not valid/],
+    ['READY_TIMEOUT', '0', /READY_TIMEOUT="0" is not valid/],
+    ['PROPAGATION_TIMEOUT', '-5s', /PROPAGATION_TIMEOUT="-5s" is not valid/],
+    ['GCP_REGION', 'us central', /GCP_REGION="us central" is not valid; valid values: a GCP region/],
+    ['GCP_ZONE', 'us-central1', /GCP_ZONE="us-central1" is not valid; valid values: a GCP zone/],
+    ['REDIS_INSTANCE', '9cart', /REDIS_INSTANCE="9cart" is not valid/],
+    ['MEMORYSTORE_CREATE', 'sure', /MEMORYSTORE_CREATE="sure" is not valid/],
+    ['MEMORYSTORE_REDIS_VERSION', '7.2', /MEMORYSTORE_REDIS_VERSION="7\.2" is not valid; valid values: redis_3_2, .*redis_7_2/],
+  ])('%s=%s', (env, value, message) => {
+    expect(errorOf({ [env]: value }).message).toMatch(message);
+  });
+
+  test('all invalid values are reported at once', () => {
+    const e = errorOf({ CLUSTER: 'gke', REDIS_BACKEND: 'x', KEEP_CLUSTER: 'maybe' });
+    expect(e.problems).toHaveLength(3);
+    expect(e.message).toMatch(/nothing was started/);
+  });
+
+  test('combinations that cannot work', () => {
+    expect(errorOf({ REDIS_BACKEND: 'memorystore' }).message).toMatch(/REDIS_BACKEND=memorystore needs CLUSTER=existing/);
+    expect(errorOf({ CLUSTER: 'existing', REUSE_CLUSTER: '1' }).message).toMatch(/REUSE_CLUSTER applies to kind clusters only/);
+    expect(errorOf({ MEMORYSTORE_CREATE: '1' }).message).toMatch(/MEMORYSTORE_CREATE is set but REDIS_BACKEND is not memorystore/);
+  });
+});
+
+describe('settings: documentation', () => {
+  test('every setting is documented with a description, a default and its valid values', () => {
+    const docs = settingDocs();
+    expect(docs.length).toBeGreaterThanOrEqual(20);
+    for (const d of docs) {
+      expect(d.env).toMatch(/^[A-Z][A-Z_]+$/);
+      expect(d.description.length).toBeGreaterThan(10);
+      expect(d.valid.length).toBeGreaterThan(2);
+    }
+    expect(new Set(docs.map((d) => d.env)).size).toBe(docs.length);
+  });
+});
+
+describe('settings: durations are capped and shown as written', () => {
+  test('a duration above 24h is refused by name, saying the maximum (Node timers would fire after 1 ms)', () => {
+    const e = errorOf({ SETUP_TIMEOUT: '1000h' });
+    expect(e.problems).toEqual([expect.stringMatching(/^SETUP_TIMEOUT="1000h" is not valid \(more than the maximum, 24h\); valid values: a duration up to 24h/)]);
+    expect(errorOf({ READY_TIMEOUT: '86400001ms' }).message).toMatch(/READY_TIMEOUT="86400001ms" is not valid \(more than the maximum, 24h\)/);
+    expect(errorOf({ PROPAGATION_TIMEOUT: '99999999999999999999' }).message).toMatch(/PROPAGATION_TIMEOUT=.*more than the maximum/);
+  });
+  test('exactly the maximum is accepted', () => {
+    expect(loadSettings({ SETUP_TIMEOUT: '24h' }).setupTimeoutMs).toBe(MAX_DURATION_MS);
+    expect(MAX_DURATION_MS).toBeLessThan(2 ** 31 - 1);
+  });
+  test.each([
+    [1_200_000, '20m'], [120_000, '2m'], [150_000, '2m30s'], [3_600_000, '1h'], [5_430_000, '1h30m30s'],
+    [500, '500ms'], [45_000, '45s'], [1500, '1.5s'], [0, '0ms'],
+  ])('formatDuration(%d) = %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+  test('written durations read back as the same value', () => {
+    for (const ms of [500, 45_000, 120_000, 150_000, 1_200_000, 3_600_000, 5_430_000]) expect(parseDuration(formatDuration(ms))).toBe(ms);
+  });
+  test('the plan shows durations as written', () => {
+    const d = describeSettings(loadSettings({ SETUP_TIMEOUT: '1200' }));
+    expect(d).toMatchObject({ SETUP_TIMEOUT: '20m', READY_TIMEOUT: '5m', PROPAGATION_TIMEOUT: '2m' });
+  });
+});
+
+describe('settings: a variable name a small edit away from a setting is reported', () => {
+  test.each([
+    ['ISTIO_VERSON', 'ISTIO_VERSION'],
+    ['ISTIO_VRESION', 'ISTIO_VERSION'],
+    ['KIND_NODE_IMG', 'KIND_NODE_IMAGE'],
+    ['KEEP_CLUSTERS', 'KEEP_CLUSTER'],
+    ['REUSECLUSTER', 'REUSE_CLUSTER'],
+    ['REDIS_IMAGES', 'REDIS_IMAGE'],
+    ['ARTIFACT_DIR', 'ARTIFACTS_DIR'],
+    ['LOAD_IMAGE', 'LOAD_IMAGES'],
+    ['SETUP_TIMOUT', 'SETUP_TIMEOUT'],
+    ['KIND_BN', 'KIND_BIN'],
+  ])('%s -> %s', (typo, meant) => {
+    expect(probableSetting(typo)).toBe(meant);
+    expect(settingWarnings({ [typo]: 'x' })).toEqual([expect.stringContaining(`${typo} is not a setting; did you mean ${meant}?`)]);
+  });
+  test('common variables, settings themselves and lower-case names are never reported', () => {
+    const common = [
+      'PATH', 'HOME', 'CI', 'USER', 'SHELL', 'TERM', 'PWD', 'LANG', 'TMPDIR', 'EDITOR', 'NODE_OPTIONS', 'NODE_ENV', 'NODE_PATH',
+      'KUBECONFIG', 'DOCKER_HOST', 'GITHUB_ACTIONS', 'GITHUB_STEP_SUMMARY', 'XDG_CACHE_HOME', 'REQUIRE_DOCKER', 'INIT_CWD',
+      'TESTCONTAINERS_RYUK_DISABLED', 'REDIS_URL', 'REDIS_HOST', 'GCP_PROJECT_ID', 'CLOUDSDK_CORE_PROJECT', 'VITEST', 'VITEST_POOL_ID',
+      'npm_config_cache', 'istio_versoin', 'KIND_EXPERIMENTAL_DOCKER_NETWORK', 'CLUSTER_NAME', 'ISTIO_VERSION',
+    ];
+    for (const name of common) expect(probableSetting(name), name).toBeUndefined();
+    expect(settingWarnings(Object.fromEntries(common.map((n) => [n, 'x'])))).toEqual([]);
+  });
+  test('the real environment of this test run raises no warning', () => {
+    expect(settingWarnings(process.env).filter((w) => w.includes('is not a setting'))).toEqual([]);
+  });
+  test('editDistance counts a swap of neighbours as one edit', () => {
+    expect(editDistance('ISTIO_VERSION', 'ISTIO_VERSION')).toBe(0);
+    expect(editDistance('ISTIO_VRESION', 'ISTIO_VERSION')).toBe(1);
+    expect(editDistance('ISTIO_VERSON', 'ISTIO_VERSION')).toBe(1);
+    expect(editDistance('abc', '')).toBe(3);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
+});
+
+describe('settings: KIND_NODE_IMAGE without a digest is accepted with a warning', () => {
+  test('a tag only: accepted, and warned about as not reproducible', () => {
+    expect(loadSettings({ KIND_NODE_IMAGE: 'kindest/node:v1.36.1' }).kindNodeImage).toBe('kindest/node:v1.36.1');
+    expect(settingWarnings({ KIND_NODE_IMAGE: 'kindest/node:v1.36.1' })).toEqual([
+      expect.stringMatching(/^KIND_NODE_IMAGE=kindest\/node:v1\.36\.1 has no @sha256: digest: .*not reproducible/),
+    ]);
+  });
+  test('with a digest, or unset: no warning', () => {
+    expect(settingWarnings({ KIND_NODE_IMAGE: pins.kindNodeImage })).toEqual([]);
+    expect(settingWarnings({})).toEqual([]);
+  });
+  test('the table says which', () => {
+    expect(settingDocs().find((d) => d.env === 'KIND_NODE_IMAGE')!.description).toMatch(/without a digest is accepted with a warning/);
+  });
+});
+
+describe('settings: paths are checked before the run relies on them', () => {
+  let work: string;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'egress-verify-settings-'));
+  });
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test.each([
+    // /proc last: a recursive mkdir under /proc never returns (see settings-values.test.ts), so a
+    // mutant that loses the guard fails on /sys or /dev first instead of hanging.
+    ['/sys/egress-verify', /pseudo-filesystem \/sys/],
+    ['/dev/shm/../egress-verify', /pseudo-filesystem \/dev/],
+    ['/proc/egress-verify', /ARTIFACTS_DIR=\/proc\/egress-verify is on the kernel's pseudo-filesystem \/proc/],
+    ['/proc', /pseudo-filesystem \/proc/],
+  ])('ARTIFACTS_DIR=%s is refused', (dir, message) => {
+    expect(artifactsDirProblem(resolve(dir))).toMatch(message);
+  });
+
+  test('ARTIFACTS_DIR below a file is refused, naming the file', async () => {
+    const file = join(work, 'a-file');
+    await writeFile(file, '');
+    expect(artifactsDirProblem(join(file, 'reports'))).toMatch(new RegExp(`^ARTIFACTS_DIR=${file}/reports cannot be a directory: ${file} is a file; valid values: a writable directory path`));
+    expect(artifactsDirProblem(file)).toMatch(/cannot be a directory/);
+  });
+
+  test('a missing ARTIFACTS_DIR that can be created is accepted, and the check leaves nothing behind', () => {
+    const dir = join(work, 'new', 'deeper');
+    expect(artifactsDirProblem(dir)).toBeUndefined();
+    expect(existsSync(join(work, 'new'))).toBe(false);
+  });
+
+  test('an existing ARTIFACTS_DIR keeps its contents and gets no probe file left in it', async () => {
+    const dir = join(work, 'existing');
+    await mkdir(dir);
+    await writeFile(join(dir, 'junit.xml'), 'old');
+    expect(artifactsDirProblem(dir)).toBeUndefined();
+    expect(await readdir(dir)).toEqual(['junit.xml']);
+  });
+
+  test('a directory this user cannot write to is refused', async (ctx) => {
+    const dir = join(work, 'read-only');
+    await mkdir(dir);
+    // Permission bits do not stop root; the immutable attribute (chattr +i, ext4 and others) does.
+    const root = process.getuid?.() === 0;
+    if (root) {
+      const r = await execa('chattr', ['+i', dir], { reject: false });
+      if (r.exitCode !== 0) ctx.skip(`running as root and chattr +i is not available here (${r.stderr.trim() || r.shortMessage}): no way to make a folder unwritable for root`);
+    } else {
+      await chmod(dir, 0o500);
+    }
+    try {
+      expect(artifactsDirProblem(join(dir, 'reports'))).toMatch(new RegExp(`^ARTIFACTS_DIR=${dir}/reports cannot be created: ${dir} is not writable \\((EACCES|EPERM)\\)`));
+      expect(artifactsDirProblem(dir)).toMatch(new RegExp(`^ARTIFACTS_DIR=${dir} is not writable \\((EACCES|EPERM)\\)`));
+    } finally {
+      if (root) await execa('chattr', ['-i', dir], { reject: false });
+      else await chmod(dir, 0o700);
+    }
+  });
+
+  test('KIND_BIN / ISTIOCTL_BIN must be executable files', async () => {
+    const script = join(work, 'kind');
+    await writeFile(script, '#!/bin/sh\n', { mode: 0o755 });
+    const plain = join(work, 'plain');
+    await writeFile(plain, '', { mode: 0o644 });
+    expect(executableFileProblem('KIND_BIN', script)).toBeUndefined();
+    expect(executableFileProblem('KIND_BIN', work)).toBe(`KIND_BIN=${work} is a directory, not an executable file; valid values: a path to an executable file`);
+    expect(executableFileProblem('ISTIOCTL_BIN', join(work, 'nope'))).toMatch(/^ISTIOCTL_BIN=.*nope does not exist/);
+    expect(executableFileProblem('KIND_BIN', '/dev/null')).toMatch(/is not a regular file/);
+    // Even root may execute only a file with an execute bit set (access(2)).
+    expect(executableFileProblem('KIND_BIN', plain)).toMatch(/is not executable/);
+  });
+
+  test('loadCheckedSettings reports every problem at once and returns the warnings', () => {
+    let err: unknown;
+    try {
+      loadCheckedSettings({ ARTIFACTS_DIR: '/proc/x', KIND_BIN: '/tmp', SETUP_TIMEOUT: '1000h' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SettingsError);
+    expect((err as SettingsError).problems).toEqual([
+      expect.stringMatching(/^SETUP_TIMEOUT="1000h"/),
+      expect.stringMatching(/^ARTIFACTS_DIR=\/proc\/x /),
+      expect.stringMatching(/^KIND_BIN=\/tmp is a directory, not an executable file/),
+    ]);
+    const ok = loadCheckedSettings({ ARTIFACTS_DIR: join(work, 'ok'), ISTIO_VERSON: '1.29.8' });
+    expect(ok.settings.istioVersion).toBe(pins.istio);
+    expect(ok.warnings).toEqual([expect.stringMatching(/^ISTIO_VERSON is not a setting; did you mean ISTIO_VERSION\?/)]);
+  });
+});
+
+/**
+ * The real commands, as a user runs them; no Docker is needed for any of these.
+ * Skipped in mutation runs (EGRESS_VERIFY_MUTATION=1, vitest.mutation.config.ts): they run in
+ * child processes, whose coverage Stryker cannot see, and take longer than its 5 s test timeout.
+ */
+describe.skipIf(MUTATION_RUN)('settings: the real commands refuse or warn, naming the variable', () => {
+  const cwd = resolve(import.meta.dirname, '..', '..');
+  const run = (args: string[], env: Record<string, string>) =>
+    execa('npm', args, { cwd, env: { ...env, DOCKER_HOST: 'unix:///nonexistent.sock' }, reject: false, timeout: 120_000 });
+
+  test.each([
+    [{ SETUP_TIMEOUT: '1000h' }, /SETUP_TIMEOUT="1000h" is not valid \(more than the maximum, 24h\)/],
+    [{ ARTIFACTS_DIR: '/proc/egress-verify' }, /ARTIFACTS_DIR=\/proc\/egress-verify is on the kernel's pseudo-filesystem \/proc/],
+    [{ ARTIFACTS_DIR: '/etc/hostname/reports' }, /ARTIFACTS_DIR=\/etc\/hostname\/reports cannot be a directory: \/etc\/hostname is a file/],
+    [{ KIND_BIN: '/tmp' }, /KIND_BIN=\/tmp is a directory, not an executable file/],
+  ])('npm run plan with %o: exit 2, the problem on stderr, nothing on stdout', async (env, message) => {
+    const r = await run(['run', '-s', 'plan'], env);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('npm run plan with a typo and an undigested node image: both warned about, the plan still made', async () => {
+    const r = await run(['run', '-s', 'plan', '--', '--json'], { ISTIO_VERSON: '1.29.8', KIND_NODE_IMAGE: 'kindest/node:v1.36.1' });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/WARNING: ISTIO_VERSON is not a setting; did you mean ISTIO_VERSION\? \(ISTIO_VERSON is ignored, ISTIO_VERSION keeps its default\)/);
+    expect(r.stderr).toMatch(/WARNING: KIND_NODE_IMAGE=kindest\/node:v1\.36\.1 has no @sha256: digest/);
+    expect((JSON.parse(r.stdout) as { settings: Record<string, unknown> }).settings).toMatchObject({ ISTIO_VERSION: pins.istio, SETUP_TIMEOUT: '20m' });
+  });
+
+  test('npm test failing before anything exists does not claim to clean up what was created', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'egress-verify-npm-test-'));
+    try {
+      // No Docker engine, no kind or istioctl on PATH or in the (empty) cache, a mirror that refuses.
+      const r = await run(['test'], {
+        ARTIFACTS_DIR: join(dir, 'artifacts'), TOOLS_CACHE_DIR: join(dir, 'cache'), DOWNLOAD_MIRROR: 'http://127.0.0.1:9',
+        PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, ISTIO_VERSON: '1.29.8',
+      });
+      expect(r.exitCode).toBe(1);
+      const out = `${r.stdout}${r.stderr}`;
+      expect(out).toMatch(/Nothing was created\./);
+      expect(out).not.toMatch(/cleaning up what was created/);
+      // The typo is named before the run starts, once.
+      expect(out.match(/WARNING: ISTIO_VERSON is not a setting; did you mean ISTIO_VERSION\?/g)).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('npm test with KIND_BIN=/tmp and SETUP_TIMEOUT=1000h: both named at once, no EACCES, nothing started', async () => {
+    const r = await run(['test'], { KIND_BIN: '/tmp', SETUP_TIMEOUT: '1000h' });
+    expect(r.exitCode).toBe(1);
+    const out = `${r.stdout}${r.stderr}`;
+    expect(out).toMatch(/SETUP_TIMEOUT="1000h" is not valid \(more than the maximum, 24h\)/);
+    expect(out).toMatch(/KIND_BIN=\/tmp is a directory, not an executable file/);
+    expect(out).not.toMatch(/EACCES|ExecaError|▶ prerequisites/);
+  });
+
+  test('npm run test:self with an unusable ARTIFACTS_DIR: said once, the tests run, no reporter crash', async () => {
+    const r = await run(['run', 'test:self', '--', 'self-tests/ci/workflows.test.ts'], { ARTIFACTS_DIR: '/etc/hostname/reports' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = `${r.stdout}${r.stderr}`;
+    expect(out.match(/WARNING: ARTIFACTS_DIR=\/etc\/hostname\/reports cannot be a directory: \/etc\/hostname is a file; .*no JUnit report is written/g)).toHaveLength(1);
+    expect(out).not.toMatch(/ENOTDIR|JUNIT report written/);
+  });
+
+  test('npm test with ARTIFACTS_DIR under /proc: the settings error, no reporter crash, no hang', async () => {
+    const r = await run(['test'], { ARTIFACTS_DIR: '/proc/egress-verify' });
+    expect(r.exitCode).toBe(1);
+    expect(r.timedOut).toBe(false);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/ARTIFACTS_DIR=\/proc\/egress-verify is on the kernel's pseudo-filesystem \/proc/);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/ENOTDIR|ENOENT|EACCES|junit/i);
+  });
+});
+
+describe('settings: CLUSTER=existing with the container backend', () => {
+  test('accepted, with a warning that it needs a kind cluster on this Docker engine; the table says so', () => {
+    expect(loadSettings({ CLUSTER: 'existing' })).toMatchObject({ cluster: 'existing', redisBackend: 'container' });
+    expect(settingWarnings({ CLUSTER: 'existing' })).toEqual([expect.stringMatching(/^CLUSTER=existing with REDIS_BACKEND=container works only when the current context is a kind cluster on this Docker engine/)]);
+    expect(settingWarnings({ CLUSTER: 'existing', REDIS_BACKEND: 'memorystore' })).toEqual([]);
+    expect(settingWarnings({ CLUSTER: 'kind' })).toEqual([]);
+    expect(settingDocs().find((d) => d.env === 'CLUSTER')!.description).toMatch(/existing with REDIS_BACKEND=container works only when that cluster is a kind cluster/);
+  });
+});
+
+describe('settings: the CLUSTER=existing warning names the network kind uses', () => {
+  test('the `kind` network, or the one KIND_EXPERIMENTAL_DOCKER_NETWORK names', () => {
+    expect(settingWarnings({ CLUSTER: 'existing' })[0]).toMatch(/on the `kind` network$/);
+    expect(settingWarnings({ CLUSTER: 'existing', KIND_EXPERIMENTAL_DOCKER_NETWORK: 'lab-net' })[0]).toMatch(/on the `lab-net` network$/);
+  });
+});

@@ -1,0 +1,375 @@
+/**
+ * The workshop reader function by function, in process, on small inputs (Markdown snippets,
+ * shell command lines, YAML manifests): no git, no subprocess, no whole-chapter analysis
+ * (workshop-reader.test.ts does that, with a git call per analysis; workshop.test.ts through
+ * `npm run workshop`). Every test takes milliseconds, so mutation testing can re-run them for
+ * each mutant (vitest.mutation.config.ts). They assert values: ids, line numbers, words,
+ * policies, outcomes, severities, and the values a finding names (line, flag, path, suggested
+ * command), not a finding's prose.
+ *
+ * One file per module (workshop-parse-units, workshop-classify-units, workshop-check-units): a
+ * mutant re-runs only the files whose tests reach it, in a fresh worker that imports that file's
+ * modules again, so each file imports no more than its module needs.
+ */
+import { join } from 'node:path';
+import { describe, expect, test, vi } from 'vitest';
+import {
+  checkChapter, deprecatedApi, flagValue, gcloudFindings, helmFindings, kubectlFindings, labsReader, manifestFindings,
+  MESH_KEYS, SAMPLE_VALUES, substitute, yamlObjects, type Finding, type LabsReader,
+} from '../../workshop/check.ts';
+import { MEMORYSTORE_REDIS_VERSIONS } from '../../helpers/run/settings.ts';
+import { classify } from '../../workshop/classify.ts';
+import { chapter, cmd } from './support.ts';
+
+/*
+ * A stand-in for workshop/schema.ts: the real one loads the TypeScript compiler (about a second
+ * per import, for every mutant) and is tested with the schemas themselves in strict-fields and
+ * workshop-reader tests. This one knows a few (apiVersion, kind) pairs, reports 'no-schema' for
+ * the others, and an unknown field for every top-level key besides apiVersion, kind, metadata and
+ * spec: enough to test what check.ts does with the problems (which object, which severity, which
+ * prefix), not the schemas.
+ */
+vi.mock('../../workshop/schema.ts', () => {
+  const known = new Set(['v1 Service', 'networking.istio.io/v1 Gateway', 'networking.istio.io/v1 VirtualService', 'networking.istio.io/v1 ServiceEntry',
+    'security.istio.io/v1 AuthorizationPolicy', 'networking.istio.io/v1alpha3 Gateway', 'networking.istio.io/v1beta1 VirtualService',
+    'networking.istio.io/v1alpha3 ServiceEntry', 'security.istio.io/v1beta1 AuthorizationPolicy', 'networking.istio.io/v1alpha3 NoV1Kind',
+    'telemetry.istio.io/v1alpha1 Telemetry']);
+  const knownKind = (apiVersion: string, kind: string) => known.has(`${apiVersion} ${kind}`);
+  return {
+    knownKind,
+    strictProblems: async (objects: Record<string, unknown>[]) => objects.map((o) => (knownKind(String(o.apiVersion), String(o.kind))
+      ? Object.keys(o).filter((k) => !['apiVersion', 'kind', 'metadata', 'spec'].includes(k)).map((k) => ({ kind: 'unknown-field', message: `unknown field "${k}"` }))
+      : [{ kind: 'no-schema', message: `no schema for apiVersion ${String(o.apiVersion)} kind ${String(o.kind)}` }])),
+  };
+});
+
+// check.ts needs only the Memorystore versions of helpers/run/settings.ts, whose import (its own
+// imports: compat, kind, pins...) costs about a quarter of a second per mutant. The list as it
+// is in settings.ts; settings-values.test.ts compares the two (importing settings.ts here, in a
+// test, would make its import-time code count as covered by that test in mutation runs).
+vi.mock('../../helpers/run/settings.ts', async () => ({
+  MEMORYSTORE_REDIS_VERSIONS: (await import('./support.ts')).MEMORYSTORE_VERSIONS_OF_SETTINGS,
+}));
+
+const WORKSHOPS = join(import.meta.dirname, '..', 'workshops');
+
+
+/** A finding's block and severity (the values it names are asserted one by one). */
+function brief(f: Finding): [string, string] {
+  return [f.block, f.severity];
+}
+
+describe('check: placeholders and YAML objects', () => {
+  test('substitute replaces whole words and shell variables only, values taken literally', () => {
+    expect(substitute('host REDIS_IP:6379 $ZONE_ID ${REGION_ID} $WORKSHOP_HOME/x MY_REDIS_IP $ZONE_IDX REDIS_IPS', SAMPLE_VALUES))
+      .toBe('host 192.0.2.10:6379 us-central1-a us-central1 /workshop/x MY_REDIS_IP $ZONE_IDX REDIS_IPS');
+    expect(substitute('REDIS_ENDPOINT REDIS_ADDR istio-$ISTIO_VERSION', SAMPLE_VALUES)).toBe('192.0.2.10 192.0.2.10 istio-1.30.5');
+    expect(substitute('REDIS_IP and REDIS_IP $ZONE_ID', { REDIS_IP: '$&x' })).toBe('$&x and $&x $ZONE_ID');
+    expect(substitute('REDIS_IP', {})).toBe('REDIS_IP');
+  });
+  test('yamlObjects keeps the documents that are objects', () => {
+    expect(yamlObjects('a: 1\n---\n- x\n---\nfoo\n---\n---\nb: 2\n')).toEqual([{ a: 1 }, { b: 2 }]);
+    expect(yamlObjects('')).toEqual([]);
+  });
+});
+
+describe('check: manifests', () => {
+  test('a removed API version is one error, and nothing else about that object', async () => {
+    const f = await manifestFindings('b1', [{ apiVersion: 'rbac.istio.io/v1alpha1', kind: 'ServiceRole', metadata: { name: 'r' } }]);
+    expect(f.map(brief)).toEqual([['b1', 'error']]);
+    expect(f[0]!.message).toContain('ServiceRole r (rbac.istio.io/v1alpha1)');
+    expect(f[0]!.message).toContain('Istio 1.6');
+  });
+  test('an API version no schema package knows: one error, prefixed by where the object comes from', async () => {
+    const f = await manifestFindings('b2', [{ apiVersion: 'example.com/v1', kind: 'Widget' }, { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 7 } }], 'labs/x.yaml: ');
+    expect(f.map(brief)).toEqual([['b2', 'error'], ['b2', 'error']]);
+    expect(f[0]!.message.startsWith('labs/x.yaml: Widget (no name) (example.com/v1): ')).toBe(true);
+    expect(f[1]!.message.startsWith('labs/x.yaml: Gadget (no name) (example.com/v1): ')).toBe(true);
+    expect((await manifestFindings('b', [{ apiVersion: 'example.com/v1', kind: 'W', metadata: { name: 'n' } }]))[0]!.message.startsWith('W n (example.com/v1): ')).toBe(true);
+    expect(await manifestFindings('b', [])).toEqual([]);
+  });
+  test('deprecated Istio versions: a warning; unknown fields: an error naming the path, for the object it belongs to', async () => {
+    const gateway = { apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: { name: 'g' }, spec: { selector: { istio: 'egressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }] } };
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 80 }] }, bogus: 1 };
+    const f = await manifestFindings('b3', [gateway, service]);
+    expect(f.map(brief)).toEqual([['b3', 'warning'], ['b3', 'error']]);
+    expect(f[0]!.message).toContain('Gateway g (networking.istio.io/v1alpha3)');
+    expect(f[0]!.message).toContain('networking.istio.io/v1 ');
+    expect(f[1]!.message).toContain('Service s (v1)');
+    expect(f[1]!.message).toContain('"bogus"');
+  });
+  test('deprecatedApi: networking/security v1alpha3 and v1beta1 of a kind v1 serves', () => {
+    expect(deprecatedApi('networking.istio.io/v1beta1', 'VirtualService')).toContain('networking.istio.io/v1 ');
+    expect(deprecatedApi('networking.istio.io/v1alpha3', 'ServiceEntry')).toContain('networking.istio.io/v1alpha3 ');
+    expect(deprecatedApi('security.istio.io/v1beta1', 'AuthorizationPolicy')).toContain('security.istio.io/v1 ');
+    for (const [api, kind] of [
+      ['networking.istio.io/v1', 'Gateway'], ['networking.istio.io/v1alpha3', 'NoSuchKind'], ['networking.istio.io/v1alpha3', 'NoV1Kind'], ['xnetworking.istio.io/v1alpha3', 'Gateway'],
+      ['networking.istio.io/v1alpha3x', 'Gateway'], ['telemetry.istio.io/v1alpha1', 'Telemetry'], ['networking.istio.io/v1alpha2', 'Gateway'],
+    ] as const) expect(deprecatedApi(api, kind), `${api} ${kind}`).toBeUndefined();
+  });
+});
+
+describe('check: commands', () => {
+  test('flagValue: "--flag value" or "--flag=value", the first one', () => {
+    expect(flagValue(['x', '--size', '3'], '--size')).toBe('3');
+    expect(flagValue(['x', '--size=3'], '--size')).toBe('3');
+    expect(flagValue(['x', '--size=1', '--size', '2'], '--size')).toBe('1');
+    expect(flagValue(['x', '--size'], '--size')).toBeUndefined();
+    expect(flagValue(['x', '--sizes=3', '--siz', '4'], '--size')).toBeUndefined();
+    expect(flagValue([], '--size')).toBeUndefined();
+  });
+  test('kubectl run --generator: an error', () => {
+    for (const w of [['kubectl', 'run', '--generator=run-pod/v1', 'x'], ['kubectl', 'run', 'x', '--generator', 'g']]) {
+      const f = kubectlFindings('b', cmd(12, ...w));
+      expect(f.map(brief)).toEqual([['b', 'error']]);
+      expect(f[0]!.message).toContain('line 12:');
+    }
+    expect(kubectlFindings('b', cmd(1, 'kubectl', 'get', '--generator=x'))).toEqual([]);
+    expect(kubectlFindings('b', cmd(1, 'kubectl', 'run', '--generators'))).toEqual([]);
+  });
+  test('kubectl exec without "--": an error with the command written with it', () => {
+    const f = kubectlFindings('b', cmd(30, 'kubectl', 'exec', '-it', 'client', 'sh', '-n', 'default'));
+    expect(f.map(brief)).toEqual([['b', 'error'], ['b', 'warning']]);
+    expect(f[0]!.message).toContain('line 30:');
+    expect(f[0]!.message).toContain('write kubectl exec -it -n default client -- sh');
+    expect(f[1]!.message).toContain('line 30:');
+    expect(f[1]!.message).toContain('(-it)');
+    const g = kubectlFindings('b', cmd(2, 'kubectl', 'exec', 'pod', '--namespace=x', '-c', 'box', 'ls', '/'));
+    expect(g.map(brief)).toEqual([['b', 'error']]);
+    expect(g[0]!.message).toContain('write kubectl exec --namespace=x -c box pod -- ls /');
+    for (const w of [['kubectl', 'exec', 'client', '-n', 'default', '--', 'nslookup', 'x'], ['kubectl', 'exec', 'client'], ['kubectl', 'exec', '-c'], ['kubectl', 'exec', '-n', 'ns', 'pod'], ['kubectl', 'get', 'a', 'b']]) {
+      expect(kubectlFindings('b', cmd(1, ...w)), w.join(' ')).toEqual([]);
+    }
+  });
+  test('an interactive kubectl: a warning naming its flags', () => {
+    const f = kubectlFindings('b', cmd(4, 'kubectl', 'run', '-i', '--tty', 'x', '--image=busybox', '--', 'sh'));
+    expect(f.map(brief)).toEqual([['b', 'warning']]);
+    expect(f[0]!.message).toContain('line 4:');
+    expect(f[0]!.message).toContain('(-i --tty)');
+  });
+  test('helm 2: init, --name, and the old chart path are errors', () => {
+    const init = helmFindings('b', cmd(5, 'helm', 'init', '--service-account', 'tiller'));
+    expect(init.map(brief)).toEqual([['b', 'error']]);
+    expect(init[0]!.message).toContain('line 5:');
+    for (const w of [['helm', 'install', 'x', '--name', 'istio'], ['helm', 'install', 'x', '--name=istio']]) {
+      const f = helmFindings('b', cmd(6, ...w));
+      expect(f.map(brief)).toEqual([['b', 'error']]);
+      expect(f[0]!.message).toContain('line 6:');
+    }
+    const chart = helmFindings('b', cmd(7, 'helm', 'install', '/w/istio-1.4/install/kubernetes/helm/istio', '--namespace', 'istio-system'));
+    expect(chart.map(brief)).toEqual([['b', 'error']]);
+    expect(chart[0]!.message).toContain('line 7: /w/istio-1.4/install/kubernetes/helm/istio:');
+    expect(helmFindings('b', cmd(1, 'helm', 'install', 'istiod', 'istio/istiod', '--namespace', 'istio-system', '--namespace=x'))).toEqual([]);
+    expect(helmFindings('b', cmd(1, 'helm', 'install', 'i', '--name', 'n', 'install/kubernetes/helm/x')).map(brief)).toEqual([['b', 'error'], ['b', 'error']]);
+  });
+  test('helm --set of the outbound policy: unknown keys name the nearest known one, values must be a mode', () => {
+    const one = (...w: string[]) => helmFindings('b', cmd(9, 'helm', 'upgrade', ...w));
+    const near = (...w: string[]) => {
+      const f = one(...w);
+      expect(f.map(brief)).toEqual([['b', 'error']]);
+      expect(f[0]!.message).toContain('line 9:');
+      return MESH_KEYS.find((k) => f[0]!.message.includes(`did you mean ${k}?`));
+    };
+    expect(near('--set', 'global.outboundTrafficPolicymode=REGISTRY_ONLY')).toBe('global.outboundTrafficPolicy.mode');
+    expect(near('--set=meshConfig.outboundTrafficPolicymode=REGISTRY_ONLY')).toBe('meshConfig.outboundTrafficPolicy.mode');
+    expect(near('--set', 'Global.OutboundTrafficPolicy.Mode=ALLOW_ANY')).toBe('global.outboundTrafficPolicy.mode');
+    expect(near('--set', 'x.outbound=1')).toBe('global.outboundTrafficPolicy.mode');
+    expect(near('--set', 'x.OUTBOUND')).toBe('global.outboundTrafficPolicy.mode');
+    expect(one('--set', 'x.outbound=1')[0]!.message).toContain('--set x.outbound:');
+    const bad = (kv: string, shown: string) => {
+      const f = one('--set', kv);
+      expect(f.map(brief)).toEqual([['b', 'error']]);
+      expect(f[0]!.message).toContain(`--set ${shown}:`);
+    };
+    bad('meshConfig.outboundTrafficPolicy.mode=DENY_ALL', 'meshConfig.outboundTrafficPolicy.mode=DENY_ALL');
+    bad('global.outboundTrafficPolicy.mode=ALLOW_ANY=1', 'global.outboundTrafficPolicy.mode=ALLOW_ANY=1');
+    bad('meshConfig.outboundTrafficPolicy.mode', 'meshConfig.outboundTrafficPolicy.mode=');
+    bad('meshConfig.outboundTrafficPolicy.mode=', 'meshConfig.outboundTrafficPolicy.mode=');
+    bad('global.outboundTrafficPolicy.mode=registry_only', 'global.outboundTrafficPolicy.mode=registry_only');
+    expect(one('--set', 'meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY,global.outboundTrafficPolicy.mode=ALLOW_ANY,pilot.x=1')).toEqual([]);
+    expect(one('--set', 'a=1,meshConfig.outboundTrafficPolicy.mode=X,b.outbound=2').map(brief)).toEqual([['b', 'error'], ['b', 'error']]);
+  });
+  test('gcloud redis instances create: flags, version, size, region and name are checked', () => {
+    const f = (...w: string[]) => gcloudFindings('b', cmd(3, 'gcloud', 'redis', 'instances', 'create', ...w));
+    const ok = ['--region=r', '--size=1'];
+    expect(f('store-1', ...ok, '--zone', 'z', '--redis-version', 'redis_7_0', '--tier=basic', '-q', '--async')).toEqual([]);
+    const flags = f('store-1', ...ok, '--tiers=basic', '--colour', 'x');
+    expect(flags.map(brief)).toEqual([['b', 'error'], ['b', 'error']]);
+    expect(flags[0]!.message).toContain('line 3:');
+    expect(flags[0]!.message.endsWith(' --tiers')).toBe(true);
+    expect(flags[1]!.message.endsWith(' --colour')).toBe(true);
+    for (const v of MEMORYSTORE_REDIS_VERSIONS) expect(f('s', ...ok, `--redis-version=${v}`)).toEqual([]);
+    const version = f('s', ...ok, '--redis-version=redis_9_9');
+    expect(version.map(brief)).toEqual([['b', 'error']]);
+    expect(version[0]!.message).toContain('line 3: --redis-version=redis_9_9 ');
+    for (const size of ['0', '01', '1.5', 'x', '', '-1']) {
+      const s = f('s', '--region=r', `--size=${size}`);
+      expect(s.map(brief), size).toEqual([['b', 'error']]);
+      expect(s[0]!.message).toContain(`line 3: --size=${size} `);
+    }
+    for (const size of ['1', '10', '300']) expect(f('s', '--region=r', `--size=${size}`), size).toEqual([]);
+    expect(f('s', '--region=r')).toEqual([]);
+    const region = f('s', '--size=1', '--zone=z');
+    expect(region.map(brief)).toEqual([['b', 'error']]);
+    expect(region[0]!.message).toContain('line 3:');
+    for (const name of ['Store', 'store-', '1abc', 'a'.repeat(41), 'st_re']) {
+      const n = f(name, ...ok);
+      expect(n.map(brief), name).toEqual([['b', 'error']]);
+      expect(n[0]!.message).toContain(`line 3: instance name ${name}:`);
+    }
+    for (const name of ['s', 'a'.repeat(40), 'store-1-a']) expect(f(name, ...ok), name).toEqual([]);
+    // A value after a flag is not the name.
+    expect(f('--region', 'R', '--size=1', 'store')).toEqual([]);
+    expect(f('--size=1', '--region', 'r')).toEqual([]);
+    // All at once, in this order: flags, version, size, region, name.
+    const all = f('Bad', '--size=0', '--redis-version=x', '--nope');
+    expect(all.map((x) => x.message.slice(0, 12))).toEqual(['line 3: gclo', 'line 3: --re', 'line 3: --si', 'line 3: gclo', 'line 3: inst']);
+    expect(all[0]!.message).not.toBe(all[3]!.message);
+    // Other gcloud commands are not checked.
+    expect(gcloudFindings('b', cmd(1, 'gcloud', 'redis', 'instances', 'describe', 'Bad', '--nope'))).toEqual([]);
+    expect(gcloudFindings('b', cmd(1, 'gcloud', 'compute', 'instances', 'create', 'Bad', '--nope'))).toEqual([]);
+    expect(gcloudFindings('b', cmd(1, 'gcloud', 'redis', 'clusters', 'create', 'Bad', '--nope'))).toEqual([]);
+  });
+});
+
+describe('check: a chapter', () => {
+  const labs = (files: Record<string, string>): LabsReader => (p) => files[p];
+  const widget = (name: string, extra = '') => `apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: ${name}\n${extra}`;
+
+  test('a YAML manifest block is checked with the placeholders substituted; fragments are not', async () => {
+    const blocks = classify(chapter([1, widget('REDIS_IP')], [7, 'spec:\n  a: 1\n']));
+    const f = await checkChapter(blocks, labs({}), undefined, { REDIS_IP: 'redis-9' });
+    expect(f.map(brief)).toEqual([['p#b1', 'error']]);
+    expect(f[0]!.message.startsWith('Widget redis-9 (example.com/v1): ')).toBe(true);
+    const d = await checkChapter(blocks, labs({}), undefined);
+    expect(d[0]!.message.startsWith('Widget 192.0.2.10 (example.com/v1): ')).toBe(true);
+  });
+  test('commands of a block and of its process substitutions are checked', async () => {
+    const blocks = classify(chapter([4, 'kubectl get pods\nhelm init\nkubectl apply -f <(helm template x --name y)\ngcloud redis instances create s --size=1']));
+    const f = await checkChapter(blocks, labs({}), undefined);
+    expect(f.map(brief)).toEqual([['p#b1', 'error'], ['p#b1', 'error'], ['p#b1', 'error']]);
+    expect(f.map((x) => x.message.slice(0, 8))).toEqual(['line 6: ', 'line 7: ', 'line 8: ']);
+  });
+  test('a labs file the chapter applies: missing is an error with WORKSHOP_LABS, a warning without', async () => {
+    const blocks = classify(chapter([10, 'kubectl apply -f istio-workshop-labs/a.yaml']));
+    const missing = await checkChapter(blocks, labs({}), '/labs');
+    expect(missing.map(brief)).toEqual([['p#b1', 'error']]);
+    expect(missing[0]!.message).toContain('line 11: ');
+    expect(missing[0]!.message).toContain('istio-workshop-labs/a.yaml');
+    expect(missing[0]!.message).toContain('WORKSHOP_LABS=/labs');
+    const unset = await checkChapter(blocks, labs({}), undefined);
+    expect(unset.map(brief)).toEqual([['p#b1', 'warning']]);
+    expect(unset[0]!.message).toContain('line 11: ');
+    expect(unset[0]!.message).toContain('istio-workshop-labs/a.yaml');
+  });
+  test('a labs file equal to the block shown for it adds nothing; a different one is an error with the diff', async () => {
+    const files = { 'a.yaml': `# from the labs\n${widget('REDIS_IP', 'spec:\n  size: 1\n')}` };
+    const reader = labs(files);
+    const docs = (p: string) => (files[p as 'a.yaml'] === undefined ? undefined : yamlObjects(files[p as 'a.yaml']));
+    const same = classify(chapter([1, widget('REDIS_IP', 'spec: {size: 1}\n')], [9, 'kubectl apply -f istio-workshop-labs/a.yaml']), docs);
+    expect(same[0]!.shownFor).toBe('p#b2');
+    const f = await checkChapter(same, reader, '/labs');
+    // Only the shown block's own finding (no schema for example.com): the labs file is the same objects.
+    expect(f.map(brief)).toEqual([['p#b1', 'error']]);
+
+    const other = classify(chapter([1, widget('REDIS_IP', 'spec:\n  size: 2\n')], [9, 'kubectl apply -f istio-workshop-labs/a.yaml']), docs);
+    const g = await checkChapter(other, reader, '/labs');
+    expect(g.map(brief)).toEqual([['p#b1', 'error'], ['p#b2', 'error'], ['p#b2', 'error']]);
+    const diff = g[1]!.message.split('\n');
+    expect(diff[0]).toContain('istio-workshop-labs/a.yaml');
+    expect(diff[0]).toContain('(p#b1)');
+    expect(diff.slice(1)).toEqual([
+      '--- chapter content/p.md:1', '+++ labs a.yaml', '@@ -1,2 +1,3 @@', '+# from the labs', ' apiVersion: example.com/v1', ' kind: Widget',
+      '@@ -4,3 +5,3 @@', '   name: REDIS_IP', ' spec:', '-  size: 2', '+  size: 1',
+    ]);
+    expect(g[2]!.message.startsWith('istio-workshop-labs/a.yaml: Widget 192.0.2.10 (example.com/v1): ')).toBe(true);
+  });
+  test('a labs file with no block shown for it: its manifests are checked; a labs text without a final newline diffs the same', async () => {
+    const blocks = classify(chapter([1, 'kubectl apply -f istio-workshop-labs/b.yaml']));
+    const f = await checkChapter(blocks, labs({ 'b.yaml': widget('b') }), undefined);
+    expect(f.map(brief)).toEqual([['p#b1', 'error']]);
+    expect(f[0]!.message.startsWith('istio-workshop-labs/b.yaml: Widget b (example.com/v1): ')).toBe(true);
+    const text = 'apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: c';
+    const shown = classify(chapter([1, widget('d')], [7, 'kubectl apply -f istio-workshop-labs/c.yaml']), () => [{ kind: 'Widget', metadata: { name: 'd' } }]);
+    const g = await checkChapter(shown, labs({ 'c.yaml': text }), undefined);
+    expect(g.map(brief)).toEqual([['p#b1', 'error'], ['p#b2', 'error'], ['p#b2', 'error']]);
+    expect(g[1]!.message.split('\n').slice(-2)).toEqual(['-  name: d', '+  name: c']);
+  });
+  test('an outcome with no command before it: a warning', async () => {
+    const f = await checkChapter(classify(chapter([1, 'Connected to x.\n'], [4, 'telnet x 1'], [7, 'Connection refused'], [10, 'plain'])), labs({}), undefined);
+    expect(f.map(brief)).toEqual([['p#b1', 'warning']]);
+    expect(f[0]!.message).toContain('(connected)');
+  });
+  test('a Gateway no VirtualService binds: one warning per name, on the block that first shows it', async () => {
+    const gw = (name: string) => `apiVersion: example.com/v1\nkind: Gateway\nmetadata:\n  name: ${name}\n`;
+    const vs = (gateways: string) => `apiVersion: example.com/v1\nkind: VirtualService\nmetadata:\n  name: v\nspec:\n  gateways: ${gateways}\n`;
+    const blocks = classify(chapter(
+      [1, gw('egress')], [7, gw('lonely')], [13, gw('lonely')], [19, vs('[mesh, istio-system/egress, 5]')],
+      [27, 'kubectl apply -f istio-workshop-labs/g.yaml'], [30, 'apiVersion: example.com/v1\nkind: Gateway\n'], [33, vs('mesh')],
+    ));
+    const files = { 'g.yaml': `${gw('from-labs')}---\n${gw('egress')}` };
+    const f = (await checkChapter(blocks, labs(files), undefined)).filter((x) => x.severity === 'warning');
+    expect(f.map(brief)).toEqual([['p#b2', 'warning'], ['p#b5', 'warning']]);
+    expect(f[0]!.message).toContain('Gateway lonely:');
+    expect(f[1]!.message).toContain('Gateway from-labs:');
+    // Bound from a labs file too; a VirtualService in a fragment does not count.
+    const bound = classify(chapter([1, gw('a')], [7, 'kubectl apply -f istio-workshop-labs/v.yaml'], [10, 'spec:\n  gateways: [b]\n'], [14, gw('b')]));
+    const g = await checkChapter(bound, labs({ 'v.yaml': vs('[a]') }), undefined);
+    expect(g.filter((x) => x.severity === 'warning').map(brief)).toEqual([['p#b4', 'warning']]);
+  });
+});
+
+describe('check: the labs folder', () => {
+  test('a file of the folder as text; undefined without a folder or file', () => {
+    const read = labsReader(join(WORKSHOPS, 'clean', 'labs'));
+    expect(read('client.yaml')).toContain('kind:');
+    expect(read('no-such.yaml')).toBeUndefined();
+    expect(labsReader(undefined)('client.yaml')).toBeUndefined();
+    expect(labsReader('')('self-tests/workshops/clean/labs/client.yaml')).toBeUndefined();
+  });
+});
+
+describe('check: boundaries', () => {
+  test('every occurrence of a shell variable is substituted', () => {
+    expect(substitute('$ZONE_ID ${ZONE_ID} $ZONE_ID', SAMPLE_VALUES)).toBe('us-central1-a us-central1-a us-central1-a');
+  });
+  test('a value flag at the end of kubectl exec takes an empty value', () => {
+    expect(kubectlFindings('b', cmd(1, 'kubectl', 'exec', 'pod', 'ls', '-c'))[0]!.message).toContain('write kubectl exec -c  pod -- ls');
+  });
+  test('the valid values are listed', () => {
+    expect(helmFindings('b', cmd(1, 'helm', '--set', 'meshConfig.outboundTrafficPolicy.mode=X'))[0]!.message).toContain('ALLOW_ANY, REGISTRY_ONLY');
+    expect(helmFindings('b', cmd(1, 'helm', '--set', '=outbound'))).toEqual([]);
+    const v = gcloudFindings('b', cmd(1, 'gcloud', 'redis', 'instances', 'create', 's', '--region=r', '--redis-version=x'));
+    expect(v[0]!.message).toContain(MEMORYSTORE_REDIS_VERSIONS.join(', '));
+  });
+  test('the instance name: the first word not after a bare --flag', () => {
+    const f = (...w: string[]) => gcloudFindings('b', cmd(1, 'gcloud', 'redis', 'instances', 'create', ...w)).length;
+    expect(f('--labels=a--b', 'Bad', '--region=r')).toBe(1);
+    expect(f('--size=1', 'Bad', '--region=r')).toBe(1);
+  });
+  test('every tool\'s findings in a block; output blocks\' echoed commands are not checked; fragments and output are not manifests', async () => {
+    const blocks = classify(chapter([1, 'kubectl run --generator=x y'], [4, '$ kubectl run --generator=x y\nok\n'], [8, 'Error: boom\n'], [11, 'kind: Widget\nmetadata:\n  name: f\n']));
+    expect((await checkChapter(blocks, () => undefined, undefined)).map(brief)).toEqual([['p#b1', 'error']]);
+  });
+  test('a YAML block shown for nothing is not compared with a labs file', async () => {
+    const blocks = classify(chapter([1, 'spec:\n  a: 1\n'], [5, 'kubectl apply -f istio-workshop-labs/b.yaml']));
+    const f = await checkChapter(blocks, (p) => (p === 'b.yaml' ? 'apiVersion: example.com/v1\nkind: Widget\n' : undefined), undefined);
+    expect(f.map(brief)).toEqual([['p#b2', 'error']]);
+    expect(f[0]!.message.startsWith('istio-workshop-labs/b.yaml: ')).toBe(true);
+  });
+  test('an output block without an outcome and without a command is not reported', async () => {
+    expect(await checkChapter(classify(chapter([1, 'plain\n'])), () => undefined, undefined)).toEqual([]);
+  });
+  test('gateways: bound only by a VirtualService\'s list; not by fragments or other kinds', async () => {
+    const y = (kind: string, name: string, spec = '') => `apiVersion: example.com/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\n${spec}`;
+    const blocks = classify(chapter(
+      [1, y('Gateway', 'm')], [7, y('Gateway', 'dr')], [13, y('Gateway', 'frag')],
+      [19, y('VirtualService', 'v1', 'spec:\n  gateways: mesh\n')], [26, y('VirtualService', 'v2')],
+      [31, y('DestinationRule', 'd', 'spec:\n  gateways: [dr]\n')], [38, 'kind: VirtualService\nspec:\n  gateways: [frag]\n'],
+      [43, 'kind: Gateway\nmetadata:\n  name: fragment-gw\n'],
+    ));
+    const f = (await checkChapter(blocks, () => undefined, undefined)).filter((x) => x.severity === 'warning');
+    expect(f.map((x) => [x.block, /Gateway (\S+):/.exec(x.message)?.[1]])).toEqual([['p#b1', 'm'], ['p#b2', 'dr'], ['p#b3', 'frag']]);
+  });
+});
+

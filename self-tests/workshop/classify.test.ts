@@ -1,0 +1,352 @@
+/**
+ * The workshop reader function by function, in process, on small inputs (Markdown snippets,
+ * shell command lines, YAML manifests): no git, no subprocess, no whole-chapter analysis
+ * (workshop-reader.test.ts does that, with a git call per analysis; workshop.test.ts through
+ * `npm run workshop`). Every test takes milliseconds, so mutation testing can re-run them for
+ * each mutant (vitest.mutation.config.ts). They assert values: ids, line numbers, words,
+ * policies, outcomes, severities, and the values a finding names (line, flag, path, suggested
+ * command), not a finding's prose.
+ *
+ * One file per module (workshop-parse-units, workshop-classify-units, workshop-check-units): a
+ * mutant re-runs only the files whose tests reach it, in a fresh worker that imports that file's
+ * modules again, so each file imports no more than its module needs.
+ */
+import { describe, expect, test } from 'vitest';
+import {
+  classify, commandPolicy, interactive, interactiveFlags, isTranscriptLine, labsPath, logicalLines, outcomeOf,
+  parseCommandLine, placeholdersIn, setKeys, setPairs, toolOf, yamlDocs,
+} from '../../workshop/classify.ts';
+import { chapter, cmd } from './support.ts';
+
+
+describe('classify: shell words', () => {
+  test('operators split commands; a process substitution nests; comments end the line; variables stay', () => {
+    const line = 'kubectl apply -f <(istioctl kube-inject -f $WORKSHOP_HOME/istio-workshop-labs/a.yaml) -n x && echo ${ISTIO_VERSION} | grep *.yaml # c';
+    const cs = parseCommandLine(line, 7);
+    expect(cs.map((c) => [c.line, c.text, c.words])).toEqual([
+      [7, line, ['kubectl', 'apply', '-f', '<(…)', '-n', 'x']],
+      [7, line, ['echo', '$ISTIO_VERSION']],
+      [7, line, ['grep', '*.yaml']],
+    ]);
+    expect(cs[0]!.inner.map((c) => [c.line, c.words, c.inner])).toEqual([[7, ['istioctl', 'kube-inject', '-f', '$WORKSHOP_HOME/istio-workshop-labs/a.yaml'], []]]);
+    expect(cs[1]!.inner).toEqual([]);
+    expect(parseCommandLine('a; b || c', 1).map((c) => c.words)).toEqual([['a'], ['b'], ['c']]);
+    expect(parseCommandLine('kubectl get pods )', 1).map((c) => c.words)).toEqual([['kubectl', 'get', 'pods']]);
+    expect(parseCommandLine('diff <(a 1) <(b 2)', 1).map((c) => [c.words, c.inner.map((i) => i.words)])).toEqual([[['diff', '<(…)', '<(…)'], [['a', '1'], ['b', '2']]]]);
+    expect(parseCommandLine('', 1)).toEqual([]);
+    expect(parseCommandLine('# only', 1)).toEqual([]);
+    expect(parseCommandLine('"a b" \'c\'', 3)).toEqual([{ line: 3, text: '"a b" \'c\'', words: ['a b', 'c'], inner: [] }]);
+  });
+  test('logical lines: continuations joined at the first line, blank lines dropped, lines trimmed', () => {
+    expect(logicalLines('a \\\n  b \\\n c\n\n  d  \n', 10)).toEqual([{ line: 10, text: 'a b c' }, { line: 14, text: 'd' }]);
+    expect(logicalLines('x \\', 1)).toEqual([{ line: 1, text: 'x' }]);
+    expect(logicalLines('x\\\n', 1)).toEqual([{ line: 1, text: 'x ' }]);
+    expect(logicalLines('\\', 1)).toEqual([]);
+    expect(logicalLines('\n\n', 1)).toEqual([]);
+  });
+  test('tools: the known ones and ./scripts', () => {
+    expect(toolOf('kubectl')).toBe('kubectl');
+    expect(toolOf('./setup.sh')).toBe('./setup.sh');
+    expect(toolOf('setup.sh')).toBeUndefined();
+    expect(toolOf('vim')).toBeUndefined();
+    expect(toolOf('')).toBeUndefined();
+    expect(toolOf(undefined)).toBeUndefined();
+  });
+  test('a transcript line: a prompt (#, $, >), a space, and a known tool', () => {
+    expect(isTranscriptLine('# telnet 10.0.0.3 6379')).toBe('telnet 10.0.0.3 6379');
+    expect(isTranscriptLine('$  kubectl  get pods')).toBe('kubectl  get pods');
+    expect(isTranscriptLine('> curl x')).toBe('curl x');
+    expect(isTranscriptLine('# a comment')).toBeUndefined();
+    expect(isTranscriptLine('#telnet x')).toBeUndefined();
+    expect(isTranscriptLine('% kubectl get')).toBeUndefined();
+    expect(isTranscriptLine('kubectl get')).toBeUndefined();
+    expect(isTranscriptLine('x # kubectl get')).toBeUndefined();
+    expect(isTranscriptLine('$ ')).toBeUndefined();
+  });
+});
+
+describe('classify: YAML, outcomes, placeholders, flags', () => {
+  test('YAML: documents and whether they are all manifests', () => {
+    expect(yamlDocs('apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n')).toEqual({ docs: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }], manifest: true });
+    expect(yamlDocs('# c\n---\nkind: A\napiVersion: v1\n')).toEqual({ docs: [{ kind: 'A', apiVersion: 'v1' }], manifest: true });
+    expect(yamlDocs('spec:\n  hosts: [a]\n')).toEqual({ docs: [{ spec: { hosts: ['a'] } }], manifest: false });
+    expect(yamlDocs('apiVersion: v1\nname: x\n')?.manifest).toBe(false);
+    expect(yamlDocs('kind: X\n')?.manifest).toBe(false);
+    expect(yamlDocs('apiVersion: v1\nkind: A\n---\nfoo: 1\n')).toEqual({ docs: [{ apiVersion: 'v1', kind: 'A' }, { foo: 1 }], manifest: false });
+    expect(yamlDocs('- name: a\n- name: b\n')).toEqual({ docs: [[{ name: 'a' }, { name: 'b' }]], manifest: false });
+    expect(yamlDocs('a:\n')).toEqual({ docs: [{ a: null }], manifest: false });
+  });
+  test('YAML: empty documents (a trailing or doubled ---) are skipped, as kubectl skips them', () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap' };
+    expect(yamlDocs('apiVersion: v1\nkind: ConfigMap\n---\n')).toEqual({ docs: [cm], manifest: true });
+    expect(yamlDocs('apiVersion: v1\nkind: ConfigMap\n---\n---\napiVersion: v1\nkind: ConfigMap\n')).toEqual({ docs: [cm, cm], manifest: true });
+    expect(yamlDocs('---\napiVersion: v1\nkind: ConfigMap\n---\n# end\n')).toEqual({ docs: [cm], manifest: true });
+    // A document that is only a scalar is still not YAML of a manifest.
+    expect(yamlDocs('apiVersion: v1\nkind: ConfigMap\n---\n42\n')).toBeUndefined();
+    expect(yamlDocs('apiVersion: v1\nkind: ConfigMap\n---\n"text"\n')).toBeUndefined();
+  });
+  test('not YAML: empty, program output, unparsable, or a scalar document', () => {
+    for (const text of ['', '  \n', 'Error: something: bad', 'Client: 1', 'kubectl get pods', 'NAME   READY\nfoo 1/1', 'a:b', 'key: [unclosed\n', 'a: b\n---\njust text\n', '# only\n---\n']) {
+      expect(yamlDocs(text), text).toBeUndefined();
+    }
+  });
+  test('outcomes of a connection: closed before connected; case as the tools print it', () => {
+    expect(outcomeOf('Trying 10.0.0.3...\nConnected to 10.0.0.3.\nConnection closed by foreign host.')).toBe('closed');
+    expect(outcomeOf('connection CLOSED by foreign host')).toBe('closed');
+    expect(outcomeOf('Connected to redis.')).toBe('connected');
+    expect(outcomeOf('connected to redis.')).toBeUndefined();
+    expect(outcomeOf('Connected tox')).toBeUndefined();
+    expect(outcomeOf('telnet: Unable to connect to remote host: Connection refused')).toBe('refused');
+    expect(outcomeOf('connection refused')).toBe('refused');
+    expect(outcomeOf('unable to connect')).toBe('refused');
+    expect(outcomeOf('')).toBeUndefined();
+  });
+  test('placeholders in order of first use, whole words and shell variables only', () => {
+    expect(placeholdersIn('ping REDIS_IP $ZONE_ID and ${REGION_ID} REDIS_IP')).toEqual(['REDIS_IP', '$ZONE_ID', '$REGION_ID']);
+    expect(placeholdersIn('$WORKSHOP_HOME/x REDIS_ENDPOINT:6379 ${ISTIO_VERSION}x REDIS_ADDR')).toEqual(['$WORKSHOP_HOME', 'REDIS_ENDPOINT', '$ISTIO_VERSION', 'REDIS_ADDR']);
+    expect(placeholdersIn('MY_REDIS_IP REDIS_IPS $REDIS_IP $ZONE_IDX ZONE_ID REDIS_IP2')).toEqual([]);
+    expect(placeholdersIn('')).toEqual([]);
+  });
+  test('labs paths: after istio-workshop-labs/, wherever it starts', () => {
+    expect(labsPath('$WORKSHOP_HOME/istio-workshop-labs/x/y.yaml')).toBe('x/y.yaml');
+    expect(labsPath('istio-workshop-labs/a.yaml')).toBe('a.yaml');
+    expect(labsPath('other/a.yaml')).toBeUndefined();
+    expect(labsPath('istio-workshop-labs')).toBeUndefined();
+  });
+  test('helm --set pairs and keys, both spellings, commas separating pairs', () => {
+    const words = ['helm', 'upgrade', '--set', 'a=1,b=2', '--set-string=c=3', '--setx=9', '--set-string', 'd', 'x', '--set'];
+    expect(setPairs(words)).toEqual(['a=1', 'b=2', 'c=3', 'd']);
+    expect(setKeys(words)).toEqual(['a', 'b', 'c', 'd']);
+    expect(setPairs(['helm', '--set=k=v=w'])).toEqual(['k=v=w']);
+    expect(setKeys(['helm', '--set=k=v=w'])).toEqual(['k']);
+    expect(setPairs(['helm', 'install'])).toEqual([]);
+  });
+  test('interactive flags of kubectl exec/run/attach, before any "--"', () => {
+    expect(interactiveFlags(['kubectl', 'exec', '-it', 'pod', '--', 'sh', '-i'])).toEqual(['-it']);
+    expect(interactiveFlags(['kubectl', 'run', '-i', '--tty', 'x', '-n', 'y'])).toEqual(['-i', '--tty']);
+    expect(interactiveFlags(['kubectl', 'attach', '--stdin=true', '-ti', '--tty=false', '--stdin=false', '--ttyx'])).toEqual(['--stdin=true', '-ti']);
+    expect(interactiveFlags(['kubectl', 'exec', '--stdin', 'p', '-c', 'x'])).toEqual(['--stdin']);
+    expect(interactiveFlags(['kubectl', 'get', '-it'])).toEqual([]);
+    expect(interactiveFlags(['helm', 'exec', '-it'])).toEqual([]);
+    expect(interactiveFlags(['kubectl'])).toEqual([]);
+    expect(interactiveFlags(['kubectl', 'exec', '-n', 'x', 'pod', '--', 'ls', '-t'])).toEqual([]);
+    expect(interactiveFlags(['kubectl', 'exec', '--', '-it'])).toEqual([]);
+    expect(interactive(['kubectl', 'exec', '-t', 'p'])).toBe(true);
+    expect(interactive(['kubectl', 'exec', 'p', '--', '-t'])).toBe(false);
+  });
+});
+
+describe('classify: policies of command blocks', () => {
+  const policy = (...cs: string[][]) => commandPolicy(cs.map((w) => cmd(1, ...w)));
+  test('each policy, with a reason', () => {
+    const cases: [string[][], string][] = [
+      [[['kubectl', 'get', 'pods'], ['telnet', 'x', '1']], 'translate'],
+      [[['kubectl', 'exec', '-it', 'p', '--', 'sh']], 'translate'],
+      [[['helm', 'upgrade', '--set', 'meshConfig.OutboundTrafficPolicy.mode=REGISTRY_ONLY']], 'intent'],
+      [[['gcloud', 'redis', 'instances', 'list']], 'environment'],
+      [[['helm', 'install', 'x', 'y']], 'environment'],
+      [[['istioctl', 'install', '-y']], 'environment'],
+      [[['istioctl', 'manifest', 'apply']], 'environment'],
+      [[['istioctl', 'upgrade']], 'environment'],
+      [[['istioctl', 'operator', 'init']], 'environment'],
+      [[['kubectl', 'apply', '-f', 'x'], ['istioctl', 'kube-inject', '-f', 'y']], 'run'],
+      [[['istioctl']], 'run'],
+      [[['kubectl', 'get', 'pods'], ['echo', 'x']], 'skip'],
+      [[], 'skip'],
+    ];
+    for (const [cs, expected] of cases) {
+      const p = policy(...cs);
+      expect(p.policy, JSON.stringify(cs)).toBe(expected);
+      expect(p.reason.length, JSON.stringify(cs)).toBeGreaterThan(20);
+    }
+  });
+  test('the order decides: telnet, then a shell, then the outbound policy, then GCP, then the mesh', () => {
+    expect(policy(['kubectl', 'exec', '-it', 'p'], ['telnet', 'x']).policy).toBe('translate');
+    expect(policy(['helm', 'upgrade', '--set', 'global.outboundTrafficPolicy.mode=X'], ['kubectl', 'run', '-i', 'p']).policy).toBe('translate');
+    expect(policy(['gcloud', 'x'], ['helm', 'upgrade', '--set', 'global.outboundTrafficPolicy.mode=X']).policy).toBe('intent');
+    expect(policy(['helm', 'upgrade', '--set', 'pilot.x=1'], ['gcloud', 'x']).policy).toBe('environment');
+    expect(policy(['helm', 'upgrade', '--set', 'pilot.x=1'], ['gcloud', 'x']).reason).not.toBe(policy(['helm', 'upgrade']).reason);
+    expect(policy(['gcloud', 'x'], ['kubectl', 'get']).policy).toBe('environment');
+    expect(policy(['istioctl', 'install'], ['kubectl', 'get']).policy).toBe('environment');
+  });
+  test('the reasons differ by case; workstation setup names its tools once each', () => {
+    const reasons = [
+      policy(['telnet']), policy(['kubectl', 'exec', '-it', 'p']), policy(['helm', '--set', 'a.outboundtrafficpolicy=1']),
+      policy(['gcloud']), policy(['helm']), policy(['kubectl']), policy(['cd', 'x'], ['git', 'clone'], ['cd', 'y']),
+    ].map((p) => p.reason);
+    expect(new Set(reasons).size).toBe(reasons.length);
+    expect(reasons[6]).toContain('(cd, git)');
+    expect(policy().reason).toContain('()');
+  });
+});
+
+describe('classify: blocks of a chapter', () => {
+  test('a manifest, a fragment: yaml, skipped, with their documents and placeholders', () => {
+    const [m, f] = classify(chapter([3, 'apiVersion: v1\nkind: Service\nmetadata:\n  name: REDIS_IP\n'], [9, 'spec:\n  host: $ZONE_ID\n']));
+    expect([m!.kind, m!.policy, m!.manifest, m!.docs, m!.placeholders, m!.commands, m!.applies]).toEqual(['yaml', 'skip', true, [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'REDIS_IP' } }], ['REDIS_IP'], [], []]);
+    expect([f!.kind, f!.policy, f!.manifest, f!.placeholders]).toEqual(['yaml', 'skip', false, ['$ZONE_ID']]);
+    expect(m!.reason).not.toBe(f!.reason);
+    expect(m!.reason.length).toBeGreaterThan(10);
+    expect(f!.reason.length).toBeGreaterThan(10);
+    expect(m!.shownFor).toBeUndefined();
+    expect([m!.id, m!.line, m!.file]).toEqual(['p#b1', 3, 'content/p.md']);
+  });
+  test('a command block: comments and blank lines left out, continuations joined, lines from the fence', () => {
+    const [b] = classify(chapter([20, '# set up\nexport NS=x\n\nFOO=bar BAZ=1\nkubectl get pods \\\n  -n $NS\n./run.sh\n']));
+    expect([b!.kind, b!.policy]).toEqual(['command', 'skip']);
+    expect(b!.commands.map((c) => [c.line, c.words])).toEqual([
+      [22, ['export', 'NS=x']], [24, ['FOO=bar', 'BAZ=1']], [25, ['kubectl', 'get', 'pods', '-n', '$NS']], [27, ['./run.sh']],
+    ]);
+    expect(b!.reason).toContain('(export, FOO=bar, kubectl, ./run.sh)');
+    expect(b!.expected).toBeUndefined();
+    expect(b!.attachedTo).toBeUndefined();
+  });
+  test('only comments: a command block with no commands', () => {
+    const [b] = classify(chapter([1, '# note\n']));
+    expect([b!.kind, b!.commands, b!.policy]).toEqual(['command', [], 'skip']);
+  });
+  test('files applied from the labs checkout, directly or through kube-inject', () => {
+    const text = [
+      'kubectl apply -f $WORKSHOP_HOME/istio-workshop-labs/a.yaml',
+      'kubectl create --filename=istio-workshop-labs/b.yaml -n x',
+      'kubectl replace -f istio-workshop-labs/r.yaml',
+      'kubectl delete -f istio-workshop-labs/d.yaml',
+      'kubectl apply -f local.yaml',
+      'kubectl apply -f <(istioctl kube-inject -f istio-workshop-labs/c.yaml)',
+      'kubectl apply -f <(istioctl kube-inject -f other/c.yaml)',
+      'kubectl apply -f <(istioctl x -f istio-workshop-labs/e.yaml)',
+      'istioctl apply -f istio-workshop-labs/f.yaml',
+      'kubectl',
+    ].join('\n');
+    const [b] = classify(chapter([1, text]));
+    expect(b!.kind).toBe('command');
+    expect(b!.policy).toBe('run');
+    expect(b!.applies.map((a) => [a.labsPath, a.inject, a.command.line, a.command.words[0]])).toEqual([
+      ['a.yaml', false, 2, 'kubectl'], ['b.yaml', false, 3, 'kubectl'], ['r.yaml', false, 4, 'kubectl'], ['c.yaml', true, 7, 'kubectl'],
+    ]);
+  });
+  test('output: plain, a transcript (prompt, or a command followed by what it printed), an outcome', () => {
+    const [plain, echoed, after, single, empty] = classify(chapter(
+      [1, 'NAME   READY\nfoo 1/1\n'],
+      [5, '$ telnet 10.0.0.1 6379\nTrying...\nConnected to 10.0.0.1.\n'],
+      [10, 'kubectl get pods\nNAME READY\n'],
+      [14, '# kubectl get pods\n'],
+      [17, ''],
+    ));
+    expect([plain!.kind, plain!.policy, plain!.commands, plain!.expected]).toEqual(['output', 'output', [], undefined]);
+    expect([echoed!.kind, echoed!.expected, echoed!.commands]).toEqual(['output', 'connected', [{ line: 6, text: 'telnet 10.0.0.1 6379', words: ['telnet', '10.0.0.1', '6379'], inner: [] }]]);
+    expect(echoed!.reason).toContain('connected');
+    expect(plain!.reason).not.toBe(echoed!.reason);
+    expect(plain!.reason.length).toBeGreaterThan(10);
+    expect('expected' in plain!).toBe(false);
+    expect([after!.kind, after!.commands]).toEqual(['output', [{ line: 11, text: 'kubectl get pods', words: ['kubectl', 'get', 'pods'], inner: [] }]]);
+    expect([single!.kind, single!.commands.map((c) => [c.line, c.words])]).toEqual(['output', [[15, ['kubectl', 'get', 'pods']]]]);
+    expect([empty!.kind, empty!.commands]).toEqual(['output', []]);
+    expect(classify(chapter([1, 'vim x\n']))[0]!.commands).toEqual([]);
+    expect(classify(chapter([1, 'NAME\nkubectl get\n']))[0]!.commands).toEqual([]);
+  });
+  test('an output block belongs to the command block before it (the one running its echoed tool)', () => {
+    const out = classify(chapter(
+      [1, 'Connected to x.\n'],
+      [4, 'telnet 10.0.0.1 6379\n'],
+      [7, 'kubectl get pods\n'],
+      [10, 'apiVersion: v1\nkind: Service\n'],
+      [14, 'Connection refused\n'],
+      [17, '# telnet 10.0.0.1 6379\nConnection closed by foreign host.\n'],
+      [21, '$ curl x\nok\n'],
+      [25, 'more\n'],
+    ));
+    expect(out.map((b) => [b.id, b.kind, b.attachedTo, b.expected])).toEqual([
+      ['p#b1', 'output', undefined, 'connected'],
+      ['p#b2', 'command', undefined, undefined],
+      ['p#b3', 'command', undefined, undefined],
+      ['p#b4', 'yaml', undefined, undefined],
+      ['p#b5', 'output', 'p#b3', 'refused'],
+      ['p#b6', 'output', 'p#b2', 'closed'],
+      ['p#b7', 'output', undefined, undefined],
+      ['p#b8', 'output', 'p#b3', undefined],
+    ]);
+  });
+  test('a manifest shown before a command is matched to the labs file it applies, by kind and name', () => {
+    const svc = (name: string) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n`;
+    const files: Record<string, unknown[]> = {
+      'a.yaml': [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' } }],
+      'b.yaml': [{ apiVersion: 'v1', kind: 'ServiceEntry', metadata: { name: 'x' } }, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'b' } }],
+    };
+    const out = classify(chapter(
+      [1, svc('a')],
+      [6, svc('a')],
+      [11, 'spec:\n  x: 1\n'],
+      [14, 'kubectl apply -f istio-workshop-labs/a.yaml'],
+      [17, 'kubectl apply -f istio-workshop-labs/a.yaml\nkubectl apply -f istio-workshop-labs/missing.yaml'],
+      [21, svc('b')],
+      [26, 'kubectl apply -f istio-workshop-labs/b.yaml'],
+      [29, svc('b')],
+    ), (p) => files[p]);
+    expect(out.map((b) => b.shownFor)).toEqual(['p#b5', 'p#b4', undefined, undefined, undefined, 'p#b7', undefined, undefined]);
+    expect(out[1]!.reason).toContain('p#b4');
+    expect(out[1]!.reason).toContain('istio-workshop-labs/a.yaml');
+    expect(out[0]!.reason).toContain('p#b5');
+    expect(out[7]!.reason).not.toContain('p#');
+    // Without the labs files nothing is matched.
+    expect(classify(chapter([1, svc('a')], [6, 'kubectl apply -f istio-workshop-labs/a.yaml'])).map((b) => b.shownFor)).toEqual([undefined, undefined]);
+    // Another kind or name is not the file's.
+    expect(classify(chapter([1, svc('z')], [6, 'kubectl apply -f istio-workshop-labs/a.yaml']), (p) => files[p]).map((b) => b.shownFor)).toEqual([undefined, undefined]);
+  });
+});
+
+describe('classify: boundaries', () => {
+  test('a pipe or && inside a process substitution stays inside it', () => {
+    expect(parseCommandLine('diff <(a 1 | b 2) x', 1).map((c) => [c.words, c.inner.map((i) => i.words)])).toEqual([[['diff', '<(…)', 'x'], [['a', '1'], ['b', '2']]]]);
+  });
+  test('a transcript line is one line', () => {
+    expect(isTranscriptLine('$ kubectl get\rx')).toBeUndefined();
+  });
+  test('YAML found after blank lines, indented comments and document markers; an error in any document is not YAML', () => {
+    expect(yamlDocs('\n  \napiVersion: v1\nkind: A\n')?.manifest).toBe(true);
+    expect(yamlDocs('  # c\nkind: A\napiVersion: v1\n')?.manifest).toBe(true);
+    expect(yamlDocs('--- \nkind: A\napiVersion: v1\n')?.manifest).toBe(true);
+    expect(yamlDocs(' - name: a\n - name: b\n')).toEqual({ docs: [[{ name: 'a' }, { name: 'b' }]], manifest: false });
+    expect(yamlDocs('a: 1\n---\nb: [x\n')).toBeUndefined();
+  });
+  test('interactive flags: letters only, the whole word', () => {
+    expect(interactiveFlags(['kubectl', 'exec', 'p', '-it'])).toEqual(['-it']);
+    expect(interactiveFlags(['kubectl', 'exec', '-iq', '-t1', 'pod--tty', 'p'])).toEqual(['-iq']);
+  });
+  test('istioctl subcommands that install, not the same words of another tool', () => {
+    expect(commandPolicy([cmd(1, 'kubectl', 'upgrade')]).policy).toBe('run');
+  });
+  test('command and output blocks have no documents and are not manifests', () => {
+    const [c, o] = classify(chapter([1, 'kubectl get pods'], [4, 'NAME\nx\n']));
+    expect([c!.docs, c!.manifest, o!.docs, o!.manifest]).toEqual([[], false, [], false]);
+  });
+  test('a line of only an operator, or a word that is not an assignment, makes the block output', () => {
+    expect(classify(chapter([1, 'kubectl get\n;\n'])).map((b) => [b.kind, b.commands])).toEqual([['output', [{ line: 2, text: 'kubectl get', words: ['kubectl', 'get'], inner: [] }]]]);
+    expect(classify(chapter([1, ';\nfoo\n'])).map((b) => [b.kind, b.commands])).toEqual([['output', []]]);
+    expect(classify(chapter([1, 'FOO=bar baz\n'])).map((b) => b.kind)).toEqual(['output']);
+  });
+  test('a trailing # is a comment of that command, not a comment line', () => {
+    expect(classify(chapter([1, 'kubectl get pods #\n']))[0]!.commands.map((c) => c.words)).toEqual([['kubectl', 'get', 'pods']]);
+  });
+  test('kube-inject only by istioctl, with -f or --filename', () => {
+    const [b] = classify(chapter([1, 'kubectl apply -f <(x kube-inject -f istio-workshop-labs/e.yaml)\nkubectl apply -f <(istioctl kube-inject --filename istio-workshop-labs/g.yaml)']));
+    expect(b!.applies.map((a) => [a.labsPath, a.inject, a.command.line])).toEqual([['g.yaml', true, 3]]);
+  });
+  test('output right after the first block; after a block running several tools', () => {
+    expect(classify(chapter([1, 'kubectl get pods'], [4, 'NAME\nx\n'])).map((b) => b.attachedTo)).toEqual([undefined, 'p#b1']);
+    expect(classify(chapter([1, 'kubectl get pods\ncurl x'], [4, '$ curl x\nok\n'])).map((b) => b.attachedTo)).toEqual([undefined, 'p#b1']);
+  });
+  test('matched by any of a block\'s objects; fragments and objects without metadata are handled', () => {
+    const labs: Record<string, unknown[]> = {
+      'a.yaml': [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' } }],
+      'n.yaml': [{ apiVersion: 'v1', kind: 'Namespace' }],
+    };
+    const out = classify(chapter(
+      [1, 'apiVersion: v1\nkind: Other\nmetadata:\n  name: o\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n'],
+      [12, 'kind: Service\nmetadata:\n  name: a\n'],
+      [16, 'apiVersion: v1\nkind: Namespace\n'],
+      [19, 'kubectl apply -f istio-workshop-labs/a.yaml\nkubectl apply -f istio-workshop-labs/n.yaml'],
+    ), (p) => labs[p]);
+    expect(out.map((b) => [b.kind, b.manifest, b.shownFor])).toEqual([['yaml', true, 'p#b4'], ['yaml', false, undefined], ['yaml', true, 'p#b4'], ['command', false, undefined]]);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * The workshop reader function by function, in process, on small inputs (Markdown snippets,
+ * shell command lines, YAML manifests): no git, no subprocess, no whole-chapter analysis
+ * (workshop-reader.test.ts does that, with a git call per analysis; workshop.test.ts through
+ * `npm run workshop`). Every test takes milliseconds, so mutation testing can re-run them for
+ * each mutant (vitest.mutation.config.ts). They assert values: ids, line numbers, words,
+ * policies, outcomes, severities, and the values a finding names (line, flag, path, suggested
+ * command), not a finding's prose.
+ *
+ * One file per module (workshop-parse-units, workshop-classify-units, workshop-check-units): a
+ * mutant re-runs only the files whose tests reach it, in a fresh worker that imports that file's
+ * modules again, so each file imports no more than its module needs.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { findChapter, frontMatter, parseChapter, readChapter, slug } from '../../workshop/parse.ts';
+
+const WORKSHOPS = join(import.meta.dirname, '..', 'workshops');
+
+describe('parse: front matter', () => {
+  test('the title and the number of lines it spans; anything else is no front matter', () => {
+    expect(frontMatter('---\ntitle: "Egress Gateway"\nweight: 5\n---\n\nbody\n')).toEqual({ title: 'Egress Gateway', lines: 4 });
+    expect(frontMatter('  ---  \ntitle: x\n ---\n')).toEqual({ title: 'x', lines: 3 });
+    expect(frontMatter('+++\nweight = 2\ntitle = "Egress Gateway"\n+++\nbody\n')).toEqual({ title: 'Egress Gateway', lines: 4 });
+    expect(frontMatter('+++\nsubtitle = "x"\n  title = "y"\n+++\n')).toEqual({ title: '', lines: 4 });
+    expect(frontMatter('+++\ntitle="a b"\n+++\n')).toEqual({ title: 'a b', lines: 3 });
+    expect(frontMatter('---\nweight: 5\n---\n')).toEqual({ title: '', lines: 3 });
+    expect(frontMatter('---\ntitle: 5\n---\n')).toEqual({ title: '', lines: 3 });
+    expect(frontMatter('---\n- title\n---\n')).toEqual({ title: '', lines: 3 });
+    expect(frontMatter('---\njust words\n---\n')).toEqual({ title: '', lines: 3 });
+    expect(frontMatter('---\n---\n')).toEqual({ title: '', lines: 2 });
+    expect(frontMatter('---\ntitle: x\n')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('---')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('+++\ntitle = "x"\n---\n')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('# Egress\n---\n')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('')).toEqual({ title: '', lines: 0 });
+  });
+  test('slugs: lower case, words joined by one dash, no dash at either end, "section" when empty', () => {
+    expect(slug('Egress Gateway')).toBe('egress-gateway');
+    expect(slug('  (Step 3): Redis & the Mesh!  ')).toBe('step-3-redis-the-mesh');
+    expect(slug('-a-')).toBe('a');
+    expect(slug('a--b')).toBe('a-b');
+    expect(slug('***')).toBe('section');
+    expect(slug('')).toBe('section');
+  });
+});
+
+describe('parse: blocks of a chapter', () => {
+  test('anchors: a level-2+ heading, a numbered step (from the list start), not a level-1 heading or a bullet', () => {
+    const md = [
+      '# Title', '', '```sh', 'a', '```', '',
+      '## Use `kubectl` *now*', '', '```', 'h', '```', '',
+      '3. x', '', '   ```', '   b', '   ```', '',
+      '4. y', '', '    indented', '', '   ~~~~', '   c', '   ~~~~', '',
+      '- bullet', '', '  ```', '  d', '  ```', '',
+    ].join('\n');
+    const c = parseChapter(md, 'content/a/page.mdx.md');
+    expect(c.page).toBe('page.mdx');
+    expect(c.title).toBe('');
+    expect(c.commented).toEqual([]);
+    expect(c.blocks.map((b) => [b.id, b.anchor, b.line, b.endLine, b.info, b.text, b.file])).toEqual([
+      ['page.mdx#top.1', 'top', 3, 5, 'sh', 'a\n', 'content/a/page.mdx.md'],
+      ['page.mdx#use-kubectl-now.1', 'use-kubectl-now', 9, 11, '', 'h\n', 'content/a/page.mdx.md'],
+      ['page.mdx#step3.1', 'step3', 15, 17, '', 'b\n', 'content/a/page.mdx.md'],
+      ['page.mdx#step4.1', 'step4', 23, 25, '', 'c\n', 'content/a/page.mdx.md'],
+      ['page.mdx#step4.2', 'step4', 29, 31, '', 'd\n', 'content/a/page.mdx.md'],
+    ]);
+  });
+  test('front matter keeps the file\'s line numbers; a repeated step number continues its count; an unclosed fence ends at the last line', () => {
+    const md = ['---', 'title: Egress Gateway', '---', '1. a', '', '```', 'x', '```', '', '1. b', '', '   ```yaml', '   y: 1', '   ```', '', '```', 'open', 'still'].join('\n');
+    const c = parseChapter(md, 'p.md');
+    expect(c.title).toBe('Egress Gateway');
+    expect(c.page).toBe('p');
+    expect(c.blocks.map((b) => [b.id, b.line, b.endLine, b.text])).toEqual([
+      ['p#step1.1', 6, 8, 'x\n'],
+      ['p#step1.2', 12, 14, 'y: 1\n'],
+      ['p#step1.3', 16, 18, 'open\nstill\n'],
+    ]);
+  });
+  test('a list without a start number counts from 1; items before the one holding the block count', () => {
+    const md = ['1. a', '2. b', '3. c', '', '   ```', '   z', '   ```', ''].join('\n');
+    expect(parseChapter(md, 'p.md').blocks.map((b) => b.id)).toEqual(['p#step3.1']);
+  });
+  test('fences inside HTML comments are recorded by their opening line, not read as blocks', () => {
+    const md = [
+      'intro', '', '<!--', '```', 'e', '```', 'text', '~~~', 'f', '~~~', '-->', '',
+      '<!-- ```', 'helm init', '``` -->', '', '<div>', '```', '</div>', '', '```', 'kept', '```', '',
+    ].join('\n');
+    const c = parseChapter(md, 'p.md');
+    expect(c.commented).toEqual([4, 8, 13]);
+    expect(c.blocks.map((b) => [b.id, b.line, b.text])).toEqual([['p#top.1', 21, 'kept\n']]);
+  });
+  test('an empty page has no blocks', () => {
+    expect(parseChapter('', 'p.md')).toEqual({ file: 'p.md', title: '', page: 'p', blocks: [], commented: [] });
+  });
+});
+
+describe('parse: finding the chapter in a checkout', () => {
+  let repo = '';
+  beforeAll(() => {
+    repo = mkdtempSync(join(tmpdir(), 'egress-verify-workshop-units-'));
+    mkdirSync(join(repo, 'content', 'b', 'deep'), { recursive: true });
+    mkdirSync(join(repo, 'content', 'a'), { recursive: true });
+    writeFileSync(join(repo, 'content', 'a', 'one.md'), '---\ntitle: One\n---\n```\nkubectl get pods\n```\n');
+    writeFileSync(join(repo, 'content', 'b', 'deep', 'two.md'), '---\ntitle: Two\n---\n');
+    writeFileSync(join(repo, 'content', 'b', 'twin.md'), '---\ntitle: Twin\n---\n');
+    writeFileSync(join(repo, 'content', 'b', 'deep', 'twin.md'), '+++\ntitle = "Twin"\n+++\n');
+    writeFileSync(join(repo, 'content', 'b', 'Two.txt'), '---\ntitle: Text\n---\n');
+  });
+  afterAll(() => {
+    if (repo) rmSync(repo, { recursive: true, force: true });
+  });
+  test('the page with the title, as a path relative to the checkout, in sub-folders too', () => {
+    expect(findChapter(repo, 'One')).toBe('content/a/one.md');
+    expect(findChapter(repo, 'Two')).toBe('content/b/deep/two.md');
+    expect(findChapter(join(WORKSHOPS, 'clean'))).toBe('content/labs-chapters/05-leaving-the-mesh.md');
+  });
+  test('no page, several pages, or no content folder: an error naming the setting', () => {
+    expect(() => findChapter(repo, 'Text')).toThrow(/WORKSHOP_CHAPTER/);
+    expect(() => findChapter(repo, 'Twin')).toThrow(/content\/b\/deep\/twin\.md, content\/b\/twin\.md/);
+    expect(() => findChapter(join(repo, 'content'), 'One')).toThrow(/WORKSHOP_REPO=/);
+  });
+  test('readChapter parses the file under the checkout', () => {
+    const c = readChapter(repo, 'content/a/one.md');
+    expect([c.file, c.title, c.page]).toEqual(['content/a/one.md', 'One', 'one']);
+    expect(c.blocks.map((b) => [b.id, b.line, b.text])).toEqual([['one#top.1', 4, 'kubectl get pods\n']]);
+  });
+});
+
+describe('parse: boundaries', () => {
+  test('front matter needs its delimiter on the first line; an empty YAML body is no title', () => {
+    expect(frontMatter('title = "a"\ntitle = "a"\n')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('---\n~\n---\n')).toEqual({ title: '', lines: 3 });
+  });
+  test('a heading\'s text without its inline HTML; the blanked front matter cannot make a heading', () => {
+    expect(parseChapter('## Step <b>two</b> `x`\n\n```\na\n```\n', 'p.md').blocks.map((b) => b.id)).toEqual(['p#step-two-x.1']);
+    expect(parseChapter('---\ntitle: T\n---\n---\n```\nx\n```\n', 'p.md').blocks.map((b) => [b.id, b.line])).toEqual([['p#top.1', 5]]);
+  });
+  test('a heading inside the last step keeps its anchor for a block after the list', () => {
+    expect(parseChapter('1. a\n\n   ### Sub\n\n```\nx\n```\n', 'p.md').blocks.map((b) => b.id)).toEqual(['p#sub.1']);
+  });
+  test('an indented code block is not a block of the chapter', () => {
+    expect(parseChapter('para\n\n    indented\n', 'p.md').blocks).toEqual([]);
+  });
+  test('comments: indented ones count, inline ones and HTML blocks that only contain one do not', () => {
+    expect(parseChapter('  <!--\n```\nx\n```\n-->\n', 'p.md').commented).toEqual([2]);
+    expect(parseChapter('text <!-- ``` --> more\n', 'p.md').commented).toEqual([]);
+    expect(parseChapter('<div>\n<!--\n```\nx\n```\n-->\n</div>\n', 'p.md').commented).toEqual([]);
+  });
+});
+
+describe('parse: several pages with one title are named in path order', () => {
+  let repo = '';
+  beforeAll(() => {
+    repo = mkdtempSync(join(tmpdir(), 'egress-verify-workshop-units-'));
+    mkdirSync(join(repo, 'content'));
+    for (const n of ['q', 'c', 'x', 'a', 'm', 'f', 'z', 'b']) writeFileSync(join(repo, 'content', `${n}.md`), '---\ntitle: Same\n---\n');
+  });
+  afterAll(() => {
+    if (repo) rmSync(repo, { recursive: true, force: true });
+  });
+  test('sorted', () => {
+    expect(() => findChapter(repo, 'Same')).toThrow('(content/a.md, content/b.md, content/c.md, content/f.md, content/m.md, content/q.md, content/x.md, content/z.md)');
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The workshop reader in-process (parse, classify, check): the whole analysis of each chapter
+ * under self-tests/workshops/ against a recorded expectation. workshop.test.ts runs the same
+ * chapters through `npm run workshop` in a subprocess and asserts the findings that matter one by
+ * one; this file pins every field (block ids and lines, words, placeholders, applies, outcomes,
+ * policies and reasons, every finding and note) in the test process, where mutation testing can
+ * see which code it reaches (vitest.mutation.config.ts).
+ *
+ * The expectations are files (self-tests/workshops/expected/*.json). After a deliberate change of
+ * the reader, review the new analysis and update them with `npx vitest run --project self
+ * self-tests/workshop/report.test.ts -u`; git diff then shows what changed.
+ */
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { ROOT_DIR } from '../../helpers/run/manifests.ts';
+import { frontMatter, parseChapter, slug } from '../../workshop/parse.ts';
+import { analyse } from '../../workshop/report.ts';
+
+const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
+
+/** The analysis as stable text: absolute paths of this checkout replaced by `<workshops>`. */
+async function analysisText(name: string, withLabs: boolean): Promise<string> {
+  const repo = join(WORKSHOPS, name);
+  const a = await analyse({ repo, labs: withLabs ? join(repo, 'labs') : undefined, chapter: undefined });
+  const { notes, blocks, findings } = a;
+  return `${JSON.stringify({ file: a.chapter.file, notes, blocks, findings }, null, 2).split(WORKSHOPS).join('<workshops>')}\n`;
+}
+
+describe('the workshop reader in-process: every field of the analysis', () => {
+  test('clean chapter, with its labs folder', async () => {
+    await expect(await analysisText('clean', true)).toMatchFileSnapshot('../workshops/expected/clean.json');
+  });
+  test('commands of older releases, without labs', async () => {
+    await expect(await analysisText('commands', false)).toMatchFileSnapshot('../workshops/expected/commands.json');
+  });
+  test('manifests and labs files, with and without the labs folder', async () => {
+    await expect(await analysisText('manifests', true)).toMatchFileSnapshot('../workshops/expected/manifests.json');
+    await expect(await analysisText('manifests', false)).toMatchFileSnapshot('../workshops/expected/manifests-no-labs.json');
+  });
+});
+
+describe('the chapter parser: front matter and step ids', () => {
+  test('front matter: the title and the number of lines it takes', () => {
+    expect(frontMatter('---\ntitle: "Egress Gateway"\nweight: 5\n---\n\nbody\n')).toEqual({ title: 'Egress Gateway', lines: 4 });
+    expect(frontMatter('  ---  \ntitle: x\n---\n')).toEqual({ title: 'x', lines: 3 });
+    expect(frontMatter('+++\nweight = 2\ntitle = "Egress Gateway"\n+++\nbody\n')).toEqual({ title: 'Egress Gateway', lines: 4 });
+    expect(frontMatter('+++\nsubtitle = "x"\n+++\n')).toEqual({ title: '', lines: 3 });
+    // No title, a title that is not a string, an unclosed block, no front matter at all.
+    expect(frontMatter('---\nweight: 5\n---\n')).toEqual({ title: '', lines: 3 });
+    expect(frontMatter('---\ntitle: 5\n---\n')).toEqual({ title: '', lines: 3 });
+    expect(frontMatter('---\n---\n')).toEqual({ title: '', lines: 2 });
+    expect(frontMatter('---\ntitle: x\n')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('+++\ntitle = "x"\n---\n')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('# Egress\n---\n')).toEqual({ title: '', lines: 0 });
+    expect(frontMatter('')).toEqual({ title: '', lines: 0 });
+  });
+  test('slugs are lower case, words joined by one dash, no dash at either end', () => {
+    expect(slug('Egress Gateway')).toBe('egress-gateway');
+    expect(slug('  (Step 3): Redis & the Mesh!  ')).toBe('step-3-redis-the-mesh');
+    expect(slug('-a-')).toBe('a');
+    expect(slug('***')).toBe('section');
+    expect(slug('')).toBe('section');
+  });
+  test('blocks get ids by heading or step and their opening-fence line; a repeated step number continues the count', () => {
+    const md = [
+      '---', 'title: Egress Gateway', '---', '', '## Before You Begin', '', '~~~', 'kubectl get pods', '~~~', '',
+      '1. a', '', '```', 'x', '```', '', '1. b', '', '   ```yaml', '   y: 1', '   ```', '', '<!-- ```', 'helm init', '``` -->', '',
+    ].join('\n');
+    const c = parseChapter(md, 'content/p/07-page.md');
+    expect(c.title).toBe('Egress Gateway');
+    expect(c.file).toBe('content/p/07-page.md');
+    expect(c.blocks.map((b) => [b.id, b.line, b.endLine, b.info, b.text])).toEqual([
+      ['07-page#before-you-begin.1', 7, 9, '', 'kubectl get pods\n'],
+      ['07-page#step1.1', 13, 15, '', 'x\n'],
+      ['07-page#step1.2', 19, 21, 'yaml', 'y: 1\n'],
+    ]);
+    expect(c.commented).toEqual([23]);
+  });
+});
