@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     await mkdir(join(probe, 'probe'), { recursive: true });
     await mkdir(join(probe, 'tmp'), { recursive: true });
     await stage(probe, [node]);
-    await copyFile(join(ROOT, 'helpers', 'probe.mjs'), join(probe, 'probe', 'probe.mjs'));
+    await copyFile(join(ROOT, 'helpers', 'external', 'probe.mjs'), join(probe, 'probe', 'probe.mjs'));
     await writeFile(join(probe, 'Dockerfile'), PROBE_DOCKERFILE);
     await build('egress-verify/probe:local', probe);
   } finally {

@@ -146,7 +146,7 @@ describe('npm test: user-facing failures print one clean block', () => {
     const { exitCode, out } = await npmTest({ CLUSTER: 'existing', KUBECONFIG: work });
     expect(exitCode).toBe(1);
     expect(out).toContain('EISDIR');
-    expect(out).toMatch(/^ *❯ guardExistingContext helpers\/kube\.ts:\d+:\d+$/m);
+    expect(out).toMatch(/^ *❯ guardExistingContext helpers\/cluster\/context-guard\.ts:\d+:\d+$/m);
   });
 });
 
