@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { log } from '../run/progress.ts';
+import { UserFacingError } from '../run/user-facing.ts';
 
 export const KIND_NETWORK = 'kind';
 
@@ -37,6 +38,26 @@ export function kindNetwork(env: Readonly<Record<string, string | undefined>> = 
 /** kind's refusal to create over nodes that exist (create.go, alreadyExists). */
 export function isAlreadyExistsError(output: string, name: string): boolean {
   return output.includes(`node(s) already exist for a cluster with the name "${name}"`);
+}
+
+/**
+ * The node image kind could neither find in the local engine nor pull, from its output: kind
+ * inspects the image, else pulls it up to five times, then fails with `failed to pull image "<image>"`
+ * (kind v0.32.0 pkg/cluster/internal/providers/docker/images.go, pull).
+ */
+export function unavailableNodeImage(output: string): string | undefined {
+  return /failed to pull image "([^"]+)"/.exec(output)?.[1];
+}
+
+/** The user-facing failure for a node image kind could not get. */
+export class NodeImageUnavailableError extends UserFacingError {
+  constructor(image: string) {
+    super('kind could not get its node image', [
+      `${image} is not in the local Docker engine and could not be pulled (no registry answered)`,
+      'pull it where a registry is reachable and `docker save` / `docker load` it here, or set KIND_NODE_IMAGE to a kind node image present locally (`docker images kindest/node`)',
+    ]);
+    this.name = 'NodeImageUnavailableError';
+  }
 }
 
 function outputOf(e: unknown): string {
@@ -144,6 +165,8 @@ export class KindCluster {
       // is already stopping it, this waits for that one.)
       // The create's error is the one thrown: a failing delete here is only logged.
       await cluster.stop().catch((cleanup: unknown) => log(`kind delete cluster "${o.name}" after the failed create failed too: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`));
+      const image = unavailableNodeImage(outputOf(e));
+      if (image) throw new NodeImageUnavailableError(image);
       throw e;
     }
     cluster.createdNow();

@@ -83,17 +83,22 @@ export interface ClusterHostStat {
 
 /**
  * Envoy's `clusters` admin page: one line per cluster/host/stat, `cluster::host:port::stat::value`
- * (e.g. `outbound|6379||redis.memorystore.internal::172.18.0.5:6379::cx_total::2`). Per-host
- * counters are printed whatever the stats inclusion settings, so they show where the proxy
- * really connected.
+ * (e.g. `outbound|6379||redis.memorystore.internal::172.18.0.5:6379::cx_total::2`). An IPv6
+ * host is printed bracketed and itself contains `::` (`cluster::[fd00::7]:8443::cx_active::1`),
+ * so a line is read as: the cluster before the first `::`, the stat and value as the last two
+ * fields, the host as what is between. Per-host counters are printed whatever the stats
+ * inclusion settings, so they show where the proxy really connected.
  */
 export function parseClusterHostStats(text: string): ClusterHostStat[] {
   const out: ClusterHostStat[] = [];
   for (const line of text.split('\n')) {
     const parts = line.trim().split('::');
-    if (parts.length !== 4) continue;
-    const [cluster, host, stat, value] = parts as [string, string, string, string];
-    if (!/^[^\s:]+:\d+$|^\[[0-9a-f:]+\]:\d+$/i.test(host)) continue;
+    if (parts.length < 4) continue;
+    const cluster = parts[0]!;
+    const value = parts[parts.length - 1]!;
+    const stat = parts[parts.length - 2]!;
+    const host = parts.slice(1, -2).join('::');
+    if (!/^[^\s:]+:\d+$|^\[[0-9a-f:.]+\]:\d+$/i.test(host)) continue;
     out.push({ cluster, host, stat, value });
   }
   return out;
