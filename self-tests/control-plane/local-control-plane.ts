@@ -16,6 +16,8 @@
  * ones that matter here:
  * - kube-apiserver `--endpoint-reconciler-type=none`: no lease/endpoint for the `kubernetes`
  *   Service (this machine has no routable address to advertise), `--advertise-address=127.0.0.1`.
+ * - kube-apiserver `--disable-admission-plugins=TaintNodesByCondition`, controller-manager without
+ *   `nodelifecycle`: kwok's nodes are Ready from the start and send no heartbeats.
  * - controller-manager and scheduler `--secure-port=0`: no HTTPS port of their own (nothing to
  *   collide with), `--leader-elect=false`.
  * - kwok `--manage-all-nodes=true`: every Node is kwok's; its default stages make each pod bound
@@ -40,10 +42,12 @@ export function toolsBinDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+/** kwok's stages, written by `npm run tools:build` beside the binaries. */
+export const KWOK_STAGES = 'kwok-stages.yaml';
 
 /** undefined when every binary is there; otherwise what is missing and how to get it. */
 export function missingBinaries(binDir: string, names: readonly string[] = CONTROL_PLANE_BINARIES): string | undefined {
-  const missing = names.filter((n) => !existsSync(join(binDir, n)));
+  const missing = names.filter((n) => !existsSync(join(binDir, n)) || (n === 'kwok' && !existsSync(join(binDir, KWOK_STAGES))));
   if (missing.length === 0) return undefined;
   return `${missing.join(', ')} not built in ${binDir}: run \`npm run tools:build\` (Go >= 1.26; see the README, "Real components")`;
 }
@@ -181,6 +185,9 @@ export class StartedControlPlane {
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--authorization-mode=RBAC', '--allow-privileged=true',
       '--endpoint-reconciler-type=none',
+      // A new Node gets the not-ready taint from this plugin, and only the controller-manager's
+      // node lifecycle controller (off here: kwok's nodes send no heartbeats) would lift it.
+      '--disable-admission-plugins=TaintNodesByCondition',
       `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
     ]);
     await this.#writeKubeconfig();
@@ -200,7 +207,9 @@ export class StartedControlPlane {
       '--controllers=*,-nodeipam,-nodelifecycle,-ttl,-bootstrapsigner,-tokencleaner',
     ]);
     this.#spawn('kube-scheduler', [kubeconfig, '--leader-elect=false', '--secure-port=0']);
-    this.#spawn('kwok', [kubeconfig, '--manage-all-nodes=true', `--cidr=${POD_CIDR}`]);
+    // kwok's binary has no stages of its own: `npm run tools:build` writes its default ("fast")
+    // node and pod stages from the kwok module (kustomize/stage/{node,pod}/fast) beside it.
+    this.#spawn('kwok', [kubeconfig, `--config=${join(this.binDir, KWOK_STAGES)}`, '--manage-all-nodes=true', `--cidr=${POD_CIDR}`]);
     for (let i = 0; i < nodes; i++) await this.#createNode(`kwok-node-${i}`);
     // Pods need the namespace's default ServiceAccount (the controller-manager's
     // serviceaccount controller creates it), and the nodes must be Ready (kwok's node stage).
