@@ -45,6 +45,14 @@ export const pins = {
   // renovate: datasource=github-releases depName=istio/istio
   istioMatrix: ['1.29.8', '1.30.5'],
 
+  /**
+   * The Istio built from its Go module for the self-tests (`npm run tools:build`): the module
+   * proxy serves no commit of the 1.28-1.30 releases (refused: "This module version is not
+   * available"), but it serves 1.31.0's tag commit, listed as a snapshot. Named by its version
+   * and commit everywhere it is used.
+   */
+  istioBuild: { version: '1.31.0', commit: 'eed52ebb66ad', module: 'istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad' },
+
   /** microservices-demo cartservice image (v0.10.x, amd64 only). */
   // renovate: datasource=github-releases depName=GoogleCloudPlatform/microservices-demo
   cartservice: 'v0.10.6',

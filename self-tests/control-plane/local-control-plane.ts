@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
+import { pins } from '../../helpers/run/pins.ts';
 import { pollTimed, RetryableError } from '../../helpers/run/poll.ts';
 import { formatDuration } from '../../helpers/run/progress.ts';
 import { type Certificates, makeCertificates } from './certificates.ts';
@@ -39,6 +40,11 @@ import { type Certificates, makeCertificates } from './certificates.ts';
 /** Where `npm run tools:build` puts the binaries (TOOLS_DIR overrides). */
 export function toolsBinDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.TOOLS_DIR?.trim() || join(ROOT_DIR, '.tools', 'bin'));
+}
+
+/** Where `npm run tools:build` puts the Istio binaries it builds (istioctl, pilot-discovery, pilot-agent). */
+export function istioBinDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(toolsBinDir(env), '..', 'istio', pins.istioBuild.version, 'bin');
 }
 
 export const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
