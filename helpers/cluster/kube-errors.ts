@@ -76,6 +76,8 @@ export function apiMessage(e: unknown): string {
  * (e.g. a 422 Invalid lists each field with its own message).
  */
 export function refusalMessage(e: unknown): string {
+  const unserved = unservedApi(e);
+  if (unserved) return `${unserved} is not served by this API server (HTTP 404 from its discovery)`;
   const base = apiMessage(e);
   if (!(e instanceof ApiException) || typeof e.body !== 'string') return base;
   let causes: { field?: string; message?: string }[] = [];
@@ -97,13 +99,17 @@ export function refusalMessage(e: unknown): string {
  * - A server-side-apply patch with a field the schema does not declare is refused with 500
  *   "failed to create typed patch object (...): ... field not declared in schema"
  *   (kubernetes/kubernetes#139253, open as of v1.36): a refusal despite the code.
- * - A kind the server does not serve ("Unrecognized API version and kind", client-node's
- *   discovery in dist/object.js specUriPath) is a refusal of the manifest's apiVersion/kind.
+ * - A kind or apiVersion the server does not serve is a refusal of the manifest: client-node's
+ *   discovery (dist/object.js) says "Unrecognized API version and kind" for a kind missing from
+ *   a served group version, and rethrows the discovery's 404 as "Failed to fetch resource
+ *   metadata for <apiVersion>/<kind>" for a group version not served at all (e.g.
+ *   rbac.authorization.k8s.io/v1beta1, gone since Kubernetes 1.22).
  * Everything else (403, 404 of the namespace, 409, 429, other 5xx, network errors) is not.
  */
 export function isManifestRefusal(e: unknown): boolean {
   if (e instanceof ApiException) {
     if (e.code === 400 || e.code === 422) return true;
+    if (e.code === 404) return unservedApi(e) !== undefined;
     if (e.code === 500) {
       const text = typeof e.body === 'string' ? statusText(e.body) : '';
       return /failed to create typed patch object|field not declared in schema/.test(text);
@@ -111,4 +117,10 @@ export function isManifestRefusal(e: unknown): boolean {
     return false;
   }
   return e instanceof Error && e.message.startsWith('Unrecognized API version and kind');
+}
+
+/** `<apiVersion>/<kind>` when the error is client-node's discovery finding no such group version. */
+function unservedApi(e: unknown): string | undefined {
+  if (!(e instanceof ApiException) || e.code !== 404) return undefined;
+  return /^Failed to fetch resource metadata for (\S+): /.exec(e.message)?.[1];
 }

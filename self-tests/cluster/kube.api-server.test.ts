@@ -114,6 +114,12 @@ describe('apply and the strict dry run, against the real API server', () => {
     expect(e.refusals[0]).toContain('Unrecognized API version and kind');
   });
 
+  test('an apiVersion the server no longer serves is a refusal naming it, not a 404 of the cluster', async (ctx) => {
+    needTools(ctx, problem);
+    const e = await refusalOf([{ apiVersion: 'rbac.authorization.k8s.io/v1beta1', kind: 'ClusterRoleBinding', metadata: { name: 'x' } }]);
+    expect(e.refusals[0]).toBe('ClusterRoleBinding x: rbac.authorization.k8s.io/v1beta1/ClusterRoleBinding is not served by this API server (HTTP 404 from its discovery)');
+  });
+
   test('a webhook that does not answer is the cluster\'s failure, not a refusal of the chapter', async (ctx) => {
     needTools(ctx, problem);
     const closed = await freePort();
