@@ -74,9 +74,10 @@ export const decisionModules = [
  * the object predicates of helpers/cluster/kube-objects.ts (deploymentWaiting, theReadyPod,
  * freshReadyPods, podReady, hasIstioSidecar, exitCodeOf), whose tests (kube-objects.test.ts) do
  * not load @kubernetes/client-node. Also mutated and tested in-process: the error and Status
- * texts, the context guard and kubeconfig loading (kube-decisions.test.ts); the strict dry run's
- * requests (dry-run.test.ts, a loopback request recorder); exec and port-forward against the
- * streaming stand-in (kube-streaming.test.ts, waits of 1 s, 1.5 s per test, in mutation runs).
+ * texts (kube-errors.test.ts), the context guard (context-guard.test.ts) and kubeconfig loading
+ * (kube.kubeconfig.test.ts); the strict dry run's requests and middleware (kube.dry-run.test.ts,
+ * a loopback request recorder); exec and port-forward against the streaming stand-in
+ * (kube-streaming.test.ts, waits of 1 s, 1.5 s per test, in mutation runs).
  */
 
 /**
@@ -134,6 +135,9 @@ export default {
   jsonReporter: { fileName: jsonReport },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   tempDirName: '.stryker-tmp',
+  // Not copied into the sandbox: the Go-built tools and the PyPI Envoy venvs (gigabytes; a venv's
+  // lib64 link made the copy fail with EISDIR), and the run's artifacts.
+  ignorePatterns: ['/.tools', '/artifacts'],
   cleanTempDir: true,
   // StrykerJS gives a mutant 1.5 x its covering tests' time + its dry run's overhead (11-17 s
   // measured here) + this, then restarts the test runner (about 20 s lost each). Most hangs end

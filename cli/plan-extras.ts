@@ -2,17 +2,12 @@
  * What the plan shows besides the steps: where the tools will come from and which cluster and
  * context the run will use. Computed from settings alone: no command is run, nothing is fetched.
  */
-import { join } from 'node:path';
 import { partitionByPresence } from '../helpers/run/docker.ts';
 import { createArgs, deleteArgs, describeArgs } from '../helpers/external/gcp.ts';
 import { HOST_MINIMUM } from '../helpers/cluster/host.ts';
-import { KIND_NETWORK, kindNetwork } from '../helpers/cluster/kind.ts';
+import { KIND_NETWORK, kindNetwork, kubeconfigPathFor } from '../helpers/cluster/kind.ts';
 import { cartImageDefault, type Settings } from '../helpers/run/settings.ts';
 import { cachePath, currentPlatform, dockerServerVersion, releaseAsset, type ToolNeed, toolNeeds } from '../helpers/run/tools.ts';
-
-export function kubeconfigPathFor(s: Settings): string {
-  return join(s.artifactsDir, 'kubeconfig');
-}
 
 function gcloudPlan(s: Settings): string[] {
   const t = {

@@ -18,7 +18,7 @@ import { KindCluster, kindNetwork, loadFailureWarning, type StartedKindCluster }
 import { Kube } from '../helpers/cluster/kube.ts';
 import { guardExistingContext } from '../helpers/cluster/context-guard.ts';
 import { render, ROOT_DIR } from '../helpers/run/manifests.ts';
-import { kubeconfigPathFor } from '../cli/plan-extras.ts';
+import { kubeconfigPathFor } from '../helpers/cluster/kind.ts';
 import { log, type Timings } from '../helpers/run/progress.ts';
 import type { Address } from '../helpers/external/address.ts';
 import { RedisStandIn } from '../helpers/external/redis.ts';

@@ -30,6 +30,11 @@ import { UserFacingError } from '../run/user-facing.ts';
 export const KIND_NETWORK = 'kind';
 
 /** The Docker network kind puts its nodes on, read the way kind reads it. */
+/** The kubeconfig file kind writes for the run's cluster: the run's own, never the user's. */
+export function kubeconfigPathFor(s: { artifactsDir: string }): string {
+  return join(s.artifactsDir, 'kubeconfig');
+}
+
 export function kindNetwork(env: Readonly<Record<string, string | undefined>> = process.env): string {
   const n = env.KIND_EXPERIMENTAL_DOCKER_NETWORK;
   return n !== undefined && n !== '' ? n : KIND_NETWORK;

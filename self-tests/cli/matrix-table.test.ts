@@ -1,8 +1,11 @@
+/**
+ * cli/matrix-table.ts: the table `npm run matrix` writes from the vitest JSON reports of one run
+ * per Istio version, its cells and its per-run verdict (a run that failed before any step is
+ * "FAIL (setup)", one that failed in a step is "FAIL").
+ */
 import { describe, expect, test } from 'vitest';
-import { matrixTable, type MatrixRun } from '../../cli/matrix-table.ts';
-import { compatibilityProblem, compatibleNodeImage, istioSupports, kubernetesMinorOfImage } from '../../helpers/run/compat.ts';
-import { pins } from '../../helpers/run/pins.ts';
-import { loadSettings, SettingsError } from '../../helpers/run/settings.ts';
+import { matrixTable, type MatrixRun, type VitestJsonReport } from '../../cli/matrix-table.ts';
+import { loadSettings } from '../../helpers/run/settings.ts';
 import { allSteps, egressSteps } from '../../scenarios/chapter.ts';
 
 const steps = allSteps(loadSettings({}));
@@ -41,42 +44,63 @@ describe('matrix table (from vitest JSON reports)', () => {
   });
 });
 
-describe('Istio / Kubernetes compatibility (checked before any cluster work)', () => {
-  test('the kind node image pins are all Kubernetes versions with digests', () => {
-    for (const image of pins.kindNodeImages) {
-      expect(image).toMatch(/^kindest\/node:v1\.\d+\.\d+@sha256:[a-f0-9]{64}$/);
-      expect(kubernetesMinorOfImage(image)).toBeGreaterThanOrEqual(33);
-    }
-    expect(pins.kindNodeImages[0]).toBe(pins.kindNodeImage);
+describe('matrix table: cells and verdicts', () => {
+  const steps = [{ id: 'control', title: 'Redis answers' }, { id: 'blocked', title: 'The mesh blocks' }, { id: 'allowed', title: 'The cart works' }];
+  const report = (...results: [string, string, number | null | undefined][]): VitestJsonReport => ({
+    testResults: [{ name: 'scenarios/egress.spec.ts', assertionResults: results.map(([title, status, duration]) => ({ title, status, duration })) }],
   });
-  test('support ranges from the release announcements', () => {
-    expect(istioSupports('1.30.5', 36)).toMatchObject({ known: true, supported: true });
-    expect(istioSupports('1.29.8', 36)).toMatchObject({ known: true, supported: false, range: [31, 35] });
-    expect(istioSupports('1.31.0', 36)).toEqual({ known: false, reason: 'newer' });
-    expect(istioSupports('1.27.4', 33)).toEqual({ known: false, reason: 'older' });
+  const run = (version: string, exitCode: number, durationMs: number, r: VitestJsonReport | undefined): MatrixRun => ({ version, exitCode, durationMs, report: r });
+
+  test('every status, durations in seconds with one decimal, none when absent or zero', () => {
+    const t = matrixTable([run('1.30.5', 1, 61_499, report(
+      ['Redis answers', 'passed', 1250], ['The mesh blocks', 'failed', 0], ['The cart works', 'pending', 5000],
+    ))], steps);
+    expect(t.split('\n')).toEqual([
+      '| step | 1.30.5 |',
+      '|---|---|',
+      '| control | pass 1.3s |',
+      '| blocked | FAIL |',
+      '| allowed | skipped |',
+      '| **run** | FAIL 61s |',
+    ]);
   });
-  test('an unset KIND_NODE_IMAGE follows ISTIO_VERSION', () => {
-    expect(compatibleNodeImage('1.30.5')).toMatch(/v1\.36\.1@/);
-    expect(compatibleNodeImage('1.29.8')).toMatch(/v1\.35\.5@/);
-    expect(compatibleNodeImage('1.28.10')).toMatch(/v1\.34\.8@/);
-    expect(loadSettings({ ISTIO_VERSION: '1.29.8' }).kindNodeImage).toMatch(/v1\.35\.5@/);
+
+  test('skipped, todo and unknown statuses; steps a run never reached are "-"', () => {
+    const t = matrixTable([
+      run('a', 1, 1000, report(['Redis answers', 'skipped', null], ['The mesh blocks', 'todo', undefined])),
+      run('b', 1, 1000, report(['Redis answers', 'weird', 2000])),
+    ], steps);
+    expect(t.split('\n').slice(2, -1)).toEqual(['| control | skipped | weird |', '| blocked | skipped | - |']);
   });
-  test('an explicit image the Istio version does not support: a clear error with the fix', () => {
-    const e = (() => {
-      try {
-        loadSettings({ ISTIO_VERSION: '1.28.10', KIND_NODE_IMAGE: pins.kindNodeImage });
-      } catch (x) {
-        return x as SettingsError;
-      }
-      throw new Error('accepted');
-    })();
-    expect(e.message).toMatch(/ISTIO_VERSION=1\.28\.10 supports Kubernetes 1\.29 to 1\.34, but KIND_NODE_IMAGE is Kubernetes 1\.36 .* Use KIND_NODE_IMAGE=kindest\/node:v1\.34\.8@sha256:/);
+
+  test('the run verdict: pass, FAIL (a step failed) and FAIL (setup) (no step ran) are distinct', () => {
+    const t = matrixTable([
+      run('ok', 0, 100_000, report(['Redis answers', 'passed', null])),
+      run('step', 1, 200_000, report(['Redis answers', 'failed', null])),
+      run('no-report', 1, 3000, undefined),
+      run('empty-files', 1, 4000, { testResults: [{ name: 'scenarios/egress.spec.ts', assertionResults: [] }] }),
+      run('clean-exit-no-report', 0, 5000, undefined),
+    ], steps);
+    const rows = t.split('\n');
+    expect(rows[0]).toBe('| step | ok | step | no-report | empty-files | clean-exit-no-report |');
+    expect(rows[1]).toBe('|---|---|---|---|---|---|');
+    expect(rows.at(-1)).toBe('| **run** | pass 100s | FAIL 200s | FAIL (setup) 3s | FAIL (setup) 4s | pass 5s |');
+    expect(rows).toContain('| control | pass | FAIL | not run | not run | not run |');
   });
-  test('an Istio older than the table is refused; a newer one passes (the table follows the pins)', () => {
-    expect(compatibilityProblem('1.26.0', pins.kindNodeImage)).toMatch(/older than the Istio minors this suite knows/);
-    expect(compatibilityProblem('1.31.1', pins.kindNodeImage)).toBeUndefined();
+
+  test('tests that are not steps come after the steps, once each; a title equal to a step id is that step\'s row', () => {
+    const t = matrixTable([
+      run('a', 1, 1000, report(['extra check', 'passed', null], ['The cart works', 'passed', null], ['blocked', 'failed', null])),
+      run('b', 1, 1000, report(['extra check', 'failed', null])),
+    ], steps);
+    expect(t.split('\n').slice(2, -1)).toEqual([
+      '| blocked | FAIL | - |',
+      '| allowed | pass | - |',
+      '| extra check | pass | FAIL |',
+    ]);
   });
-  test('every version of the CI matrix runs on a pinned node image', () => {
-    for (const v of pins.istioMatrix) expect(compatibleNodeImage(v), v).toBeDefined();
+
+  test('no runs: just the header and the total row', () => {
+    expect(matrixTable([], steps)).toBe('| step |  |\n|---||\n| **run** |  |');
   });
 });

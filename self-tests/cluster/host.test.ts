@@ -2,7 +2,7 @@
  * The host checks of the prerequisites step (helpers/cluster/host.ts): the judging functions with edge
  * values, and the readers against this machine's real Docker engine and /proc.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -13,7 +13,8 @@ import {
 } from '../../helpers/cluster/host.ts';
 import { cartImageDefault, loadSettings } from '../../helpers/run/settings.ts';
 import { checkPrerequisites, PrerequisitesError } from '../../helpers/run/tools.ts';
-import { needDocker } from '../plumbing/support.ts';
+import { needDocker, standInCommand } from '../plumbing/support.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 const GiB = 1024 ** 3;
 
@@ -108,9 +109,7 @@ describe('judgeHost: what applies to which run', () => {
 });
 
 describe('readers, on this machine', () => {
-  let dir: string;
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'egress-verify-host-')); });
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  const folder = tempFolder('host');
 
   test('the Docker engine: its architecture, CPUs and memory (local engine: the same as this machine\'s)', async (ctx) => {
     await needDocker(ctx);
@@ -132,12 +131,12 @@ describe('readers, on this machine', () => {
   });
 
   test('inotify files: other platforms are not read; garbage is an error naming the file', async () => {
-    await writeFile(join(dir, 'max_user_watches'), '524288\n');
-    await writeFile(join(dir, 'max_user_instances'), 'lots\n');
-    expect(await readInotifyLimits(dir, 'darwin')).toBeUndefined();
-    await expect(readInotifyLimits(dir, 'linux')).rejects.toThrow(`could not read ${join(dir, 'max_user_instances')} from "lots"`);
-    await writeFile(join(dir, 'max_user_instances'), '128\n');
-    expect(await readInotifyLimits(dir, 'linux')).toEqual({ maxUserWatches: 524_288, maxUserInstances: 128 });
+    await writeFile(join(folder.path, 'max_user_watches'), '524288\n');
+    await writeFile(join(folder.path, 'max_user_instances'), 'lots\n');
+    expect(await readInotifyLimits(folder.path, 'darwin')).toBeUndefined();
+    await expect(readInotifyLimits(folder.path, 'linux')).rejects.toThrow(`could not read ${join(folder.path, 'max_user_instances')} from "lots"`);
+    await writeFile(join(folder.path, 'max_user_instances'), '128\n');
+    expect(await readInotifyLimits(folder.path, 'linux')).toEqual({ maxUserWatches: 524_288, maxUserInstances: 128 });
   });
 
   test('Docker networks: "bridge" exists, a made-up one does not', async (ctx) => {
@@ -204,19 +203,18 @@ exit 2
 `;
 
 describe('readers against a docker CLI stand-in (no engine needed)', () => {
+  const docker = standInCommand('docker', DOCKER_STAND_IN);
   let dir: string;
   let savedPath: string | undefined;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'egress-verify-docker-'));
-    await writeFile(join(dir, 'docker'), DOCKER_STAND_IN, { mode: 0o755 });
+  beforeAll(() => {
+    dir = docker.dir;
     savedPath = process.env.PATH;
     process.env.PATH = `${dir}:${savedPath ?? ''}`;
     process.env.DS_DIR = dir;
   });
-  afterAll(async () => {
+  afterAll(() => {
     process.env.PATH = savedPath;
     delete process.env.DS_DIR;
-    await rm(dir, { recursive: true, force: true });
   });
   /** The answers the stand-in gives; `calls()` what it was asked (and clears the log). */
   async function engine(o: { arch?: string; info?: string; networks?: string[]; down?: boolean; newCli?: boolean; silent?: boolean }) {

@@ -1,7 +1,7 @@
 /**
- * helpers/cluster/kind.ts, decision by decision, with values: the argument lists, the parsing of
- * `kind get clusters`, the states of a started cluster and what stop() does in each, the
- * failure reason of a load and the fallback order of loadImages.
+ * helpers/cluster/kind.ts, decision by decision, with values: the argument lists (also as built
+ * from the settings), the parsing of `kind get clusters`, the states of a started cluster and
+ * what stop() does in each, the failure reason of a load and the fallback order of loadImages.
  *
  * The kind and docker CLIs are STAND-INS: POSIX shell scripts whose answers each test sets
  * (kind cannot run here). What they copy from kind v0.32.0's source: `get clusters` prints one
@@ -17,10 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
-  createClusterArgs, deleteClusterArgs, isAlreadyExistsError, KIND_NETWORK, KindCluster, kindNetwork, loadFailureReason,
-  loadFailureWarning, StartedKindCluster, type KindClusterState, type KindOptions,
+  createClusterArgs, deleteClusterArgs, isAlreadyExistsError, KIND_NETWORK, KindCluster, kindNetwork, kubeconfigPathFor, loadFailureReason,
+  loadFailureWarning, NodeImageUnavailableError, StartedKindCluster, unavailableNodeImage, type KindClusterState, type KindOptions,
 } from '../../helpers/cluster/kind.ts';
 import { pollUntil } from '../../helpers/run/poll.ts';
+import { loadSettings } from '../../helpers/run/settings.ts';
 import { standInCommand } from '../plumbing/support.ts';
 
 /** STAND-IN for kind: its answers come from shell variables in $KD/conf; each call is logged. */
@@ -129,6 +130,19 @@ describe('kind: pure decisions (values)', () => {
       'create', 'cluster', '--name', 'ev', '--config', '/repo/kind-config.yaml', '--image', 'kindest/node:v1.36.1', '--wait', '90s', '--kubeconfig', '/tmp/kc',
     ]);
     expect(deleteClusterArgs({ name: 'x', kubeconfigPath: '/k' })).toEqual(['delete', 'cluster', '--name', 'x', '--kubeconfig', '/k']);
+  });
+
+  test('from the settings: the cluster name, the pinned node image, a kubeconfig file of its own in ARTIFACTS_DIR; delete takes nothing else', () => {
+    const s = loadSettings({ CLUSTER_NAME: 'ci-7', ARTIFACTS_DIR: '/tmp/run' });
+    const o: KindOptions = {
+      name: s.clusterName, configPath: '/repo/kind-config.yaml', nodeImage: s.kindNodeImage,
+      kubeconfigPath: kubeconfigPathFor(s), wait: '180s', reuse: false, keep: false,
+    };
+    expect(createClusterArgs(o)).toEqual([
+      'create', 'cluster', '--name', 'ci-7', '--config', '/repo/kind-config.yaml',
+      '--image', s.kindNodeImage, '--wait', '180s', '--kubeconfig', '/tmp/run/kubeconfig',
+    ]);
+    expect(deleteClusterArgs(o)).toEqual(['delete', 'cluster', '--name', 'ci-7', '--kubeconfig', '/tmp/run/kubeconfig']);
   });
 
   test('"already exist" is recognised for exactly this name', () => {
@@ -435,5 +449,26 @@ describe('kind: loadImages, one image at a time, with the single-platform fallba
     expect(r.loaded).toEqual(['b:2']);
     expect(r.failed.map((f) => f.image)).toEqual(['a:1', 'c:3']);
     expect(r.failed[1]!.reason).toBe('ERROR: failed to load image c:3; single-platform archive: docker version: no architecture');
+  });
+});
+
+describe('a node image kind could not get', () => {
+  // kind v0.32.0's last line after its pull retries (pkg/cluster/internal/providers/docker/images.go).
+  const output = 'Creating cluster "c" ...\n ✗ Ensuring node image (kindest/node:v1.36.1) 🖼\nERROR: failed to create cluster: failed to pull image "kindest/node:v1.36.1@sha256:abc": command "docker pull kindest/node:v1.36.1@sha256:abc" failed with error: exit status 1';
+
+  test('is read from kind\'s output, digest and all; other failures are not', () => {
+    expect(unavailableNodeImage(output)).toBe('kindest/node:v1.36.1@sha256:abc');
+    expect(unavailableNodeImage('ERROR: failed to create cluster: node did not become ready')).toBeUndefined();
+    expect(unavailableNodeImage('')).toBeUndefined();
+  });
+
+  test('is one user-facing failure naming the image and both ways out', () => {
+    const e = new NodeImageUnavailableError('kindest/node:v1.36.1@sha256:abc');
+    expect(e.name).toBe('NodeImageUnavailableError');
+    expect(e.headline).toBe('kind could not get its node image');
+    expect(e.problems).toEqual([
+      'kindest/node:v1.36.1@sha256:abc is not in the local Docker engine and could not be pulled (no registry answered)',
+      'pull it where a registry is reachable and `docker save` / `docker load` it here, or set KIND_NODE_IMAGE to a kind node image present locally (`docker images kindest/node`)',
+    ]);
   });
 });

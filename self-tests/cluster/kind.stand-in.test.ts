@@ -11,26 +11,24 @@
  *   #3795, #4224), exit 1.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   isAlreadyExistsError, KindCluster, kindNetwork, loadFailureReason, loadFailureWarning, type StartedKindCluster,
 } from '../../helpers/cluster/kind.ts';
 import { pollUntil } from '../../helpers/run/poll.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
-let work: string;
-beforeAll(async () => { work = await mkdtemp(join(tmpdir(), 'egress-verify-kind-')); });
-afterAll(async () => { await rm(work, { recursive: true, force: true }); });
+const work = tempFolder('kind');
 
 type Mode = 'ok' | 'exists' | 'fail' | 'block';
 const LOAD_ERROR = 'ERROR: failed to load image: command "docker exec --privileged -i x-control-plane ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -" failed with error: exit status 1';
 
 /** Writes a kind stand-in; returns its path and the file it logs each invocation to. */
 async function fakeKind(mode: Mode, opts: { clusters?: string[]; failLoad?: string[] } = {}) {
-  const dir = await mkdtemp(join(work, 'kind-'));
+  const dir = await mkdtemp(join(work.path, 'kind-'));
   const log = join(dir, 'calls.log');
   const pidFile = join(dir, 'create.pid');
   const create = {
@@ -67,7 +65,7 @@ function createPid(pidFile: string): Promise<number> {
 }
 
 function cluster(kindPath: string, name = 'ci-kind', keep = false) {
-  return new KindCluster(kindPath).withName(name).withNodeImage('kindest/node:v1.36.1').withKubeconfig(join(work, 'kubeconfig')).keep(keep);
+  return new KindCluster(kindPath).withName(name).withNodeImage('kindest/node:v1.36.1').withKubeconfig(join(work.path, 'kubeconfig')).keep(keep);
 }
 
 describe('kind: network name, as kind reads KIND_EXPERIMENTAL_DOCKER_NETWORK', () => {
@@ -92,7 +90,7 @@ describe('kind create: cleanup registered first, never deleting what is not ours
     expect(started.state).toBe('created');
     await started.stop();
     await started.stop();
-    expect((await kind.calls()).filter((c) => c.startsWith('delete'))).toEqual([`delete cluster --name ci-kind --kubeconfig ${join(work, 'kubeconfig')}`]);
+    expect((await kind.calls()).filter((c) => c.startsWith('delete'))).toEqual([`delete cluster --name ci-kind --kubeconfig ${join(work.path, 'kubeconfig')}`]);
   });
 
   test('"node(s) already exist" (another run created it meanwhile): nothing is deleted, by start or by the cleanup', async () => {
@@ -168,7 +166,7 @@ describe('kind load docker-image: a failed load falls back to a single-platform 
    * knows --platform (Docker 28+: writes the archive) or not (older CLIs: "unknown flag").
    */
   async function withDocker<T>(savePlatform: boolean, fn: (calls: () => Promise<string[]>) => Promise<T>): Promise<T> {
-    const dir = await mkdtemp(join(work, 'docker-'));
+    const dir = await mkdtemp(join(work.path, 'docker-'));
     const log = join(dir, 'calls.log');
     const save = savePlatform
       ? 'while [ $# -gt 0 ]; do [ "$1" = "-o" ] && { echo archive > "$2"; exit 0; }; shift; done; exit 1'

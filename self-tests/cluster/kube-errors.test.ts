@@ -1,21 +1,14 @@
 /**
- * The decisions of helpers/cluster/kube.ts that need no connection, tested in-process with values:
- * which errors count as "not found", what the suite says for an API error or a refused upgrade
- * (well-formed, partial and malformed bodies), the strict-field-validation middleware, loading a
- * kubeconfig and the context guard. Cheap on purpose: StrykerJS re-runs every test that covers a
- * mutant. (Exit codes, sidecar, readiness and rollout predicates: kube-objects.test.ts; the
- * streaming paths: kube-streaming.test.ts; the dry run's requests: dry-run.test.ts.)
+ * helpers/cluster/kube-errors.ts in-process, with values: which errors count as "not found", and
+ * what the suite says for an API error, a refused manifest or a refused upgrade (well-formed,
+ * partial and malformed bodies). Cheap on purpose: StrykerJS re-runs every test that covers a
+ * mutant. (The strict-field-validation middleware and the dry run's requests:
+ * kube.dry-run.test.ts; loading a kubeconfig: kube.kubeconfig.test.ts; the context guard:
+ * context-guard.test.ts.)
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { ApiException, HttpMethod, RequestContext } from '@kubernetes/client-node';
-import { Kube, strictFieldValidation } from '../../helpers/cluster/kube.ts';
+import { describe, expect, test } from 'vitest';
+import { ApiException } from '@kubernetes/client-node';
 import { apiMessage, isNotFound, ManifestRefusedError, refusalMessage, UpgradeRefusedError } from '../../helpers/cluster/kube-errors.ts';
-import { ContextGuardError, guardExistingContext } from '../../helpers/cluster/context-guard.ts';
-import { UserFacingError } from '../../helpers/run/user-facing.ts';
 
 const api = (code: number, body: unknown) => new ApiException<unknown>(code, 'Unsuccessful HTTP Request', body, {});
 const statusBody = (fields: Record<string, unknown>) => JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', ...fields });
@@ -127,143 +120,5 @@ describe('errors the suite raises', () => {
     expect(one.message).toBe('the API server refused a manifest in a server-side dry run (dryRun=All, fieldValidation=Strict), so nothing was applied:\n  Gateway ns/gw: HTTP 422: bad');
     const two = new ManifestRefusedError(['a: x', 'b: y']);
     expect(two.message).toBe('the API server refused 2 manifests in a server-side dry run (dryRun=All, fieldValidation=Strict), so nothing was applied:\n  a: x\n  b: y');
-  });
-});
-
-describe('strictFieldValidation middleware', () => {
-  test('adds fieldValidation=Strict to the query, keeping what is there, and returns the same context', async () => {
-    const ctx = new RequestContext('https://api.example.invalid/apis/networking.istio.io/v1/namespaces/ns/gateways/gw?dryRun=All&fieldManager=egress-verify', HttpMethod.PATCH);
-    const out = await strictFieldValidation.pre(ctx);
-    expect(out).toBe(ctx);
-    const url = new URL(ctx.getUrl());
-    expect(Object.fromEntries(url.searchParams)).toEqual({ dryRun: 'All', fieldManager: 'egress-verify', fieldValidation: 'Strict' });
-    expect(url.pathname).toBe('/apis/networking.istio.io/v1/namespaces/ns/gateways/gw');
-  });
-  test('the response passes through untouched', async () => {
-    const rsp = { httpStatusCode: 200 } as unknown as Parameters<typeof strictFieldValidation.post>[0];
-    expect(await strictFieldValidation.post(rsp)).toBe(rsp);
-  });
-});
-
-describe('kubeconfig loading and the context guard (a temp kubeconfig; no connection is made)', () => {
-  let dir: string;
-  const savedKubeconfig = process.env.KUBECONFIG;
-  const write = async (name: string, current: string | undefined, contexts: string[]): Promise<string> => {
-    const path = join(dir, name);
-    await writeFile(path, [
-      'apiVersion: v1', 'kind: Config', ...(current === undefined ? [] : [`current-context: ${current}`]),
-      'clusters:', '- name: c', '  cluster: { server: "https://127.0.0.1:1" }',
-      'users:', '- name: u', '  user: { token: not-a-real-token }',
-      'contexts:', ...contexts.flatMap((c) => [`- name: ${c}`, '  context: { cluster: c, user: u }']), '',
-    ].join('\n'));
-    return path;
-  };
-  let twoContexts: string;
-  let noCurrent: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'egress-verify-kube-decisions-'));
-    twoContexts = await write('two', 'kind-egress', ['kind-egress', 'gke-prod']);
-    noCurrent = await write('none', undefined, ['kind-egress']);
-  });
-  afterEach(() => {
-    if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
-    else process.env.KUBECONFIG = savedKubeconfig;
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const guardError = (f: () => unknown): ContextGuardError => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ContextGuardError);
-      return e as ContextGuardError;
-    }
-    throw new Error('no ContextGuardError');
-  };
-
-  test('the current context named in ALLOW_CONTEXT is allowed, from the file or from KUBECONFIG', () => {
-    expect(guardExistingContext('kind-egress', twoContexts)).toBe('kind-egress');
-    process.env.KUBECONFIG = twoContexts;
-    expect(guardExistingContext('kind-egress')).toBe('kind-egress');
-  });
-  test('refused: no ALLOW_CONTEXT (unset or empty), another context, or no current context', () => {
-    for (const allow of [undefined, '']) {
-      const e = guardError(() => guardExistingContext(allow, twoContexts));
-      expect(e).toBeInstanceOf(UserFacingError);
-      expect([e.name, e.headline]).toEqual(['ContextGuardError', 'Refusing the current kubeconfig context']);
-      expect(e.problems).toHaveLength(1);
-      expect(e.problems[0]).toBe(e.message);
-      expect(e.message).toContain(`ALLOW_CONTEXT=kind-egress`);
-      expect(e.message).toContain(twoContexts);
-    }
-    const other = guardError(() => guardExistingContext('gke-prod', twoContexts));
-    expect(other.message).toContain('ALLOW_CONTEXT=gke-prod');
-    expect(other.message).toContain('"kind-egress"');
-    const none = guardError(() => guardExistingContext('kind-egress', noCurrent));
-    expect(none.message).toContain(noCurrent);
-    expect(none.message).not.toContain('ALLOW_CONTEXT=kind-egress;');
-  });
-  test('without a file argument the refusal names KUBECONFIG\'s value', () => {
-    process.env.KUBECONFIG = twoContexts;
-    expect(guardError(() => guardExistingContext(undefined)).message).toContain(`(${twoContexts})`);
-  });
-
-  test('Kube.fromFile selects exactly the named context, in memory; an unknown context is refused', () => {
-    const kube = Kube.fromFile(twoContexts, 'gke-prod');
-    expect([kube.kubeconfigPath, kube.context, kube.config.getCurrentContext()]).toEqual([twoContexts, 'gke-prod', 'gke-prod']);
-    expect(() => Kube.fromFile(twoContexts, 'kind-other')).toThrow(`context "kind-other" is not in ${twoContexts}`);
-  });
-  test('Kube.fromDefault reads KUBECONFIG and selects exactly the named context; an unknown context is refused', () => {
-    process.env.KUBECONFIG = twoContexts;
-    const kube = Kube.fromDefault('gke-prod');
-    expect([kube.context, kube.config.getCurrentContext()]).toEqual(['gke-prod', 'gke-prod']);
-    expect(kube.kubeconfigPath).toBe('(kubectl default: KUBECONFIG or ~/.kube/config)');
-    expect(() => Kube.fromDefault('kind-other')).toThrow('context "kind-other" is not in your kubeconfig');
-  });
-});
-
-// Moved from gcp.test.ts (the guard is kube.ts's): the refusals above, against a kubeconfig whose
-// server is a loopback listener that counts connections. A refused context must not cause one.
-describe('context guard: no connection is made', () => {
-  let server: net.Server;
-  let connections = 0;
-  let kubeconfig: string;
-  let guardDir: string;
-  beforeAll(async () => {
-    server = net.createServer((s) => {
-      connections++;
-      s.destroy();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as net.AddressInfo).port;
-    guardDir = await mkdtemp(join(tmpdir(), 'egress-verify-kube-guard-'));
-    kubeconfig = join(guardDir, 'config');
-    await writeFile(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: gke_prod_europe-west1_shop',
-      'clusters:', `- name: prod`, `  cluster: { server: "https://127.0.0.1:${port}" }`,
-      'users:', '- name: me', '  user: { token: not-a-real-token }',
-      'contexts:', '- name: gke_prod_europe-west1_shop', '  context: { cluster: prod, user: me }',
-      '- name: kind-sandbox', '  context: { cluster: prod, user: me }', '',
-    ].join('\n'));
-  });
-  afterAll(async () => {
-    await new Promise((r) => server.close(r));
-    await rm(guardDir, { recursive: true, force: true });
-  });
-
-  test('without ALLOW_CONTEXT: refused, naming the context and the setting; no connection made', () => {
-    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(ContextGuardError);
-    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(/current context "gke_prod_europe-west1_shop" .* set ALLOW_CONTEXT=gke_prod_europe-west1_shop/);
-    expect(connections).toBe(0);
-  });
-  test('ALLOW_CONTEXT naming another context: refused', () => {
-    expect(() => guardExistingContext('kind-sandbox', kubeconfig)).toThrow(/the current context is "gke_prod_europe-west1_shop", but ALLOW_CONTEXT=kind-sandbox; refusing/);
-    expect(connections).toBe(0);
-  });
-  test('ALLOW_CONTEXT naming the current context: allowed', () => {
-    expect(guardExistingContext('gke_prod_europe-west1_shop', kubeconfig)).toBe('gke_prod_europe-west1_shop');
-    expect(connections).toBe(0);
   });
 });

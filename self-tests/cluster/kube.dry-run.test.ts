@@ -1,6 +1,7 @@
 /**
  * The server-side dry run before every apply (issue 10, section 5): the exact requests the real
- * client-node sends through the suite's Kube, and how a refusal is reported.
+ * client-node sends through the suite's Kube, the middleware that makes them strict, and how a
+ * refusal is reported.
  *
  * The peer here is a loopback HTTP server that RECORDS requests. It is not a stand-in for the
  * Kubernetes REST API's behaviour: it answers only so that client-node can finish its calls
@@ -10,14 +11,14 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { ApiException } from '@kubernetes/client-node';
-import { FIELD_MANAGER, Kube } from '../../helpers/cluster/kube.ts';
+import { ApiException, HttpMethod, RequestContext } from '@kubernetes/client-node';
+import { FIELD_MANAGER, Kube, strictFieldValidation } from '../../helpers/cluster/kube.ts';
 import { ManifestRefusedError, refusalMessage } from '../../helpers/cluster/kube-errors.ts';
 import type { KubeObject } from '../../helpers/run/manifests.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 interface Recorded {
   method: string;
@@ -52,8 +53,8 @@ function invalidStatus(o: KubeObject, field: string, message: string) {
 }
 
 describe('Kube.apply: a strict server-side dry run first, with the real client-node', () => {
+  const dir = tempFolder('dryrun');
   let server: Server;
-  let dir: string;
   let kube: Kube;
   const requests: Recorded[] = [];
   /** Object names the recorder answers with a 422 Status (for dry runs only). */
@@ -99,20 +100,18 @@ describe('Kube.apply: a strict server-side dry run first, with the real client-n
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
-    dir = await mkdtemp(join(tmpdir(), 'egress-verify-dryrun-'));
     // client-node accepts a plain http:// server only with insecure-skip-tls-verify.
-    await writeFile(join(dir, 'kubeconfig'), [
+    await writeFile(join(dir.path, 'kubeconfig'), [
       'apiVersion: v1', 'kind: Config', 'current-context: recorder',
       'clusters:', `- name: recorder`, '  cluster:', `    server: http://127.0.0.1:${port}`, '    insecure-skip-tls-verify: true',
       'users:', '- name: recorder', '  user:', '    token: recorder-token',
       'contexts:', '- name: recorder', '  context:', '    cluster: recorder', '    user: recorder', '',
     ].join('\n'));
-    kube = Kube.fromFile(join(dir, 'kubeconfig'), 'recorder');
+    kube = Kube.fromFile(join(dir.path, 'kubeconfig'), 'recorder');
   });
 
   afterAll(async () => {
     await new Promise<void>((r) => server.close(() => r()));
-    await rm(dir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
@@ -168,5 +167,20 @@ describe('refusalMessage', () => {
     const named = { ...status, message: 'x is invalid: spec.addresses[0]: invalid address' };
     expect(refusalMessage(new ApiException(422, 'Unsuccessful HTTP Request', JSON.stringify(named), {}))).toBe('HTTP 422: x is invalid: spec.addresses[0]: invalid address');
     expect(refusalMessage(new ApiException(500, 'Unsuccessful HTTP Request', 'upstream connect error', {}))).toBe('HTTP 500: upstream connect error');
+  });
+});
+
+describe('strictFieldValidation middleware', () => {
+  test('adds fieldValidation=Strict to the query, keeping what is there, and returns the same context', async () => {
+    const ctx = new RequestContext('https://api.example.invalid/apis/networking.istio.io/v1/namespaces/ns/gateways/gw?dryRun=All&fieldManager=egress-verify', HttpMethod.PATCH);
+    const out = await strictFieldValidation.pre(ctx);
+    expect(out).toBe(ctx);
+    const url = new URL(ctx.getUrl());
+    expect(Object.fromEntries(url.searchParams)).toEqual({ dryRun: 'All', fieldManager: 'egress-verify', fieldValidation: 'Strict' });
+    expect(url.pathname).toBe('/apis/networking.istio.io/v1/namespaces/ns/gateways/gw');
+  });
+  test('the response passes through untouched', async () => {
+    const rsp = { httpStatusCode: 200 } as unknown as Parameters<typeof strictFieldValidation.post>[0];
+    expect(await strictFieldValidation.post(rsp)).toBe(rsp);
   });
 });

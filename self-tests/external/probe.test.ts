@@ -1,7 +1,14 @@
+/**
+ * The reachability probe end to end: helpers/external/probe.mjs against real TCP peers on
+ * loopback and, with Docker, in containers; and helpers/external/probe.ts, which runs it in a
+ * pod and reads its answer. Its decisions one by one, without Docker: probe.protocol.test.ts.
+ */
 import net from 'node:net';
 import { execa } from 'execa';
 import { afterEach, describe, expect, test } from 'vitest';
 import { probe } from '../../helpers/external/probe.mjs';
+import { parseProbeOutput, probeFromPod } from '../../helpers/external/probe.ts';
+import type { Kube } from '../../helpers/cluster/kube.ts';
 import { labelArgs, networkPrefix } from '../plumbing/run-resources.ts';
 import { needDocker, PROBE_IMAGE, REDIS_IMAGE } from '../plumbing/support.ts';
 
@@ -108,5 +115,30 @@ describe('reachability probe against real TCP peers', () => {
       await execa('docker', ['rm', '-f', `${net}-redis`], { reject: false });
       await execa('docker', ['network', 'rm', net], { reject: false });
     }
+  });
+});
+
+describe('the probe run in a pod (helpers/external/probe.ts; a recording Kube double: only its exec is used)', () => {
+  test('the probe\'s JSON line is read; anything else is quoted in the error', () => {
+    expect(parseProbeOutput('{"outcome":"closed","host":"10.0.0.1","port":6379,"phase":"reply","elapsedMs":3}\n').outcome).toBe('closed');
+    expect(() => parseProbeOutput('sh: node: not found', '')).toThrow(/the probe printed no result: stdout="sh: node: not found"/);
+  });
+
+  test('runs the script in the pod\'s probe container with the deadline (and the key to read); a failed exec names the pod', async () => {
+    const calls: unknown[][] = [];
+    let exitCode = 0;
+    const kube = { exec: async (...args: unknown[]) => {
+      calls.push(args);
+      return { exitCode, stdout: 'log line\n{"outcome":"answered","reply":"+PONG"}\n', stderr: exitCode ? ' node: not found \n' : '' };
+    } } as unknown as Kube;
+    const pod = { kube, namespace: 'egress-verify-mesh', pod: 'probe-1' };
+    expect(await probeFromPod(pod, '10.0.0.1', 6379)).toMatchObject({ outcome: 'answered', reply: '+PONG' });
+    expect(await probeFromPod(pod, '10.0.0.1', 6380, 500, 'cart-1')).toMatchObject({ outcome: 'answered' });
+    expect(calls).toEqual([
+      ['egress-verify-mesh', 'probe-1', 'probe', ['node', '/probe/probe.mjs', '10.0.0.1', '6379', '--timeout-ms', '3000'], 33_000],
+      ['egress-verify-mesh', 'probe-1', 'probe', ['node', '/probe/probe.mjs', '10.0.0.1', '6380', '--timeout-ms', '500', '--hgetall', 'cart-1'], 30_500],
+    ]);
+    exitCode = 127;
+    await expect(probeFromPod(pod, '10.0.0.1', 6379)).rejects.toThrow(new Error('probe in egress-verify-mesh/probe-1 exited 127: node: not found'));
   });
 });

@@ -5,14 +5,14 @@
  * reported as skipped with the reason. With REQUIRE_DOCKER=1 (set by .ci/run) a missing engine
  * fails the test instead, so CI can never go green by skipping.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, type TestContext } from 'vitest';
+import { beforeAll, onTestFinished, type TestContext } from 'vitest';
 import { imagePresent } from '../../helpers/run/docker.ts';
 import { loadSettings } from '../../helpers/run/settings.ts';
 import { dockerServerVersion, PrerequisitesError } from '../../helpers/run/tools.ts';
+import { tempFolder } from './temp-folder.ts';
 
 export const PROBE_IMAGE = 'egress-verify/probe:local';
 /** The Redis image under test: REDIS_IMAGE, as the scenarios use it (CI: the locally built one). */
@@ -96,14 +96,29 @@ export interface StandInCommand {
  * enclosing file or describe block, and removes the folder after them.
  */
 export function standInCommand(name: string, script: string): StandInCommand {
+  const folder = tempFolder(name);
   const command = { dir: '', path: '' };
   beforeAll(async () => {
-    command.dir = await mkdtemp(join(tmpdir(), `egress-verify-${name}-`));
+    command.dir = folder.path;
     command.path = join(command.dir, name);
     await writeFile(command.path, script, { mode: 0o755 });
   });
-  afterAll(() => rm(command.dir, { recursive: true, force: true }));
   return command;
+}
+
+/** Sets PATH for the rest of the current test; it is put back when the test finishes. */
+export function usePath(path: string): void {
+  const saved = process.env.PATH;
+  process.env.PATH = path;
+  onTestFinished(() => {
+    if (saved === undefined) delete process.env.PATH;
+    else process.env.PATH = saved;
+  });
+}
+
+/** Puts a stand-in command's folder first on PATH for the rest of the current test (see usePath). */
+export function standInFirst(command: StandInCommand): void {
+  usePath(`${command.dir}:${process.env.PATH ?? ''}`);
 }
 
 /**

@@ -12,7 +12,7 @@
  * containers and temp folders are counted against before.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,9 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vit
 import { pollUntil } from '../../helpers/run/poll.ts';
 import { SELF_TEST_RUN_LABEL, withinLabel } from '../plumbing/run-label.ts';
 import { childRunEnv, removeAllOfRun, resourcesOf, runId, tempFolders } from '../plumbing/run-resources.ts';
+import { writeKubeconfig } from '../plumbing/kubeconfig.ts';
 import { needDocker, REDIS_IMAGE } from '../plumbing/support.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 interface Case {
   name: string;
@@ -38,32 +40,26 @@ const CASES: Case[] = [
 ];
 
 describe('interrupting npm test leaves no container, network or temp folder', () => {
-  let work: string;
+  const work = tempFolder('interrupt-npm-test');
   let kubeconfig: string;
   let silent: net.Server;
   const accepted = new Set<net.Socket>();
   let closeAtOnce = false;
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'egress-verify-interrupt-npm-test-'));
     silent = net.createServer((s) => {
       if (closeAtOnce) return s.destroy();
       accepted.add(s);
       s.on('close', () => accepted.delete(s));
     });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    kubeconfig = join(work, 'kubeconfig');
-    await writeFile(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: sandbox',
-      'clusters:', '- name: sandbox', `  cluster: { server: "https://127.0.0.1:${(silent.address() as net.AddressInfo).port}" }`,
-      'users:', '- name: me', '  user: { token: not-a-real-token }',
-      'contexts:', '- name: sandbox', '  context: { cluster: sandbox, user: me }', '',
-    ].join('\n'));
+    kubeconfig = await writeKubeconfig(join(work.path, 'kubeconfig'), {
+      current: 'sandbox', contexts: ['sandbox'], server: `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+    });
   });
   afterAll(async () => {
     for (const s of accepted) s.destroy();
     await new Promise((r) => silent.close(r));
-    await rm(work, { recursive: true, force: true });
   });
 
   for (const c of CASES) {
@@ -79,7 +75,7 @@ describe('interrupting npm test leaves no container, network or temp folder', ()
       const child = execa('npm', ['test', '--script-shell=/bin/bash'], {
         env: {
           CLUSTER: 'existing', ALLOW_CONTEXT: 'sandbox', KUBECONFIG: kubeconfig, REDIS_BACKEND: 'container',
-          ARTIFACTS_DIR: join(work, `artifacts-${id}`), ...childRunEnv(id), FORCE_COLOR: '0',
+          ARTIFACTS_DIR: join(work.path, `artifacts-${id}`), ...childRunEnv(id), FORCE_COLOR: '0',
         },
         detached: true, reject: false, all: true,
       });

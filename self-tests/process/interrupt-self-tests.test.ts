@@ -11,14 +11,15 @@
  * without touching anything else on a shared Docker engine.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { pollUntil } from '../../helpers/run/poll.ts';
 import { removeAllOfRun, resourcesOf, tempFolders, type RunResources } from '../plumbing/run-resources.ts';
 import { needDocker, REDIS_IMAGE } from '../plumbing/support.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 type Trigger =
   | { kind: 'after'; ms: number }
@@ -48,11 +49,7 @@ const CHILD_FILES = ['self-tests/external/redis.test.ts', 'self-tests/external/p
 const count = (r: RunResources) => r.containers.length + r.networks.length;
 
 describe('interrupting npm run test:self leaves no container, network or temp folder', () => {
-  let artifacts: string;
-  beforeAll(async () => {
-    artifacts = await mkdtemp(join(tmpdir(), 'egress-verify-interrupted-artifacts-'));
-  });
-  afterAll(() => rm(artifacts, { recursive: true, force: true }));
+  const artifacts = tempFolder('interrupted-artifacts');
 
   for (const c of CASES) {
     test(c.name, async (ctx) => {
@@ -63,7 +60,7 @@ describe('interrupting npm run test:self leaves no container, network or temp fo
 
       const spawnedAt = performance.now();
       const child = execa('npm', ['run', '--script-shell=/bin/bash', 'test:self', '--', ...CHILD_FILES], {
-        env: { SELFTEST_RUN_ID: id, ARTIFACTS_DIR: artifacts, FORCE_COLOR: '0' },
+        env: { SELFTEST_RUN_ID: id, ARTIFACTS_DIR: artifacts.path, FORCE_COLOR: '0' },
         detached: true, reject: false, all: true,
       });
       let exited = false;

@@ -1,12 +1,12 @@
 /** Ctrl-C in the middle of a run: everything started is stopped, in reverse order, exit 130. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { childRunEnv, removeAllOfRun, resourcesOf } from '../plumbing/run-resources.ts';
 import { needDocker, PROBE_IMAGE, REDIS_IMAGE } from '../plumbing/support.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 /** The interrupted run's `READY <container> <network>` line, as [container, network]; rejects with its output if it exits first. */
 async function readyOf(child: PromiseLike<{ all: string }> & { stdout: Readable | null }): Promise<(string | undefined)[]> {
@@ -44,22 +44,20 @@ describe('one Ctrl-C through npm is one interrupt', () => {
   // foreground process group: when the script's command is npm's direct child (`exec`, or bash
   // running a lone command), it gets both. Reproduced here with the interrupted run behind an npm
   // script run by bash, signalled as a terminal does: SIGINT to the whole process group.
-  let work: string;
+  const work = tempFolder('npm-sigint');
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'egress-verify-npm-sigint-'));
     const root = process.cwd();
-    await writeFile(join(work, 'package.json'), JSON.stringify({
+    await writeFile(join(work.path, 'package.json'), JSON.stringify({
       name: 'interrupted-run', private: true,
       // The same shape as the suite's own `test` script.
       scripts: { run: `node ${root}/cli/require-node.mjs && exec node --experimental-strip-types --no-warnings ${root}/self-tests/programs/interrupted-run.ts` },
     }));
   });
-  afterAll(() => rm(work, { recursive: true, force: true }));
 
   test('npm run --script-shell=/bin/bash, SIGINT to the process group: cleaned up once, exit 130', async (ctx) => {
     await needDocker(ctx, REDIS_IMAGE);
-    const child = execa('npm', ['run', '--script-shell=/bin/bash', '--prefix', work, 'run'], {
-      reject: false, all: true, detached: true, cwd: work,
+    const child = execa('npm', ['run', '--script-shell=/bin/bash', '--prefix', work.path, 'run'], {
+      reject: false, all: true, detached: true, cwd: work.path,
     });
     const [containerId, network] = await readyOf(child);
     process.kill(-child.pid!, 'SIGINT');

@@ -3,60 +3,32 @@
  * what was or was not created; no vitest noise ("No test files found", "Unhandled Error",
  * "Serialized Error"), no stack, nothing printed twice; exit 1. Run as a user runs it: the real
  * `npm test` as a subprocess. kind and istioctl cannot run here, so these are the failures a
- * newcomer meets before any cluster exists.
+ * newcomer meets before any cluster exists. The block itself, in-process: run/user-facing.test.ts.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Cleanup } from '../../helpers/run/cleanup.ts';
-import { PrerequisitesError } from '../../helpers/run/tools.ts';
-import { failureBlock, UserFacingError } from '../../helpers/run/user-facing.ts';
+import { describe, expect, test } from 'vitest';
+import { writeKubeconfig } from '../plumbing/kubeconfig.ts';
+import { countingListener } from '../plumbing/loopback.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 // Vitest's colours, to compare text.
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
-let work: string;
-let mirror: net.Server;
-let mirrorConnections = 0;
-let mirrorUrl: string;
+const work = tempFolder('npm-test');
+// A loopback "mirror" that counts connections: no run below may try to download anything.
+const mirror = countingListener();
 
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'egress-verify-npm-test-'));
-  // A loopback "mirror" that counts connections: no run below may try to download anything.
-  mirror = net.createServer((s) => {
-    mirrorConnections++;
-    s.destroy();
-  });
-  await new Promise<void>((r) => mirror.listen(0, '127.0.0.1', r));
-  mirrorUrl = `http://127.0.0.1:${(mirror.address() as net.AddressInfo).port}`;
-});
-afterAll(async () => {
-  await new Promise((r) => mirror.close(r));
-  await rm(work, { recursive: true, force: true });
-});
-
-async function kubeconfig(name: string): Promise<string> {
-  const file = join(work, name);
-  await writeFile(file, [
-    'apiVersion: v1', 'kind: Config', 'current-context: shop',
-    'clusters:', '- name: prod', '  cluster: { server: "https://127.0.0.1:9" }',
-    'users:', '- name: me', '  user: { token: not-a-real-token }',
-    'contexts:', '- name: shop', '  context: { cluster: prod, user: me }', '',
-  ].join('\n'));
-  return file;
-}
+const kubeconfig = (name: string) => writeKubeconfig(join(work.path, name), { current: 'shop', contexts: ['shop'], server: 'https://127.0.0.1:9' });
 
 async function npmTest(env: Record<string, string>) {
   const r = await execa('npm', ['test'], {
     env: {
-      ARTIFACTS_DIR: join(work, 'artifacts'),
-      KIND_BIN: join(work, 'no-such-kind'),
-      ISTIOCTL_BIN: join(work, 'no-such-istioctl'),
-      DOWNLOAD_MIRROR: mirrorUrl,
-      KUBECONFIG: join(work, 'no-such-kubeconfig'),
+      ARTIFACTS_DIR: join(work.path, 'artifacts'),
+      KIND_BIN: join(work.path, 'no-such-kind'),
+      ISTIOCTL_BIN: join(work.path, 'no-such-istioctl'),
+      DOWNLOAD_MIRROR: `http://127.0.0.1:${mirror.port}`,
+      KUBECONFIG: join(work.path, 'no-such-kubeconfig'),
       ...env,
     },
     reject: false, all: true, stripFinalNewline: false, timeout: 90_000,
@@ -91,12 +63,12 @@ describe('npm test: user-facing failures print one clean block', () => {
     expect(out).not.toContain('▶');
     expect(blockOf(out, '✘ Invalid settings:')).toBe([
       '✘ Invalid settings:',
-      `  - KIND_BIN=${join(work, 'no-such-kind')} does not exist; valid values: a path to an executable file`,
-      `  - ISTIOCTL_BIN=${join(work, 'no-such-istioctl')} does not exist; valid values: a path to an executable file`,
+      `  - KIND_BIN=${join(work.path, 'no-such-kind')} does not exist; valid values: a path to an executable file`,
+      `  - ISTIOCTL_BIN=${join(work.path, 'no-such-istioctl')} does not exist; valid values: a path to an executable file`,
       'Nothing was created.', '',
     ].join('\n'));
     expect(out).not.toContain('cleaning up what was created');
-    expect(mirrorConnections).toBe(0);
+    expect(mirror.connections).toBe(0);
   });
 
   test('invalid settings: every bad setting at once, before any progress line, exit 1', async () => {
@@ -124,7 +96,7 @@ describe('npm test: user-facing failures print one clean block', () => {
 
   test('REDIS_BACKEND=memorystore without gcloud credentials: the GCP preflight\'s problems, exit 1', async (ctx) => {
     if ((await execa('gcloud', ['--version'], { reject: false })).exitCode !== 0) return ctx.skip('gcloud is not installed on this machine');
-    const gcloudConfig = join(work, 'gcloud-empty');
+    const gcloudConfig = join(work.path, 'gcloud-empty');
     const kc = await kubeconfig('kubeconfig-gcp');
     const { exitCode, out } = await npmTest({
       CLUSTER: 'existing', ALLOW_CONTEXT: 'shop', KUBECONFIG: kc, REDIS_BACKEND: 'memorystore', GCP_PROJECT: '',
@@ -143,31 +115,9 @@ describe('npm test: user-facing failures print one clean block', () => {
   });
 
   test('an unexpected error (the kubeconfig is a directory) keeps its stack', async () => {
-    const { exitCode, out } = await npmTest({ CLUSTER: 'existing', KUBECONFIG: work });
+    const { exitCode, out } = await npmTest({ CLUSTER: 'existing', KUBECONFIG: work.path });
     expect(exitCode).toBe(1);
     expect(out).toContain('EISDIR');
     expect(out).toMatch(/^ *❯ guardExistingContext helpers\/cluster\/context-guard\.ts:\d+:\d+$/m);
-  });
-});
-
-describe('the failure block', () => {
-  test('names what was created and removed again, and what was left behind', async () => {
-    const cleanup = new Cleanup();
-    cleanup.add('network', () => Promise.resolve());
-    cleanup.add('kind cluster c', () => Promise.reject(new Error('docker is gone')));
-    cleanup.add('redis stand-in', () => Promise.resolve());
-    await cleanup.run();
-    expect(failureBlock(new PrerequisitesError(['host: too few inotify watches']), cleanup.outcome)).toBe([
-      '✘ Missing prerequisites:',
-      '  - host: too few inotify watches',
-      'Created, then removed again: redis stand-in, network.',
-      'LEFT BEHIND, its cleanup failed (see above): kind cluster c.', '',
-    ].join('\n'));
-  });
-  test('a new kind of user-facing failure needs only to extend UserFacingError', () => {
-    class HostError extends UserFacingError {}
-    const e = new HostError('Host not ready', ['fs.inotify.max_user_instances is 128; Istio on kind needs 512']);
-    expect(e.message).toBe('Host not ready:\n  - fs.inotify.max_user_instances is 128; Istio on kind needs 512');
-    expect(failureBlock(e, new Cleanup().outcome, ['hint'])).toBe(`${e.message}\nNothing was created.\nhint\n`.replace(/^/, '✘ '));
   });
 });

@@ -1,19 +1,19 @@
 /**
  * The README's no-registry recipe, followed as written, as subprocesses: `npm run test:self` with
  * REDIS_IMAGE and nothing else works (testcontainers' reaper is turned off when its image is not
- * here), and without the Redis image the tests that need it are skipped with the reason (with
- * REQUIRE_DOCKER=1 they fail with it).
+ * here: helpers/run/ryuk.ts, tested in-process in run/ryuk.test.ts), and without the Redis image
+ * the tests that need it are skipped with the reason (with REQUIRE_DOCKER=1 they fail with it).
  */
 import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { getReaperImage } from 'testcontainers/build/reaper/reaper.js';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { imagePresent } from '../../helpers/run/docker.ts';
-import { disableRyukIfUnavailable } from '../../helpers/run/ryuk.ts';
 import { labelArgs } from '../plumbing/run-resources.ts';
 import { needDocker, REDIS_IMAGE } from '../plumbing/support.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -24,13 +24,7 @@ interface JsonReport {
   testResults: { assertionResults: { status: string; title: string; failureMessages: string[] }[] }[];
 }
 
-let artifacts: string;
-beforeAll(async () => {
-  artifacts = await mkdtemp(join(tmpdir(), 'egress-verify-recipe-'));
-});
-afterAll(async () => {
-  await rm(artifacts, { recursive: true, force: true });
-});
+const artifacts = tempFolder('recipe');
 
 /** The environment a newcomer has: none of the suite's variables, none of testcontainers'. */
 function freshEnv(extra: Record<string, string>): Record<string, string> {
@@ -39,11 +33,11 @@ function freshEnv(extra: Record<string, string>): Record<string, string> {
     if (v === undefined || /^(TESTCONTAINERS_|RYUK_|REDIS_IMAGE$|REQUIRE_DOCKER$|VITEST|ARTIFACTS_DIR$)/.test(k)) continue;
     env[k] = v;
   }
-  return { ...env, ARTIFACTS_DIR: artifacts, ...extra };
+  return { ...env, ARTIFACTS_DIR: artifacts.path, ...extra };
 }
 
 async function selfTests(extra: Record<string, string>, file: string) {
-  const out = join(artifacts, `report-${Date.now()}.json`);
+  const out = join(artifacts.path, `report-${Date.now()}.json`);
   const r = await execa('npm', ['run', '-s', 'test:self', '--', file, '--reporter=verbose', '--reporter=json', `--outputFile.json=${out}`], {
     cwd: ROOT, env: freshEnv(extra), extendEnv: false, reject: false, all: true, timeout: 180_000,
   });
@@ -53,30 +47,6 @@ async function selfTests(extra: Record<string, string>, file: string) {
 }
 
 describe('testcontainers reaper (Ryuk) without a registry', () => {
-  test('its image absent and none running: turned off, once, with the reason; a user choice is kept', async (ctx) => {
-    await needDocker(ctx);
-    const saved = process.env.RYUK_CONTAINER_IMAGE;
-    process.env.RYUK_CONTAINER_IMAGE = 'egress-verify/ryuk-absent:never-built';
-    try {
-      const env: NodeJS.ProcessEnv = {};
-      expect(await disableRyukIfUnavailable(env)).toMatch(/reaper image egress-verify\/ryuk-absent:never-built is not present locally: running without it \(TESTCONTAINERS_RYUK_DISABLED=true\)/);
-      expect(env.TESTCONTAINERS_RYUK_DISABLED).toBe('true');
-      const chosen: NodeJS.ProcessEnv = { TESTCONTAINERS_RYUK_DISABLED: 'false' };
-      expect(await disableRyukIfUnavailable(chosen)).toBeUndefined();
-      expect(chosen.TESTCONTAINERS_RYUK_DISABLED).toBe('false');
-      // An image that is present: Ryuk stays on.
-      process.env.RYUK_CONTAINER_IMAGE = REDIS_IMAGE;
-      const present: NodeJS.ProcessEnv = {};
-      if (await imagePresent(REDIS_IMAGE)) {
-        expect(await disableRyukIfUnavailable(present)).toBeUndefined();
-        expect(present.TESTCONTAINERS_RYUK_DISABLED).toBeUndefined();
-      }
-    } finally {
-      if (saved === undefined) delete process.env.RYUK_CONTAINER_IMAGE;
-      else process.env.RYUK_CONTAINER_IMAGE = saved;
-    }
-  });
-
   test('the README recipe as written (REDIS_IMAGE only) runs the Docker tests', async (ctx) => {
     await needDocker(ctx, REDIS_IMAGE);
     if (await imagePresent(getReaperImage())) ctx.skip(`the reaper image ${getReaperImage()} is present here, so this machine does not show the no-registry case`);

@@ -1,12 +1,10 @@
 /**
- * Version decisions and the matrix verdicts at their edges: the ends of each supported
- * Kubernetes range, Istio minors the table does not know (newer pass, older are refused),
- * node images without a version, and the matrix table's per-run verdict (a run that failed
- * before any step is "FAIL (setup)", one that failed in a step is "FAIL").
+ * helpers/run/compat.ts, the version decisions, at their edges: the ends of each supported
+ * Kubernetes range, Istio minors the table does not know (newer pass, older are refused), node
+ * images without a version, and the node image an Istio version gets.
  */
 import { describe, expect, test } from 'vitest';
 import { compatibilityProblem, compatibleNodeImage, istioSupports, kubernetesMinorOfImage, minorOf } from '../../helpers/run/compat.ts';
-import { matrixTable, type MatrixRun, type VitestJsonReport } from '../../cli/matrix-table.ts';
 import { pins } from '../../helpers/run/pins.ts';
 
 const image = (minor: number) => `kindest/node:v1.${minor}.0`;
@@ -83,63 +81,16 @@ describe('compatibility problems, as the run reports them', () => {
   });
 });
 
-describe('matrix table: cells and verdicts', () => {
-  const steps = [{ id: 'control', title: 'Redis answers' }, { id: 'blocked', title: 'The mesh blocks' }, { id: 'allowed', title: 'The cart works' }];
-  const report = (...results: [string, string, number | null | undefined][]): VitestJsonReport => ({
-    testResults: [{ name: 'scenarios/egress.spec.ts', assertionResults: results.map(([title, status, duration]) => ({ title, status, duration })) }],
+describe('the pinned support ranges, as the release announcements give them', () => {
+  test('support ranges from the release announcements', () => {
+    expect(istioSupports('1.30.5', 36)).toMatchObject({ known: true, supported: true });
+    expect(istioSupports('1.29.8', 36)).toMatchObject({ known: true, supported: false, range: [31, 35] });
+    expect(istioSupports('1.31.0', 36)).toEqual({ known: false, reason: 'newer' });
+    expect(istioSupports('1.27.4', 33)).toEqual({ known: false, reason: 'older' });
   });
-  const run = (version: string, exitCode: number, durationMs: number, r: VitestJsonReport | undefined): MatrixRun => ({ version, exitCode, durationMs, report: r });
-
-  test('every status, durations in seconds with one decimal, none when absent or zero', () => {
-    const t = matrixTable([run('1.30.5', 1, 61_499, report(
-      ['Redis answers', 'passed', 1250], ['The mesh blocks', 'failed', 0], ['The cart works', 'pending', 5000],
-    ))], steps);
-    expect(t.split('\n')).toEqual([
-      '| step | 1.30.5 |',
-      '|---|---|',
-      '| control | pass 1.3s |',
-      '| blocked | FAIL |',
-      '| allowed | skipped |',
-      '| **run** | FAIL 61s |',
-    ]);
-  });
-
-  test('skipped, todo and unknown statuses; steps a run never reached are "-"', () => {
-    const t = matrixTable([
-      run('a', 1, 1000, report(['Redis answers', 'skipped', null], ['The mesh blocks', 'todo', undefined])),
-      run('b', 1, 1000, report(['Redis answers', 'weird', 2000])),
-    ], steps);
-    expect(t.split('\n').slice(2, -1)).toEqual(['| control | skipped | weird |', '| blocked | skipped | - |']);
-  });
-
-  test('the run verdict: pass, FAIL (a step failed) and FAIL (setup) (no step ran) are distinct', () => {
-    const t = matrixTable([
-      run('ok', 0, 100_000, report(['Redis answers', 'passed', null])),
-      run('step', 1, 200_000, report(['Redis answers', 'failed', null])),
-      run('no-report', 1, 3000, undefined),
-      run('empty-files', 1, 4000, { testResults: [{ name: 'scenarios/egress.spec.ts', assertionResults: [] }] }),
-      run('clean-exit-no-report', 0, 5000, undefined),
-    ], steps);
-    const rows = t.split('\n');
-    expect(rows[0]).toBe('| step | ok | step | no-report | empty-files | clean-exit-no-report |');
-    expect(rows[1]).toBe('|---|---|---|---|---|---|');
-    expect(rows.at(-1)).toBe('| **run** | pass 100s | FAIL 200s | FAIL (setup) 3s | FAIL (setup) 4s | pass 5s |');
-    expect(rows).toContain('| control | pass | FAIL | not run | not run | not run |');
-  });
-
-  test('tests that are not steps come after the steps, once each; a title equal to a step id is that step\'s row', () => {
-    const t = matrixTable([
-      run('a', 1, 1000, report(['extra check', 'passed', null], ['The cart works', 'passed', null], ['blocked', 'failed', null])),
-      run('b', 1, 1000, report(['extra check', 'failed', null])),
-    ], steps);
-    expect(t.split('\n').slice(2, -1)).toEqual([
-      '| blocked | FAIL | - |',
-      '| allowed | pass | - |',
-      '| extra check | pass | FAIL |',
-    ]);
-  });
-
-  test('no runs: just the header and the total row', () => {
-    expect(matrixTable([], steps)).toBe('| step |  |\n|---||\n| **run** |  |');
+  test('an unset KIND_NODE_IMAGE follows ISTIO_VERSION', () => {
+    expect(compatibleNodeImage('1.30.5')).toMatch(/v1\.36\.1@/);
+    expect(compatibleNodeImage('1.29.8')).toMatch(/v1\.35\.5@/);
+    expect(compatibleNodeImage('1.28.10')).toMatch(/v1\.34\.8@/);
   });
 });

@@ -8,7 +8,6 @@ import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, test } from 'vitest';
-import { Timings } from '../../helpers/run/progress.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../../helpers/external/redis.ts';
 import { loadSettings } from '../../helpers/run/settings.ts';
 import {
@@ -167,15 +166,5 @@ describe('the plan shows the warm path', () => {
     expect(keep.stdout).toMatch(/\[cluster\] Create the kind cluster/);
     const plain = await execa('npm', ['run', '-s', 'plan'], { env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
     expect(plain.stdout).toMatch(/\[teardown\] Clean up in reverse order: namespaces, Redis stand-in, kind cluster \(deleted\)/);
-  });
-});
-
-describe('setup timings show what the warm path skipped', () => {
-  test('a note set during a phase lands on its record and in the summary', async () => {
-    const t = new Timings();
-    await t.phase('istio 1.30.5', async () => t.note('istio 1.30.5', 'install skipped'));
-    await t.phase('redis stand-in', async () => undefined);
-    expect(t.records.map((r) => [r.name, r.note])).toEqual([['istio 1.30.5', 'install skipped'], ['redis stand-in', undefined]]);
-    expect(t.summary('Setup timings')).toMatch(/^Setup timings\n✔ istio 1\.30\.5 +\d+\.\ds {2}install skipped\n✔ redis stand-in +\d+\.\ds$/);
   });
 });

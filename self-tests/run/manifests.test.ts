@@ -1,9 +1,12 @@
 /**
- * Every manifest the scenarios apply, rendered as at run time and validated against the real
- * Kubernetes and Istio schemas; and the facts the chapter depends on, checked in them.
+ * helpers/run/manifests.ts and the manifests themselves: every manifest the scenarios apply,
+ * rendered as at run time and validated against the real Kubernetes and Istio schemas; the facts
+ * the chapter depends on, checked in them; and the renderer at its edges: broken YAML, empty
+ * documents, missing values, placeholders inside and as whole values.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, test, vi } from 'vitest';
 import { MUTATION_RUN } from '../plumbing/mutation-run.ts';
@@ -12,7 +15,8 @@ import { probeScript } from '../../helpers/external/probe.ts';
 import { HOST_MINIMUM } from '../../helpers/cluster/host.ts';
 import { UnknownFieldsError, unknownFields } from '../../helpers/run/strict-fields.ts';
 import { loadSettings } from '../../helpers/run/settings.ts';
-import { allSteps, egressSteps, renderUse } from '../../scenarios/chapter.ts';
+import { allSteps, egressSteps, MESH_NS, renderUse } from '../../scenarios/chapter.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 // The schemas (every Kubernetes and Istio model, about a second to import) load in the tests that
 // validate, not with the file: a mutation run re-imports this file for every mutant it covers.
@@ -42,28 +46,6 @@ describe('every applied manifest matches its schema', () => {
   test.each(applied.map(({ step, file, o }) => [`${step}: ${file}: ${describeObject(o)}`, o] as const))('%s', async (_name, o) => {
     const { validateManifest } = await schemas();
     expect(() => validateManifest(o)).not.toThrow();
-  });
-});
-
-describe('the validation discriminates', () => {
-  const se = find('ServiceEntry', 'redis-memorystore');
-  test('a ServiceEntry port without a number is rejected', async () => {
-    const { validateManifest } = await schemas();
-    const broken = structuredClone(se) as KubeObject & { spec: { ports: Record<string, unknown>[] } };
-    delete broken.spec.ports[0]!.number;
-    expect(() => validateManifest(broken)).toThrow(/ServiceEntry redis-memorystore does not match/);
-  });
-  test('an unknown resolution is rejected', async () => {
-    const { validateManifest } = await schemas();
-    const broken = structuredClone(se) as KubeObject & { spec: Record<string, unknown> };
-    broken.spec.resolution = 'MAGIC';
-    expect(() => validateManifest(broken)).toThrow();
-  });
-  test('a Deployment whose container has no image name type is rejected', async () => {
-    const { validateManifest } = await schemas();
-    const d = structuredClone(find('Deployment', 'cartservice')) as KubeObject & { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
-    d.spec.template.spec.containers[0]!.ports = 'grpc';
-    expect(() => validateManifest(d)).toThrow();
   });
 });
 
@@ -137,13 +119,53 @@ describe('rendering', () => {
     expect(() => render('fixtures/redis-serviceentry.yaml', { REDIS_PORT: 6379 })).toThrow(MissingValueError);
     expect(() => render('fixtures/redis-serviceentry.yaml', { REDIS_PORT: 6379 })).toThrow(/fixtures\/redis-serviceentry\.yaml: no value for \$\{REDIS_IP\}/);
   });
-  test('a whole-value placeholder keeps its type', () => {
-    const [se] = render('fixtures/redis-serviceentry.yaml', { REDIS_PORT: 6379, REDIS_IP: '10.0.0.3' });
-    expect((se as KubeObject & { spec: { ports: { number: unknown }[] } }).spec.ports[0]!.number).toBe(6379);
-  });
   test('placeholders are listed per file', () => {
     expect(placeholders('fixtures/redis-serviceentry.yaml')).toEqual(['REDIS_IP', 'REDIS_PORT']);
     expect(placeholders('fixtures/cartservice.yaml')).toEqual(['CART_IMAGE', 'REDIS_ADDR']);
+  });
+});
+
+describe('manifest renderer at its edges', () => {
+  const dir = tempFolder('manifests');
+  const write = async (name: string, text: string) => {
+    await writeFile(join(dir.path, name), text);
+    return relative(ROOT_DIR, join(dir.path, name));
+  };
+
+  test('broken YAML is an error naming the file, not an empty or partial list', async () => {
+    const file = await write('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x\n');
+    expect(() => render(file, {})).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+    const second = await write('second-broken.yaml', 'apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\nkind: [\n');
+    expect(() => render(second, {})).toThrow(/second-broken\.yaml: /);
+  });
+
+  test('empty documents are skipped; values keep their types when they are whole placeholders', async () => {
+    const file = await write('typed.yaml', [
+      '---', '# only a comment', '---',
+      'apiVersion: v1', 'kind: T', 'metadata: { name: "n-${N}" }',
+      'port: ${PORT}', 'portText: "p${PORT}"', 'list:', '  - ${PORT}', '  - "${NAME}"', '  - plain', 'flag: true', 'count: 3', 'none: null', 'lower: ${lower}',
+      '---', '',
+    ].join('\n'));
+    expect(render(file, { N: 1, PORT: 6379, NAME: 'x' })).toEqual([{
+      apiVersion: 'v1', kind: 'T', metadata: { name: 'n-1' },
+      port: 6379, portText: 'p6379', list: [6379, 'x', 'plain'], flag: true, count: 3, none: null, lower: '${lower}',
+    }]);
+  });
+
+  test('a missing value: an error naming the file and the placeholder; in the plan it is <NAME>', async () => {
+    const file = await write('missing.yaml', 'kind: T\nmetadata: { name: n }\naddr: "${IP}:${PORT}"\nip: ${IP}\n');
+    expect(() => render(file, { PORT: 1 })).toThrow(new MissingValueError(`${file}: no value for \${IP}`));
+    expect(render(file, { PORT: 1 }, 'plan')[0]).toMatchObject({ addr: '<IP>:1', ip: '<IP>' });
+  });
+
+  test('placeholders: in order of first use, once each, commented lines left out', async () => {
+    const file = await write('ph.yaml', '# ${COMMENTED}\na: ${B}\nb: "${A}-${B}"\n  # ${ALSO_COMMENTED}\nc: x # ${TRAILING}\n');
+    expect(placeholders(file)).toEqual(['B', 'A', 'TRAILING']);
+  });
+
+  test('objects are described with their namespace when they have one', () => {
+    expect(describeObject({ apiVersion: 'v1', kind: 'ServiceEntry', metadata: { name: 'redis', namespace: MESH_NS } })).toBe(`ServiceEntry ${MESH_NS}/redis`);
+    expect(describeObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: MESH_NS } })).toBe(`Namespace ${MESH_NS}`);
   });
 });
 

@@ -5,10 +5,9 @@
  * not on the wording of messages (the wording is tested in settings.test.ts). In-process and
  * fast: StrykerJS runs this file for every mutant of settings.ts and settings-checks.ts.
  */
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { pins } from '../../helpers/run/pins.ts';
 import {
   cartImageDefault, describeSettings, editDistance, loadSettings, MAX_DURATION_MS, MEMORYSTORE_REDIS_VERSIONS, parseDuration, probableSetting,
@@ -16,20 +15,11 @@ import {
 } from '../../helpers/run/settings.ts';
 import { artifactsDirProblem, executableFileProblem, loadCheckedSettings } from '../../helpers/run/settings-checks.ts';
 import { MEMORYSTORE_VERSIONS_OF_SETTINGS } from '../workshop/support.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
+import { problemsOf } from './support.ts';
 
 type Env = Record<string, string | undefined>;
 
-/** The problems of an env that must be refused (by loadSettings, or by loadCheckedSettings with `checked`). */
-function problemsOf(env: Env, checked = false): readonly string[] {
-  try {
-    if (checked) loadCheckedSettings(env);
-    else loadSettings(env);
-  } catch (e) {
-    if (e instanceof SettingsError) return e.problems;
-    throw e;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
-}
 /** The variable each problem names (the text before the first `=`). */
 const named = (problems: readonly string[]) => problems.map((p) => /^([A-Z_]+)=/.exec(p)?.[1] ?? p);
 
@@ -255,20 +245,22 @@ describe('settings values: validators at their boundaries', () => {
 });
 
 describe('settings values: durations', () => {
-  test('units and their sum; bare numbers are seconds', () => {
-    expect(parseDuration('12')).toBe(12_000);
-    expect(parseDuration('1h2m3s4ms')).toBe(3_723_004);
-    expect(parseDuration('10ms')).toBe(10);
-    expect(parseDuration('15m')).toBe(900_000);
-    expect(parseDuration('2s2s')).toBe(4000);
-    expect(parseDuration('0s1ms')).toBe(1);
+  test('units and their sum; bare numbers are seconds; blank space around is trimmed', () => {
+    const cases = [
+      ['12', 12_000], ['90', 90_000], ['1h2m3s4ms', 3_723_004], ['10ms', 10], ['3s', 3000], ['15m', 900_000], [' 5m ', 300_000],
+      ['1h', 3_600_000], ['2s2s', 4000], ['0s1ms', 1],
+    ] as const;
+    for (const [text, ms] of cases) expect(parseDuration(text), text).toBe(ms);
   });
-  test('the boundaries: above 0, at most MAX_DURATION_MS', () => {
+  test('the boundaries: above 0, at most MAX_DURATION_MS; anything else refused', () => {
     expect(parseDuration('1ms')).toBe(1);
     expect(parseDuration(`${MAX_DURATION_MS}ms`)).toBe(MAX_DURATION_MS);
     expect(parseDuration('86400')).toBe(MAX_DURATION_MS);
     expect(parseDuration('23h59m59s999ms')).toBe(MAX_DURATION_MS - 1);
-    for (const v of ['0', '0ms', '0s0m', `${MAX_DURATION_MS + 1}ms`, '86401', '24h1ms', '1.5s', 'ms', '5 m', 'x1s', '1sx', '1x', '-1']) {
+    for (const v of [
+      '0', '0ms', '0h', '0s0m', `${MAX_DURATION_MS + 1}ms`, '86401', '24h1ms', '1.5s', '', 's', 'ms', '5M', '5 m', '5 s', '5d',
+      'x1s', 'x5s', '1sx', '5sx', '1x', '-1', '-1s',
+    ]) {
       expect(() => parseDuration(v), v).toThrow();
     }
   });
@@ -279,25 +271,18 @@ describe('settings values: durations', () => {
     expect(zero).toBe('READY_TIMEOUT="0" is not valid; valid values: a duration up to 24h: 90, 90s, 5m, 2m30s, 1h, 500ms');
   });
   test('a blank timeout takes its default', () => {
-    expect(loadSettings({ SETUP_TIMEOUT: ' ', PROPAGATION_TIMEOUT: '' })).toMatchObject({ setupTimeoutMs: 1_200_000, propagationTimeoutMs: 120_000 });
+    expect(loadSettings({ SETUP_TIMEOUT: ' ', PROPAGATION_TIMEOUT: '', READY_TIMEOUT: '' }))
+      .toMatchObject({ setupTimeoutMs: 1_200_000, propagationTimeoutMs: 120_000, readyTimeoutMs: 300_000 });
   });
 });
 
 describe('settings values: the typo finder', () => {
   test('editDistance: insertions, deletions, substitutions and swaps of neighbours', () => {
-    expect(editDistance('', '')).toBe(0);
-    expect(editDistance('', 'ab')).toBe(2);
-    expect(editDistance('ab', 'ba')).toBe(1);
-    expect(editDistance('abc', 'bca')).toBe(2);
-    expect(editDistance('abcd', 'badc')).toBe(2);
-    expect(editDistance('ca', 'abc')).toBe(3);
-    expect(editDistance('a', 'b')).toBe(1);
-    expect(editDistance('ab', 'ab')).toBe(0);
-    expect(editDistance('abx', 'bax')).toBe(1);
-    expect(editDistance('xab', 'xba')).toBe(1);
-    expect(editDistance('aab', 'aba')).toBe(1);
-    expect(editDistance('abcdef', 'abdcef')).toBe(1);
-    expect(editDistance('flaw', 'lawn')).toBe(2);
+    const cases = [
+      ['', '', 0], ['', 'ab', 2], ['ab', 'ba', 1], ['abc', 'bca', 2], ['abcd', 'badc', 2], ['ca', 'abc', 3], ['a', 'b', 1],
+      ['ab', 'ab', 0], ['abx', 'bax', 1], ['xab', 'xba', 1], ['aab', 'aba', 1], ['abcdef', 'abdcef', 1], ['flaw', 'lawn', 2],
+    ] as const;
+    for (const [a, b, distance] of cases) expect(editDistance(a, b), `${a} -> ${b}`).toBe(distance);
   });
 
   test('the shape of names considered: upper-case words, at least four characters, whole name', () => {
@@ -382,15 +367,15 @@ describe('settings values: settings-checks', () => {
   let exe = '';
   let file = '';
   let artifacts = '';
+  const folder = tempFolder('settings-values');
   beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'egress-verify-settings-values-'));
+    work = folder.path;
     exe = join(work, 'tool');
     writeFileSync(exe, '#!/bin/sh\n', { mode: 0o755 });
     file = join(work, 'file');
     writeFileSync(file, '');
     artifacts = join(work, 'artifacts');
   });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   test('valid: the settings and the warnings of the same env', () => {
     const env = { ARTIFACTS_DIR: artifacts, KIND_BIN: exe, ISTIOCTL_BIN: exe, KIND_BN: 'x', HOME: '/home/m' };
@@ -402,28 +387,28 @@ describe('settings values: settings-checks', () => {
   test('the paths are checked only for the tools this run uses', () => {
     // CLUSTER=existing without INSTALL_ISTIO uses neither kind nor istioctl.
     expect(loadCheckedSettings({ ARTIFACTS_DIR: artifacts, CLUSTER: 'existing', KIND_BIN: file, ISTIOCTL_BIN: file }).settings.kindBin).toBe(file);
-    expect(named(problemsOf({ ARTIFACTS_DIR: artifacts, CLUSTER: 'existing', INSTALL_ISTIO: '1', KIND_BIN: file, ISTIOCTL_BIN: file }, true))).toEqual(['ISTIOCTL_BIN']);
-    expect(named(problemsOf({ ARTIFACTS_DIR: artifacts, KIND_BIN: file, ISTIOCTL_BIN: file }, true))).toEqual(['KIND_BIN', 'ISTIOCTL_BIN']);
-    expect(named(problemsOf({ ARTIFACTS_DIR: artifacts, KIND_BIN: exe, ISTIOCTL_BIN: ` ${file} ` }, true))).toEqual(['ISTIOCTL_BIN']);
+    expect(named(problemsOf({ ARTIFACTS_DIR: artifacts, CLUSTER: 'existing', INSTALL_ISTIO: '1', KIND_BIN: file, ISTIOCTL_BIN: file }, loadCheckedSettings))).toEqual(['ISTIOCTL_BIN']);
+    expect(named(problemsOf({ ARTIFACTS_DIR: artifacts, KIND_BIN: file, ISTIOCTL_BIN: file }, loadCheckedSettings))).toEqual(['KIND_BIN', 'ISTIOCTL_BIN']);
+    expect(named(problemsOf({ ARTIFACTS_DIR: artifacts, KIND_BIN: exe, ISTIOCTL_BIN: ` ${file} ` }, loadCheckedSettings))).toEqual(['ISTIOCTL_BIN']);
     expect(loadCheckedSettings({ ARTIFACTS_DIR: artifacts, KIND_BIN: ' ', ISTIOCTL_BIN: '' }).settings).toMatchObject({ kindBin: undefined, istioctlBin: undefined });
   });
 
   test('another value invalid: every tool path that is set is checked, and ARTIFACTS_DIR as given', () => {
-    expect(named(problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: artifacts, KIND_BIN: file, ISTIOCTL_BIN: file }, true))).toEqual(['CLUSTER', 'KIND_BIN', 'ISTIOCTL_BIN']);
-    expect(named(problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: ` ${file}/x ` }, true))).toEqual(['CLUSTER', 'ARTIFACTS_DIR']);
-    expect(problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: ` ${file}/x ` }, true)[1]).toMatch(new RegExp(`^ARTIFACTS_DIR=${file}/x `));
-    expect(named(problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: '  ' }, true))).toEqual(['CLUSTER']);
-    expect(named(problemsOf({ CLUSTER: 'gke' }, true))).toEqual(['CLUSTER']);
-    expect(named(problemsOf({ CLUSTER: 'gke', KIND_BIN: exe }, true))).toEqual(['CLUSTER']);
+    expect(named(problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: artifacts, KIND_BIN: file, ISTIOCTL_BIN: file }, loadCheckedSettings))).toEqual(['CLUSTER', 'KIND_BIN', 'ISTIOCTL_BIN']);
+    expect(named(problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: ` ${file}/x ` }, loadCheckedSettings))).toEqual(['CLUSTER', 'ARTIFACTS_DIR']);
+    expect(problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: ` ${file}/x ` }, loadCheckedSettings)[1]).toMatch(new RegExp(`^ARTIFACTS_DIR=${file}/x `));
+    expect(named(problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: '  ' }, loadCheckedSettings))).toEqual(['CLUSTER']);
+    expect(named(problemsOf({ CLUSTER: 'gke' }, loadCheckedSettings))).toEqual(['CLUSTER']);
+    expect(named(problemsOf({ CLUSTER: 'gke', KIND_BIN: exe }, loadCheckedSettings))).toEqual(['CLUSTER']);
   });
 
   test('a relative ARTIFACTS_DIR is checked below the working directory', () => {
     // package.json is a file in the working directory (the repository root) of every self-test run.
     const rel = 'package.json/reports';
-    const p = problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: rel }, true);
+    const p = problemsOf({ CLUSTER: 'gke', ARTIFACTS_DIR: rel }, loadCheckedSettings);
     expect(named(p)).toEqual(['CLUSTER', 'ARTIFACTS_DIR']);
     expect(p[1]).toMatch(new RegExp(`^ARTIFACTS_DIR=${resolve(rel)} cannot be a directory: ${resolve('package.json')} is a file;`));
-    expect(problemsOf({ ARTIFACTS_DIR: rel }, true)).toEqual([artifactsDirProblem(resolve(rel))]);
+    expect(problemsOf({ ARTIFACTS_DIR: rel }, loadCheckedSettings)).toEqual([artifactsDirProblem(resolve(rel))]);
   });
 
   test('an unexpected error while loading is thrown as it is, not collected', () => {

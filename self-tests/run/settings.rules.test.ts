@@ -7,18 +7,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { pins } from '../../helpers/run/pins.ts';
-import { describeSettings, loadSettings, parseDuration, settingDocs, SettingsError } from '../../helpers/run/settings.ts';
+import { describeSettings, loadSettings, settingDocs, SettingsError } from '../../helpers/run/settings.ts';
+import { problemsOf, refusalOf } from './support.ts';
 
-/** The problems of an env that must be refused. */
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadSettings(env);
-  } catch (e) {
-    if (e instanceof SettingsError) return e.problems;
-    throw e;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
-}
 const accepts = (env: Record<string, string>) => () => loadSettings(env);
 
 describe('validators take whole values only', () => {
@@ -46,7 +37,7 @@ describe('validators take whole values only', () => {
     expect(problemsOf({ ISTIO_VERSION: '1.30.5x' })).toEqual([
       'ISTIO_VERSION="1.30.5x" is not valid; valid values: a release version x.y.z (e.g. 1.30.4, 1.31.0-beta.1)',
     ]);
-    const e = (() => { try { loadSettings({ CLUSTER: 'gke' }); } catch (x) { return x as SettingsError; } throw new Error('accepted'); })();
+    const e = refusalOf({ CLUSTER: 'gke' });
     expect(e.name).toBe('SettingsError');
     expect(e.message).toBe('Invalid settings, nothing was started:\n  - CLUSTER="gke" is not valid; valid values: kind, existing');
     expect(new SettingsError(['a', 'b']).message).toBe('Invalid settings, nothing was started:\n  - a\n  - b');
@@ -68,18 +59,6 @@ describe('validators take whole values only', () => {
   test('one-of choices are exact words', () => {
     for (const v of ['Kind', 'kind,existing', 'existin']) expect(problemsOf({ CLUSTER: v }), v).toHaveLength(1);
     expect(loadSettings({ REDIS_BACKEND: 'memorystore', CLUSTER: 'existing' }).redisBackend).toBe('memorystore');
-  });
-
-  test('durations: units, the default unit (seconds), and what is refused', () => {
-    expect(parseDuration('1ms')).toBe(1);
-    expect(parseDuration('90')).toBe(90_000);
-    expect(parseDuration('3s')).toBe(3000);
-    expect(parseDuration(' 5m ')).toBe(300_000);
-    expect(parseDuration('1h')).toBe(3_600_000);
-    for (const v of ['0', '0ms', '0h', '', 's', '5M', '1.5s', '5 s', '-1s', 'x5s', '5sx', '5d']) {
-      expect(() => parseDuration(v), v).toThrow();
-    }
-    expect(loadSettings({ READY_TIMEOUT: '' }).readyTimeoutMs).toBe(300_000);
   });
 
   test('download mirror: http(s) only, trailing slashes dropped', () => {

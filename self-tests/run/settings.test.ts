@@ -3,24 +3,16 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { MUTATION_RUN } from '../plumbing/mutation-run.ts';
 import { pins } from '../../helpers/run/pins.ts';
 import {
-  describeSettings, editDistance, formatDuration, loadSettings, MAX_DURATION_MS, parseDuration, probableSetting,
-  settingDocs, SettingsError, settingWarnings,
+  describeSettings, formatDuration, loadSettings, MAX_DURATION_MS, parseDuration, probableSetting,
+  settingDocs, settingWarnings,
 } from '../../helpers/run/settings.ts';
 import { artifactsDirProblem, executableFileProblem, loadCheckedSettings } from '../../helpers/run/settings-checks.ts';
-
-function errorOf(env: Record<string, string>): SettingsError {
-  try {
-    loadSettings(env);
-  } catch (e) {
-    if (e instanceof SettingsError) return e;
-    throw e;
-  }
-  throw new Error(`expected ${JSON.stringify(env)} to be rejected`);
-}
+import { tempFolder } from '../plumbing/temp-folder.ts';
+import { refusalOf } from './support.ts';
 
 describe('settings: defaults', () => {
   const s = loadSettings({ HOME: '/home/maintainer' });
@@ -128,19 +120,24 @@ describe('settings: invalid values stop the run, naming the variable, the value 
     ['MEMORYSTORE_CREATE', 'sure', /MEMORYSTORE_CREATE="sure" is not valid/],
     ['MEMORYSTORE_REDIS_VERSION', '7.2', /MEMORYSTORE_REDIS_VERSION="7\.2" is not valid; valid values: redis_3_2, .*redis_7_2/],
   ])('%s=%s', (env, value, message) => {
-    expect(errorOf({ [env]: value }).message).toMatch(message);
+    expect(refusalOf({ [env]: value }).message).toMatch(message);
   });
 
   test('all invalid values are reported at once', () => {
-    const e = errorOf({ CLUSTER: 'gke', REDIS_BACKEND: 'x', KEEP_CLUSTER: 'maybe' });
+    const e = refusalOf({ CLUSTER: 'gke', REDIS_BACKEND: 'x', KEEP_CLUSTER: 'maybe' });
     expect(e.problems).toHaveLength(3);
     expect(e.message).toMatch(/nothing was started/);
   });
 
   test('combinations that cannot work', () => {
-    expect(errorOf({ REDIS_BACKEND: 'memorystore' }).message).toMatch(/REDIS_BACKEND=memorystore needs CLUSTER=existing/);
-    expect(errorOf({ CLUSTER: 'existing', REUSE_CLUSTER: '1' }).message).toMatch(/REUSE_CLUSTER applies to kind clusters only/);
-    expect(errorOf({ MEMORYSTORE_CREATE: '1' }).message).toMatch(/MEMORYSTORE_CREATE is set but REDIS_BACKEND is not memorystore/);
+    expect(refusalOf({ REDIS_BACKEND: 'memorystore' }).message).toMatch(/REDIS_BACKEND=memorystore needs CLUSTER=existing/);
+    expect(refusalOf({ CLUSTER: 'existing', REUSE_CLUSTER: '1' }).message).toMatch(/REUSE_CLUSTER applies to kind clusters only/);
+    expect(refusalOf({ MEMORYSTORE_CREATE: '1' }).message).toMatch(/MEMORYSTORE_CREATE is set but REDIS_BACKEND is not memorystore/);
+  });
+
+  test('an explicit node image the Istio version does not support: a clear error with the fix', () => {
+    expect(refusalOf({ ISTIO_VERSION: '1.28.10', KIND_NODE_IMAGE: pins.kindNodeImage }).message)
+      .toMatch(/ISTIO_VERSION=1\.28\.10 supports Kubernetes 1\.29 to 1\.34, but KIND_NODE_IMAGE is Kubernetes 1\.36 .* Use KIND_NODE_IMAGE=kindest\/node:v1\.34\.8@sha256:/);
   });
 });
 
@@ -159,20 +156,14 @@ describe('settings: documentation', () => {
 
 describe('settings: durations are capped and shown as written', () => {
   test('a duration above 24h is refused by name, saying the maximum (Node timers would fire after 1 ms)', () => {
-    const e = errorOf({ SETUP_TIMEOUT: '1000h' });
+    const e = refusalOf({ SETUP_TIMEOUT: '1000h' });
     expect(e.problems).toEqual([expect.stringMatching(/^SETUP_TIMEOUT="1000h" is not valid \(more than the maximum, 24h\); valid values: a duration up to 24h/)]);
-    expect(errorOf({ READY_TIMEOUT: '86400001ms' }).message).toMatch(/READY_TIMEOUT="86400001ms" is not valid \(more than the maximum, 24h\)/);
-    expect(errorOf({ PROPAGATION_TIMEOUT: '99999999999999999999' }).message).toMatch(/PROPAGATION_TIMEOUT=.*more than the maximum/);
+    expect(refusalOf({ READY_TIMEOUT: '86400001ms' }).message).toMatch(/READY_TIMEOUT="86400001ms" is not valid \(more than the maximum, 24h\)/);
+    expect(refusalOf({ PROPAGATION_TIMEOUT: '99999999999999999999' }).message).toMatch(/PROPAGATION_TIMEOUT=.*more than the maximum/);
   });
   test('exactly the maximum is accepted', () => {
     expect(loadSettings({ SETUP_TIMEOUT: '24h' }).setupTimeoutMs).toBe(MAX_DURATION_MS);
     expect(MAX_DURATION_MS).toBeLessThan(2 ** 31 - 1);
-  });
-  test.each([
-    [1_200_000, '20m'], [120_000, '2m'], [150_000, '2m30s'], [3_600_000, '1h'], [5_430_000, '1h30m30s'],
-    [500, '500ms'], [45_000, '45s'], [1500, '1.5s'], [0, '0ms'],
-  ])('formatDuration(%d) = %s', (ms, text) => {
-    expect(formatDuration(ms)).toBe(text);
   });
   test('written durations read back as the same value', () => {
     for (const ms of [500, 45_000, 120_000, 150_000, 1_200_000, 3_600_000, 5_430_000]) expect(parseDuration(formatDuration(ms))).toBe(ms);
@@ -212,13 +203,6 @@ describe('settings: a variable name a small edit away from a setting is reported
   test('the real environment of this test run raises no warning', () => {
     expect(settingWarnings(process.env).filter((w) => w.includes('is not a setting'))).toEqual([]);
   });
-  test('editDistance counts a swap of neighbours as one edit', () => {
-    expect(editDistance('ISTIO_VERSION', 'ISTIO_VERSION')).toBe(0);
-    expect(editDistance('ISTIO_VRESION', 'ISTIO_VERSION')).toBe(1);
-    expect(editDistance('ISTIO_VERSON', 'ISTIO_VERSION')).toBe(1);
-    expect(editDistance('abc', '')).toBe(3);
-    expect(editDistance('kitten', 'sitting')).toBe(3);
-  });
 });
 
 describe('settings: KIND_NODE_IMAGE without a digest is accepted with a warning', () => {
@@ -238,16 +222,10 @@ describe('settings: KIND_NODE_IMAGE without a digest is accepted with a warning'
 });
 
 describe('settings: paths are checked before the run relies on them', () => {
-  let work: string;
-  beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'egress-verify-settings-'));
-  });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-  });
+  const work = tempFolder('settings');
 
   test.each([
-    // /proc last: a recursive mkdir under /proc never returns (see settings-values.test.ts), so a
+    // /proc last: a recursive mkdir under /proc never returns (see settings-checks.test.ts), so a
     // mutant that loses the guard fails on /sys or /dev first instead of hanging.
     ['/sys/egress-verify', /pseudo-filesystem \/sys/],
     ['/dev/shm/../egress-verify', /pseudo-filesystem \/dev/],
@@ -258,20 +236,20 @@ describe('settings: paths are checked before the run relies on them', () => {
   });
 
   test('ARTIFACTS_DIR below a file is refused, naming the file', async () => {
-    const file = join(work, 'a-file');
+    const file = join(work.path, 'a-file');
     await writeFile(file, '');
     expect(artifactsDirProblem(join(file, 'reports'))).toMatch(new RegExp(`^ARTIFACTS_DIR=${file}/reports cannot be a directory: ${file} is a file; valid values: a writable directory path`));
     expect(artifactsDirProblem(file)).toMatch(/cannot be a directory/);
   });
 
   test('a missing ARTIFACTS_DIR that can be created is accepted, and the check leaves nothing behind', () => {
-    const dir = join(work, 'new', 'deeper');
+    const dir = join(work.path, 'new', 'deeper');
     expect(artifactsDirProblem(dir)).toBeUndefined();
-    expect(existsSync(join(work, 'new'))).toBe(false);
+    expect(existsSync(join(work.path, 'new'))).toBe(false);
   });
 
   test('an existing ARTIFACTS_DIR keeps its contents and gets no probe file left in it', async () => {
-    const dir = join(work, 'existing');
+    const dir = join(work.path, 'existing');
     await mkdir(dir);
     await writeFile(join(dir, 'junit.xml'), 'old');
     expect(artifactsDirProblem(dir)).toBeUndefined();
@@ -279,7 +257,7 @@ describe('settings: paths are checked before the run relies on them', () => {
   });
 
   test('a directory this user cannot write to is refused', async (ctx) => {
-    const dir = join(work, 'read-only');
+    const dir = join(work.path, 'read-only');
     await mkdir(dir);
     // Permission bits do not stop root; the immutable attribute (chattr +i, ext4 and others) does.
     const root = process.getuid?.() === 0;
@@ -299,32 +277,25 @@ describe('settings: paths are checked before the run relies on them', () => {
   });
 
   test('KIND_BIN / ISTIOCTL_BIN must be executable files', async () => {
-    const script = join(work, 'kind');
+    const script = join(work.path, 'kind');
     await writeFile(script, '#!/bin/sh\n', { mode: 0o755 });
-    const plain = join(work, 'plain');
+    const plain = join(work.path, 'plain');
     await writeFile(plain, '', { mode: 0o644 });
     expect(executableFileProblem('KIND_BIN', script)).toBeUndefined();
-    expect(executableFileProblem('KIND_BIN', work)).toBe(`KIND_BIN=${work} is a directory, not an executable file; valid values: a path to an executable file`);
-    expect(executableFileProblem('ISTIOCTL_BIN', join(work, 'nope'))).toMatch(/^ISTIOCTL_BIN=.*nope does not exist/);
+    expect(executableFileProblem('KIND_BIN', work.path)).toBe(`KIND_BIN=${work.path} is a directory, not an executable file; valid values: a path to an executable file`);
+    expect(executableFileProblem('ISTIOCTL_BIN', join(work.path, 'nope'))).toMatch(/^ISTIOCTL_BIN=.*nope does not exist/);
     expect(executableFileProblem('KIND_BIN', '/dev/null')).toMatch(/is not a regular file/);
     // Even root may execute only a file with an execute bit set (access(2)).
     expect(executableFileProblem('KIND_BIN', plain)).toMatch(/is not executable/);
   });
 
   test('loadCheckedSettings reports every problem at once and returns the warnings', () => {
-    let err: unknown;
-    try {
-      loadCheckedSettings({ ARTIFACTS_DIR: '/proc/x', KIND_BIN: '/tmp', SETUP_TIMEOUT: '1000h' });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(SettingsError);
-    expect((err as SettingsError).problems).toEqual([
+    expect(refusalOf({ ARTIFACTS_DIR: '/proc/x', KIND_BIN: '/tmp', SETUP_TIMEOUT: '1000h' }, loadCheckedSettings).problems).toEqual([
       expect.stringMatching(/^SETUP_TIMEOUT="1000h"/),
       expect.stringMatching(/^ARTIFACTS_DIR=\/proc\/x /),
       expect.stringMatching(/^KIND_BIN=\/tmp is a directory, not an executable file/),
     ]);
-    const ok = loadCheckedSettings({ ARTIFACTS_DIR: join(work, 'ok'), ISTIO_VERSON: '1.29.8' });
+    const ok = loadCheckedSettings({ ARTIFACTS_DIR: join(work.path, 'ok'), ISTIO_VERSON: '1.29.8' });
     expect(ok.settings.istioVersion).toBe(pins.istio);
     expect(ok.warnings).toEqual([expect.stringMatching(/^ISTIO_VERSON is not a setting; did you mean ISTIO_VERSION\?/)]);
   });

@@ -1,17 +1,14 @@
 /**
- * The step plan for each kind of run (kind or an existing cluster, container or Memorystore,
- * kept/reused or deleted), the values every manifest gets, and the manifest renderer at its
- * edges: broken YAML, empty documents, missing values, placeholders inside and as whole values.
+ * scenarios/chapter.ts: the step plan for each kind of run (kind or an existing cluster,
+ * container or Memorystore, kept/reused or deleted) and the values every manifest gets.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { describeObject, MissingValueError, placeholders, render, ROOT_DIR } from '../../helpers/run/manifests.ts';
+import { describe, expect, test } from 'vitest';
+import { MissingValueError, render } from '../../helpers/run/manifests.ts';
 import { probeScript } from '../../helpers/external/probe.ts';
 import { loadSettings } from '../../helpers/run/settings.ts';
 import {
-  allSteps, commonValues, egressSteps, gatewaySteps, MESH_NS, OUTSIDE_NS, renderUse, serviceEntryCluster, setupSteps, teardownSteps, workloadSteps,
+  allSteps, commonValues, egressSteps, gatewaySteps, MESH_NS, OUTSIDE_NS, renderUse, SERVICE_ENTRY_HOST, serviceEntryCluster, setupSteps,
+  teardownSteps, workloadSteps,
 } from '../../scenarios/chapter.ts';
 
 const kind = (extra: Record<string, string> = {}) => loadSettings({ ISTIO_VERSION: '1.30.5', ...extra });
@@ -100,6 +97,12 @@ describe('values every manifest gets', () => {
     expect(serviceEntryCluster({ host: '10.121.0.3', port: 6380 })).toBe('outbound|6380||redis.memorystore.internal');
   });
 
+  test('the cluster name the scenario expects comes from the ServiceEntry fixture', () => {
+    const se = render('fixtures/redis-serviceentry.yaml', { REDIS_IP: '1.2.3.4', REDIS_PORT: 6379 })[0] as unknown as { spec: { hosts: string[] } };
+    expect(se.spec.hosts).toEqual([SERVICE_ENTRY_HOST]);
+    expect(serviceEntryCluster({ host: '1.2.3.4', port: 6379 })).toBe('outbound|6379||redis.memorystore.internal');
+  });
+
   test('a step\'s own values win; the plan shows unknown values as placeholders; a cluster refuses them', () => {
     const probe = renderUse({ file: 'fixtures/probe.yaml', action: 'apply', values: { NAMESPACE: MESH_NS } }, s, undefined, 'plan');
     expect(new Set(probe.map((o) => o.metadata.namespace))).toEqual(new Set([MESH_NS]));
@@ -108,51 +111,5 @@ describe('values every manifest gets', () => {
     expect(() => renderUse(egressSteps.serviceEntry.manifests[0]!, s, undefined, 'apply')).toThrow(MissingValueError);
     const applied = renderUse(egressSteps.serviceEntry.manifests[0]!, s, { host: '10.0.0.9', port: 6379 }, 'apply')[0] as unknown as { spec: { addresses: string[] } };
     expect(applied.spec.addresses).toEqual(['10.0.0.9/32']);
-  });
-});
-
-describe('manifest renderer at its edges', () => {
-  let dir: string;
-  const write = async (name: string, text: string) => {
-    await writeFile(join(dir, name), text);
-    return relative(ROOT_DIR, join(dir, name));
-  };
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'egress-verify-manifests-')); });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
-
-  test('broken YAML is an error naming the file, not an empty or partial list', async () => {
-    const file = await write('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x\n');
-    expect(() => render(file, {})).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
-    const second = await write('second-broken.yaml', 'apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\nkind: [\n');
-    expect(() => render(second, {})).toThrow(/second-broken\.yaml: /);
-  });
-
-  test('empty documents are skipped; values keep their types when they are whole placeholders', async () => {
-    const file = await write('typed.yaml', [
-      '---', '# only a comment', '---',
-      'apiVersion: v1', 'kind: T', 'metadata: { name: "n-${N}" }',
-      'port: ${PORT}', 'portText: "p${PORT}"', 'list:', '  - ${PORT}', '  - "${NAME}"', '  - plain', 'flag: true', 'count: 3', 'none: null', 'lower: ${lower}',
-      '---', '',
-    ].join('\n'));
-    expect(render(file, { N: 1, PORT: 6379, NAME: 'x' })).toEqual([{
-      apiVersion: 'v1', kind: 'T', metadata: { name: 'n-1' },
-      port: 6379, portText: 'p6379', list: [6379, 'x', 'plain'], flag: true, count: 3, none: null, lower: '${lower}',
-    }]);
-  });
-
-  test('a missing value: an error naming the file and the placeholder; in the plan it is <NAME>', async () => {
-    const file = await write('missing.yaml', 'kind: T\nmetadata: { name: n }\naddr: "${IP}:${PORT}"\nip: ${IP}\n');
-    expect(() => render(file, { PORT: 1 })).toThrow(new MissingValueError(`${file}: no value for \${IP}`));
-    expect(render(file, { PORT: 1 }, 'plan')[0]).toMatchObject({ addr: '<IP>:1', ip: '<IP>' });
-  });
-
-  test('placeholders: in order of first use, once each, commented lines left out', async () => {
-    const file = await write('ph.yaml', '# ${COMMENTED}\na: ${B}\nb: "${A}-${B}"\n  # ${ALSO_COMMENTED}\nc: x # ${TRAILING}\n');
-    expect(placeholders(file)).toEqual(['B', 'A', 'TRAILING']);
-  });
-
-  test('objects are described with their namespace when they have one', () => {
-    expect(describeObject({ apiVersion: 'v1', kind: 'ServiceEntry', metadata: { name: 'redis', namespace: MESH_NS } })).toBe(`ServiceEntry ${MESH_NS}/redis`);
-    expect(describeObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: MESH_NS } })).toBe(`Namespace ${MESH_NS}`);
   });
 });

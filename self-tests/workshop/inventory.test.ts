@@ -4,29 +4,23 @@
  * comments, placeholders and a labs folder. The command runs for real as a subprocess; the
  * inventory and the parser are also checked in-process.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 import { inventoryOf } from '../../workshop/inventory.ts';
 import { findChapter, parseChapter } from '../../workshop/parse.ts';
 import { analyse, toMarkdown, type JsonReport } from '../../workshop/report.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
 // Made when a test of this file runs (not at collection, so a filtered run leaves nothing behind).
-let temp = '';
-beforeAll(() => {
-  temp = mkdtempSync(join(tmpdir(), 'egress-verify-workshop-'));
-});
-afterAll(() => {
-  if (temp) rmSync(temp, { recursive: true, force: true });
-});
+const temp = tempFolder('workshop');
 
 async function workshop(env: Record<string, string>, args: string[] = ['--json']) {
   return execa('npm', ['run', '-s', 'workshop', '--', ...args], {
-    env: { ARTIFACTS_DIR: join(temp, 'artifacts'), GITHUB_STEP_SUMMARY: '', WORKSHOP_LABS: '', WORKSHOP_CHAPTER: '', ...env },
+    env: { ARTIFACTS_DIR: join(temp.path, 'artifacts'), GITHUB_STEP_SUMMARY: '', WORKSHOP_LABS: '', WORKSHOP_CHAPTER: '', ...env },
     extendEnv: true, reject: false,
   });
 }
@@ -51,7 +45,7 @@ describe('npm run workshop: a clean chapter', () => {
   let report: JsonReport;
   let summary = '';
   beforeAll(async () => {
-    summary = join(temp, 'summary.md');
+    summary = join(temp.path, 'summary.md');
     writeFileSync(summary, '## earlier step\n');
     r = await workshop({ WORKSHOP_REPO: repo, WORKSHOP_LABS: join(repo, 'labs'), GITHUB_STEP_SUMMARY: summary });
     report = JSON.parse(r.stdout) as JsonReport;
@@ -86,7 +80,7 @@ describe('npm run workshop: a clean chapter', () => {
   });
 
   test('the Markdown report goes to ARTIFACTS_DIR and is appended to the job summary', () => {
-    const md = readFileSync(join(temp, 'artifacts', 'workshop-report.md'), 'utf8');
+    const md = readFileSync(join(temp.path, 'artifacts', 'workshop-report.md'), 'utf8');
     expect(md).toContain('| `05-leaving-the-mesh#step3.1` (content/labs-chapters/05-leaving-the-mesh.md:49) | yaml | skip | ok |');
     expect(md).toContain('| `05-leaving-the-mesh#step2.1` (content/labs-chapters/05-leaving-the-mesh.md:22) | command | translate | warning (1) |');
     expect(readFileSync(summary, 'utf8')).toBe(`## earlier step\n${md}`);
@@ -228,7 +222,7 @@ describe('npm run workshop: settings and refusals', () => {
     expect(r.stderr).toMatch(/WORKSHOP_CHAPTER=content\/nope\.md is not a file under WORKSHOP_REPO=/);
   });
   test('two pages with the title: the choice is asked for', () => {
-    const dir = join(temp, 'two');
+    const dir = join(temp.path, 'two');
     cpSync(join(WORKSHOPS, 'clean'), dir, { recursive: true });
     cpSync(join(dir, 'content/labs-chapters/05-leaving-the-mesh.md'), join(dir, 'content/labs-chapters/06-again.md'));
     expect(() => findChapter(dir)).toThrow(/several pages .* have the title "Egress Gateway" .*; set WORKSHOP_CHAPTER to one of them/);
@@ -241,7 +235,7 @@ describe('commits and the golden inventory (temporary git repositories)', () => 
   let dir: string;
   let first: string;
   beforeAll(async () => {
-    dir = join(temp, 'git-workshop');
+    dir = join(temp.path, 'git-workshop');
     cpSync(join(WORKSHOPS, 'clean'), dir, { recursive: true });
     await git(dir, 'init', '-q');
     await git(dir, 'add', '-A');
@@ -258,7 +252,7 @@ describe('commits and the golden inventory (temporary git repositories)', () => 
   });
 
   test('new, edited and removed blocks against the inventory, with the diff from the pinned commit', async () => {
-    const golden = join(temp, 'golden.json');
+    const golden = join(temp.path, 'golden.json');
     const a = await analyse({ repo: dir, labs: join(dir, 'labs'), chapter: undefined });
     writeFileSync(golden, JSON.stringify(inventoryOf(first, a.chapter.file, a.blocks)));
     expect((await analyse({ repo: dir, labs: join(dir, 'labs'), chapter: undefined, golden })).findings.filter((f) => /pinned/.test(f.message))).toEqual([]);

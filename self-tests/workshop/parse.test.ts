@@ -1,21 +1,21 @@
 /**
  * The workshop reader function by function, in process, on small inputs (Markdown snippets,
  * shell command lines, YAML manifests): no git, no subprocess, no whole-chapter analysis
- * (workshop-reader.test.ts does that, with a git call per analysis; workshop.test.ts through
- * `npm run workshop`). Every test takes milliseconds, so mutation testing can re-run them for
- * each mutant (vitest.mutation.config.ts). They assert values: ids, line numbers, words,
- * policies, outcomes, severities, and the values a finding names (line, flag, path, suggested
- * command), not a finding's prose.
+ * (inventory.test.ts does that, with a git call per analysis, and through `npm run workshop`).
+ * Every test takes milliseconds, so mutation testing can re-run them for each mutant
+ * (vitest.mutation.config.ts). They assert values: ids, line numbers, words, policies,
+ * outcomes, severities, and the values a finding names (line, flag, path, suggested command),
+ * not a finding's prose.
  *
- * One file per module (workshop-parse-units, workshop-classify-units, workshop-check-units): a
- * mutant re-runs only the files whose tests reach it, in a fresh worker that imports that file's
- * modules again, so each file imports no more than its module needs.
+ * One file per module (parse.test.ts, classify.test.ts, check.test.ts): a mutant re-runs only
+ * the files whose tests reach it, in a fresh worker that imports that file's modules again, so
+ * each file imports no more than its module needs.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { findChapter, frontMatter, parseChapter, readChapter, slug } from '../../workshop/parse.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 const WORKSHOPS = join(import.meta.dirname, '..', 'workshops');
 
@@ -98,9 +98,10 @@ describe('parse: blocks of a chapter', () => {
 });
 
 describe('parse: finding the chapter in a checkout', () => {
+  const folder = tempFolder('workshop-units');
   let repo = '';
   beforeAll(() => {
-    repo = mkdtempSync(join(tmpdir(), 'egress-verify-workshop-units-'));
+    repo = folder.path;
     mkdirSync(join(repo, 'content', 'b', 'deep'), { recursive: true });
     mkdirSync(join(repo, 'content', 'a'), { recursive: true });
     writeFileSync(join(repo, 'content', 'a', 'one.md'), '---\ntitle: One\n---\n```\nkubectl get pods\n```\n');
@@ -108,9 +109,6 @@ describe('parse: finding the chapter in a checkout', () => {
     writeFileSync(join(repo, 'content', 'b', 'twin.md'), '---\ntitle: Twin\n---\n');
     writeFileSync(join(repo, 'content', 'b', 'deep', 'twin.md'), '+++\ntitle = "Twin"\n+++\n');
     writeFileSync(join(repo, 'content', 'b', 'Two.txt'), '---\ntitle: Text\n---\n');
-  });
-  afterAll(() => {
-    if (repo) rmSync(repo, { recursive: true, force: true });
   });
   test('the page with the title, as a path relative to the checkout, in sub-folders too', () => {
     expect(findChapter(repo, 'One')).toBe('content/a/one.md');
@@ -152,14 +150,12 @@ describe('parse: boundaries', () => {
 });
 
 describe('parse: several pages with one title are named in path order', () => {
+  const folder = tempFolder('workshop-units');
   let repo = '';
   beforeAll(() => {
-    repo = mkdtempSync(join(tmpdir(), 'egress-verify-workshop-units-'));
+    repo = folder.path;
     mkdirSync(join(repo, 'content'));
     for (const n of ['q', 'c', 'x', 'a', 'm', 'f', 'z', 'b']) writeFileSync(join(repo, 'content', `${n}.md`), '---\ntitle: Same\n---\n');
-  });
-  afterAll(() => {
-    if (repo) rmSync(repo, { recursive: true, force: true });
   });
   test('sorted', () => {
     expect(() => findChapter(repo, 'Same')).toThrow('(content/a.md, content/b.md, content/c.md, content/f.md, content/m.md, content/q.md, content/x.md, content/z.md)');

@@ -4,17 +4,17 @@
  * and its report as skipped without WORKSHOP_REPO.
  * The cluster calls themselves need kind + Istio and are not run here.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { substitute, yamlObjects } from '../../workshop/check.ts';
 import { classify } from '../../workshop/classify.ts';
 import { readGolden } from '../../workshop/inventory.ts';
 import { findChapter, readChapter } from '../../workshop/parse.ts';
 import { KNOWN_DEFECTS, meshModeProblem, planScenario } from '../../workshop/run.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
 const VALUES = { REDIS_ENDPOINT: '172.18.0.9', REDIS_ADDR: '172.18.0.9', $WORKSHOP_HOME: '/w' };
@@ -75,13 +75,10 @@ describe('the workshop scenario\'s plan: one test per block, in order', () => {
 });
 
 describe('scenarios/workshop.spec.ts without WORKSHOP_REPO', () => {
-  let dir = '';
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const folder = tempFolder('spec');
 
   test('reports its test as skipped, with the reason in its name (no cluster is touched)', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'egress-verify-spec-'));
+    const dir = folder.path;
     // The file alone, without the scenarios' global setup (which would create a cluster).
     const config = join(dir, 'vitest.config.mjs');
     writeFileSync(config, `export default { test: { root: ${JSON.stringify(ROOT_DIR)}, include: ['scenarios/workshop.spec.ts'] } };\n`);

@@ -1,0 +1,91 @@
+/**
+ * helpers/cluster/context-guard.ts: with CLUSTER=existing the suite changes only the current
+ * context that ALLOW_CONTEXT names. Against kubeconfig files written here (reading one makes no
+ * connection), and one whose server is a loopback listener that counts connections: a refused
+ * context must not cause one.
+ */
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { ContextGuardError, guardExistingContext } from '../../helpers/cluster/context-guard.ts';
+import { UserFacingError } from '../../helpers/run/user-facing.ts';
+import { writeKubeconfig } from '../plumbing/kubeconfig.ts';
+import { countingListener } from '../plumbing/loopback.ts';
+import { tempFolder } from '../plumbing/temp-folder.ts';
+
+const dir = tempFolder('context-guard');
+
+describe('the context guard reads the current context (a temp kubeconfig; no connection is made)', () => {
+  const savedKubeconfig = process.env.KUBECONFIG;
+  let twoContexts: string;
+  let noCurrent: string;
+  beforeAll(async () => {
+    twoContexts = await writeKubeconfig(join(dir.path, 'two'), { current: 'kind-egress', contexts: ['kind-egress', 'gke-prod'] });
+    noCurrent = await writeKubeconfig(join(dir.path, 'none'), { contexts: ['kind-egress'] });
+  });
+  afterEach(() => {
+    if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = savedKubeconfig;
+  });
+
+  const guardError = (f: () => unknown): ContextGuardError => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ContextGuardError);
+      return e as ContextGuardError;
+    }
+    throw new Error('no ContextGuardError');
+  };
+
+  test('the current context named in ALLOW_CONTEXT is allowed, from the file or from KUBECONFIG', () => {
+    expect(guardExistingContext('kind-egress', twoContexts)).toBe('kind-egress');
+    process.env.KUBECONFIG = twoContexts;
+    expect(guardExistingContext('kind-egress')).toBe('kind-egress');
+  });
+  test('refused: no ALLOW_CONTEXT (unset or empty), another context, or no current context', () => {
+    for (const allow of [undefined, '']) {
+      const e = guardError(() => guardExistingContext(allow, twoContexts));
+      expect(e).toBeInstanceOf(UserFacingError);
+      expect([e.name, e.headline]).toEqual(['ContextGuardError', 'Refusing the current kubeconfig context']);
+      expect(e.problems).toHaveLength(1);
+      expect(e.problems[0]).toBe(e.message);
+      expect(e.message).toContain(`ALLOW_CONTEXT=kind-egress`);
+      expect(e.message).toContain(twoContexts);
+    }
+    const other = guardError(() => guardExistingContext('gke-prod', twoContexts));
+    expect(other.message).toContain('ALLOW_CONTEXT=gke-prod');
+    expect(other.message).toContain('"kind-egress"');
+    const none = guardError(() => guardExistingContext('kind-egress', noCurrent));
+    expect(none.message).toContain(noCurrent);
+    expect(none.message).not.toContain('ALLOW_CONTEXT=kind-egress;');
+  });
+  test('without a file argument the refusal names KUBECONFIG\'s value', () => {
+    process.env.KUBECONFIG = twoContexts;
+    expect(guardError(() => guardExistingContext(undefined)).message).toContain(`(${twoContexts})`);
+  });
+});
+
+describe('context guard: no connection is made', () => {
+  const server = countingListener();
+  let kubeconfig: string;
+  beforeAll(async () => {
+    kubeconfig = await writeKubeconfig(join(dir.path, 'config'), {
+      current: 'gke_prod_europe-west1_shop', contexts: ['gke_prod_europe-west1_shop', 'kind-sandbox'],
+      server: `https://127.0.0.1:${server.port}`,
+    });
+  });
+
+  test('without ALLOW_CONTEXT: refused, naming the context and the setting; no connection made', () => {
+    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(ContextGuardError);
+    expect(() => guardExistingContext(undefined, kubeconfig)).toThrow(/current context "gke_prod_europe-west1_shop" .* set ALLOW_CONTEXT=gke_prod_europe-west1_shop/);
+    expect(server.connections).toBe(0);
+  });
+  test('ALLOW_CONTEXT naming another context: refused', () => {
+    expect(() => guardExistingContext('kind-sandbox', kubeconfig)).toThrow(/the current context is "gke_prod_europe-west1_shop", but ALLOW_CONTEXT=kind-sandbox; refusing/);
+    expect(server.connections).toBe(0);
+  });
+  test('ALLOW_CONTEXT naming the current context: allowed', () => {
+    expect(guardExistingContext('gke_prod_europe-west1_shop', kubeconfig)).toBe('gke_prod_europe-west1_shop');
+    expect(server.connections).toBe(0);
+  });
+});
