@@ -16,27 +16,9 @@ import { chmod, lstat, mkdir, readdir, readFile, rename, rm, symlink, unlink, wr
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import {
-  computeStamp,
-  GO_BUILD_ENV,
-  GO_HINT,
-  goBuildArgs,
-  goVersionProblem,
-  infoFile,
-  isStampedFile,
-  moduleDir,
-  parseArgs,
-  parseModuleOrigin,
-  requiredVersion,
-  shellQuote,
-  stampedArgs,
-  tail,
-  TOOL_NAMES,
-  TOOLS,
-  USAGE,
-  versionLine,
-  type ModuleOrigin,
-  type ToolName,
-  type ToolSpec,
+  computeStamp, GO_BUILD_ENV, GO_HINT, goBuildArgs, goVersionProblem, infoFile, isStampedFile, moduleDir, parseArgs,
+  parseModuleOrigin, requiredVersion, shellQuote, stampedArgs, tail, TOOL_NAMES, TOOLS, USAGE, versionLine,
+  type ModuleOrigin, type ToolName, type ToolSpec,
 } from './go-builds.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

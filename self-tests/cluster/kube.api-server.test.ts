@@ -6,9 +6,7 @@
  * kubeconfig, the mesh ConfigMap, and the REUSE decision. Exec and port-forward are not here:
  * kwok has no kubelet, so they stay on the streaming stand-in (kube-streaming.test.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { guardExistingContext } from '../../helpers/cluster/context-guard.ts';
 import { Kube } from '../../helpers/cluster/kube.ts';
@@ -19,23 +17,15 @@ import { type KubeObject, render } from '../../helpers/run/manifests.ts';
 import { freePort, LocalControlPlane, missingBinaries, type StartedControlPlane, toolsBinDir } from '../control-plane/local-control-plane.ts';
 import { needTools } from '../plumbing/support.ts';
 
-/** The Istio CRDs `npm run tools:build` copies from the built Istio's base chart. */
-export function istioCrdsFile(binDir = toolsBinDir()): string {
-  return join(binDir, 'istio-crds.yaml');
-}
-
 let cp: StartedControlPlane | undefined;
 let kube: Kube;
 let problem: string | undefined;
 
 beforeAll(async () => {
   problem = missingBinaries(toolsBinDir());
-  if (!problem && !existsSync(istioCrdsFile())) problem = `${istioCrdsFile()} is missing: run \`npm run tools:build\``;
   if (problem) return;
   cp = await new LocalControlPlane().start();
-  const crds = parseAllDocuments(readFileSync(istioCrdsFile(), 'utf8')).map((d) => d.toJS() as Record<string, unknown> | null)
-    .filter((d): d is Record<string, unknown> => d !== null && d.kind === 'CustomResourceDefinition');
-  const count = await cp.installCrds(crds);
+  const count = await cp.installIstioCrds();
   process.stdout.write(`${cp.describe()}; ${count} Istio CRDs installed\n`);
   kube = Kube.fromFile(cp.kubeconfigPath, cp.context);
 }, 180_000);

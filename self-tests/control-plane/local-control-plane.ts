@@ -30,7 +30,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { pins } from '../../helpers/run/pins.ts';
 import { pollTimed, RetryableError } from '../../helpers/run/poll.ts';
@@ -51,9 +51,12 @@ export const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controlle
 /** kwok's stages, written by `npm run tools:build` beside the binaries. */
 export const KWOK_STAGES = 'kwok-stages.yaml';
 
-/** undefined when every binary is there; otherwise what is missing and how to get it. */
+/** The CRDs of the built Istio, written by `npm run tools:build` beside the binaries. */
+export const ISTIO_CRDS = 'istio-crds.yaml';
+
+/** undefined when every binary (and the Istio CRDs) is there; otherwise what is missing and how to get it. */
 export function missingBinaries(binDir: string, names: readonly string[] = CONTROL_PLANE_BINARIES): string | undefined {
-  const missing = names.filter((n) => !existsSync(join(binDir, n)) || (n === 'kwok' && !existsSync(join(binDir, KWOK_STAGES))));
+  const missing = [...names, ISTIO_CRDS].filter((n) => !existsSync(join(binDir, n)) || (n === 'kwok' && !existsSync(join(binDir, KWOK_STAGES))));
   if (missing.length === 0) return undefined;
   return `${missing.join(', ')} not built in ${binDir}: run \`npm run tools:build\` (Go >= 1.26; see the README, "Real components")`;
 }
@@ -294,6 +297,12 @@ export class StartedControlPlane {
       return true;
     }, String, { intervalMs: 200 });
     return names.length;
+  }
+
+  /** Installs the built Istio's CRDs (ISTIO_CRDS beside the binaries); returns how many. */
+  async installIstioCrds(): Promise<number> {
+    const docs = parseAllDocuments(await readFile(join(this.binDir, ISTIO_CRDS), 'utf8')).map((d) => d.toJS() as Record<string, unknown> | null);
+    return this.installCrds(docs.filter((d): d is Record<string, unknown> => d?.kind === 'CustomResourceDefinition'));
   }
 
   /** The last lines of every process's log, for a failure's message. */

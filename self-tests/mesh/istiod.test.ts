@@ -6,10 +6,7 @@
  * own validation webhook judges the ServiceEntry, and istiod's registry shows what it made of it.
  * kwok runs no containers: the injected pod is Running and Ready on paper, its proxy never starts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Kube } from '../../helpers/cluster/kube.ts';
 import { ManifestRefusedError } from '../../helpers/cluster/kube-errors.ts';
@@ -26,7 +23,6 @@ const OUTSIDE_NS = 'egress-verify-outside';
 const REDIS = { REDIS_IP: '192.0.2.10', REDIS_PORT: 6379, REDIS_ADDR: '192.0.2.10:6379' };
 const READY_MS = 60_000;
 
-const crdsFile = (): string => join(toolsBinDir(), 'istio-crds.yaml');
 const namespaces = (): KubeObject[] => render('fixtures/namespaces.yaml', {});
 const cartObjects = (): KubeObject[] => render('fixtures/cartservice.yaml', { ...REDIS, CART_IMAGE: 'example.invalid/cartservice:v0' });
 const probeIn = (namespace: string): KubeObject[] => render('fixtures/probe.yaml', { NAMESPACE: namespace, PROBE_IMAGE, PROBE_SCRIPT: probeScript() });
@@ -39,12 +35,9 @@ let problem: string | undefined;
 
 beforeAll(async () => {
   problem = missingBinaries(toolsBinDir()) ?? missingIstioBinaries();
-  if (!problem && !existsSync(crdsFile())) problem = `${crdsFile()} is missing: run \`npm run tools:build\``;
   if (problem) return;
   cp = await new LocalControlPlane().start();
-  const crds = parseAllDocuments(readFileSync(crdsFile(), 'utf8')).map((d) => d.toJS() as Record<string, unknown> | null)
-    .filter((d): d is Record<string, unknown> => d !== null && d.kind === 'CustomResourceDefinition');
-  const count = await cp.installCrds(crds);
+  const count = await cp.installIstioCrds();
   istiod = await new LocalIstiod(cp).start();
   process.stdout.write(`${cp.describe()}; ${count} Istio CRDs installed\n${istiod.describe()}\n`);
   kube = Kube.fromFile(cp.kubeconfigPath, cp.context);

@@ -9,7 +9,6 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Kube } from '../../helpers/cluster/kube.ts';
 import { ManifestRefusedError } from '../../helpers/cluster/kube-errors.ts';
@@ -21,7 +20,6 @@ import { LocalControlPlane, missingBinaries, type StartedControlPlane, toolsBinD
 import { needTools } from '../plumbing/support.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
-const CRDS = join(toolsBinDir(), 'istio-crds.yaml');
 
 interface Case {
   id: string;
@@ -60,12 +58,10 @@ let kube: Kube;
 let problem: string | undefined;
 
 beforeAll(async () => {
-  problem = missingBinaries(toolsBinDir()) ?? (existsSync(CRDS) ? undefined : `${CRDS} is missing: run \`npm run tools:build\``);
+  problem = missingBinaries(toolsBinDir());
   if (problem) return;
   cp = await new LocalControlPlane().withNodes(0).start();
-  const crds = parseAllDocuments(readFileSync(CRDS, 'utf8')).map((d) => d.toJS() as Record<string, unknown> | null)
-    .filter((d): d is Record<string, unknown> => d?.kind === 'CustomResourceDefinition');
-  await cp.installCrds(crds);
+  await cp.installIstioCrds();
   kube = Kube.fromFile(cp.kubeconfigPath, cp.context);
   // The namespaces the chapters' objects name must exist for a dry run to judge the objects.
   const namespaces = new Set(all.flatMap((c) => c.objects.map((o) => o.metadata.namespace).filter((n): n is string => typeof n === 'string')));
