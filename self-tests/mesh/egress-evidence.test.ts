@@ -38,6 +38,10 @@ describe('egress gateway manifests', () => {
     expect(() => validateManifest(o)).not.toThrow();
   });
 
+  test('the routing is applied before the ServiceEntry, so that istiod cannot push the ServiceEntry alone (issue 24)', () => {
+    expect(routing.map((o) => o.kind)).toEqual(['Gateway', 'DestinationRule', 'VirtualService', 'ServiceEntry']);
+  });
+
   test('the mesh leg sends the Redis IP:port to the gateway subset on 443; the gateway leg sends 443 to Redis', () => {
     const vs = byKind(routing, 'VirtualService');
     const gw = byKind(routing, 'Gateway');

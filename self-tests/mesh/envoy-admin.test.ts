@@ -44,6 +44,14 @@ describe('clusters page parser: exactly cluster::host:port::stat::value', () => 
     }
   });
 
+  test('a compressed IPv6 host, itself holding `::`, keeps its cluster, stat and value (issue 24)', () => {
+    expect(one('outbound|8443||istio-egressgateway.istio-system.svc.cluster.local::[fd00::7]:8443::cx_active::1')).toEqual([
+      { cluster: 'outbound|8443||istio-egressgateway.istio-system.svc.cluster.local', host: '[fd00::7]:8443', stat: 'cx_active', value: '1' },
+    ]);
+    expect(one('c::[::1]:6379::cx_total::3')[0]).toEqual({ cluster: 'c', host: '[::1]:6379', stat: 'cx_total', value: '3' });
+    expect(one('c::[fd00::7]:8443::cx_total')).toEqual([]); // a stat without its value
+  });
+
   test('a whole page: per-host lines are parsed; the cluster-level lines around them are not hosts', () => {
     // The admin `clusters` format: cluster::host::stat::value, plus per-cluster lines like
     // `cluster::default_priority::max_connections::4294967295` (no host: ignored).
