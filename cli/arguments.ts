@@ -51,3 +51,12 @@ export function settingsFor(command: string, argv: readonly string[], flags: rea
     throw e;
   }
 }
+
+/**
+ * `--help` (or `-h`) anywhere in the arguments: the command's usage, for stdout (exit 0).
+ * undefined when help was not asked for.
+ */
+export function helpText(command: string, argv: readonly string[], usage: string, lines: readonly string[]): string | undefined {
+  if (!argv.includes('--help') && !argv.includes('-h')) return undefined;
+  return `usage: npm run ${command} -- ${usage}\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
