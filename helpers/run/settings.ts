@@ -333,13 +333,18 @@ function crossChecks(s: Settings, env: Env): string[] {
   return problems;
 }
 
-/** Settings as plain values for plan output (no secrets are among them); durations as written (20m). */
-export function describeSettings(s: Settings): Record<string, string | number | boolean | null> {
+/**
+ * Settings as plain values for plan output (no secrets are among them). A duration is shown as
+ * the user wrote it in `env` (PROPAGATION_TIMEOUT=120s stays 120s), a default as the README
+ * writes it (20m).
+ */
+export function describeSettings(s: Settings, env: Readonly<Record<string, string | undefined>> = process.env): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
   for (const spec of Object.values(SETTINGS)) {
     const v = s[spec.key] as string | number | boolean | undefined;
+    const written = env[spec.env]?.trim();
     // Stryker disable next-line LogicalOperator,ConditionalExpression: the durations are the only numbers, so either half alone decides the same
-    out[spec.env] = typeof v === 'number' && spec.valid === DURATION_VALID ? formatDuration(v) : v ?? null;
+    out[spec.env] = typeof v === 'number' && spec.valid === DURATION_VALID ? written || formatDuration(v) : v ?? null;
   }
   return out;
 }

@@ -88,9 +88,9 @@ describe('npm run plan: output that survives npm, durations as written', () => {
     expect(r.stderr).toMatch(/cannot write --output \/nonexistent-dir\/plan\.json: ENOENT/);
   });
 
-  test('durations are shown as written (20m, not 1200000), in JSON and text', async () => {
-    const json = JSON.parse((await plan({ READY_TIMEOUT: '150' })).stdout) as Plan;
-    expect(json.settings).toMatchObject({ SETUP_TIMEOUT: '20m', READY_TIMEOUT: '2m30s', PROPAGATION_TIMEOUT: '2m' });
+  test('durations are shown as written (20m, not 1200000; 120s, not 2m), in JSON and text', async () => {
+    const json = JSON.parse((await plan({ READY_TIMEOUT: '150', PROPAGATION_TIMEOUT: '120s' })).stdout) as Plan;
+    expect(json.settings).toMatchObject({ SETUP_TIMEOUT: '20m', READY_TIMEOUT: '150', PROPAGATION_TIMEOUT: '120s' });
     const text = (await plan({}, [])).stdout;
     expect(text).toMatch(/SETUP_TIMEOUT +20m\n/);
     expect(text).not.toMatch(/1200000/);

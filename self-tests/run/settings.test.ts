@@ -168,9 +168,11 @@ describe('settings: durations are capped and shown as written', () => {
   test('written durations read back as the same value', () => {
     for (const ms of [500, 45_000, 120_000, 150_000, 1_200_000, 3_600_000, 5_430_000]) expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
-  test('the plan shows durations as written', () => {
-    const d = describeSettings(loadSettings({ SETUP_TIMEOUT: '1200' }));
-    expect(d).toMatchObject({ SETUP_TIMEOUT: '20m', READY_TIMEOUT: '5m', PROPAGATION_TIMEOUT: '2m' });
+  test('the plan shows durations as written: the user\'s text, else the default as the README writes it (issue 24: 120s showed as 2m)', () => {
+    const env = { SETUP_TIMEOUT: '1200', PROPAGATION_TIMEOUT: ' 120s ' };
+    const d = describeSettings(loadSettings(env), env);
+    expect(d).toMatchObject({ SETUP_TIMEOUT: '1200', READY_TIMEOUT: '5m', PROPAGATION_TIMEOUT: '120s' });
+    expect(describeSettings(loadSettings({}), {})).toMatchObject({ SETUP_TIMEOUT: '20m', READY_TIMEOUT: '5m', PROPAGATION_TIMEOUT: '2m' });
   });
 });
 
