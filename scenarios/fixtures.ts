@@ -3,21 +3,35 @@
  *
  *   env        the environment from global setup (cluster, mesh, Redis address)
  *   kube       the Kubernetes API of that cluster (its own kubeconfig and context only)
+ *   cleanup    this file's undo steps, registered the moment something needs undoing: undone
+ *              last first at the file's end, and on Ctrl-C before the worker ends
  *   workloads  namespaces, probes and the Cart Service, deployed and ready (sidecar present)
  *   probes     the reachability probe from inside the mesh and from outside it
  *   cart       a gRPC client of the Cart Service through a port-forward
  *   redis      what is stored in the external Redis (read directly, not through the cart)
+ *   workshop   the workshop's own chapter (WORKSHOP_REPO) planned and started on this cluster:
+ *              the mesh on ALLOW_ANY (its restore registered first), the report written at the end
  *   step       runs one chapter step: on failure collects diagnostics and names the folder;
  *              after a failed step the rest of the file is skipped with that reason
+ *   block      runs one block of the workshop's chapter (workshop/perform.ts): on an unexpected
+ *              failure collects diagnostics and names the folder; the other blocks still run
  */
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { inject, test as base } from 'vitest';
 import { CartClient } from '../helpers/external/cart.ts';
-import { collectDiagnostics } from '../helpers/cluster/diagnostics.ts';
+import { collectDiagnostics, type DiagnosticsRequest } from '../helpers/cluster/diagnostics.ts';
 import type { Kube } from '../helpers/cluster/kube.ts';
+import { hasIstioSidecar } from '../helpers/cluster/kube-objects.ts';
+import { EGRESS_GATEWAY } from '../helpers/mesh/egress-evidence.ts';
+import { proxyClusters, upstreamConnections } from '../helpers/mesh/envoy-admin.ts';
+import { setOutboundMode } from '../helpers/mesh/mesh-config.ts';
+import { Cleanup } from '../helpers/run/cleanup.ts';
+import { resolveTool, toolNeeds } from '../helpers/run/tools.ts';
 import type { KubeObject } from '../helpers/run/manifests.ts';
 import { type Polled, pollTimed, RetryableError } from '../helpers/run/poll.ts';
 import { probeFromPod, type ProbeOutcome, type ProbeResult } from '../helpers/external/probe.ts';
@@ -25,6 +39,10 @@ import { log, seconds } from '../helpers/run/progress.ts';
 import { CART, MESH_NS, OUTSIDE_NS, PROBE_SELECTOR, renderUse, type Step, workloadSteps } from './chapter.ts';
 import { type EnvHandle, kubeFor, removeTestObjects } from './environment.ts';
 import { keepsEverything } from '../helpers/run/keep-and-reuse.ts';
+import { substitute, yamlObjects } from '../workshop/check.ts';
+import { performBlock, startChapter, type ChapterCluster, type ChapterRun, type Place } from '../workshop/perform.ts';
+import { planScenario, readScenarioChapter } from '../workshop/plan.ts';
+import { analyse, toMarkdown, type BlockResult } from '../workshop/report.ts';
 
 export interface Workloads {
   /** Render and apply a step's manifests (or delete them, as the step says). */
@@ -54,21 +72,119 @@ export interface RedisStore {
 
 export type StepRunner = (step: Step, body: () => Promise<void>) => Promise<void>;
 
+/** Runs the workshop chapter's block of this id; skips the test when the block is skipped. */
+export type BlockRunner = (id: string) => Promise<void>;
+
 interface ChapterState {
   failed: string | undefined;
-  /** A failed workloads setup, kept so that later tests fail at once instead of redeploying. */
+  /** A failed setup (workloads, workshop), kept so that later tests fail at once instead of setting up again. */
   setupError: unknown;
 }
 
+/** What diagnostics collect: namespaces (events, pods, logs, ServiceEntries) and proxies (Envoy admin). */
+type Evidence = Pick<DiagnosticsRequest, 'namespaces' | 'proxies'>;
+
+/** The scenarios' own namespaces and proxies: the cart's, the probe's in the mesh, the gateway's. */
+const SCENARIO_EVIDENCE: Evidence = {
+  namespaces: [MESH_NS, OUTSIDE_NS, 'istio-system'],
+  proxies: [[CART.namespace, CART.selector], [MESH_NS, PROBE_SELECTOR], ['istio-system', 'app=istio-egressgateway']],
+};
+
+/** The workshop chapter's: its `default` namespace and the current place's, the probe placed there, the gateway. */
+export function workshopEvidence(place: Place | undefined): Evidence {
+  return {
+    namespaces: [...new Set(['default', ...(place ? [place.namespace] : []), 'istio-system'])],
+    proxies: [...(place ? [[place.namespace, PROBE_SELECTOR] as const] : []), [EGRESS_GATEWAY.namespace, EGRESS_GATEWAY.selector]],
+  };
+}
+
 /** chainsaw's catch: evidence of a failure, gathered only when one happened. */
-async function diagnose(env: EnvHandle, kube: Kube, id: string): Promise<string> {
+async function diagnose(env: EnvHandle, kube: Kube, id: string, evidence: Evidence = SCENARIO_EVIDENCE): Promise<string> {
   const dir = join(env.settings.artifactsDir, 'diagnostics', id);
   await mkdir(dir, { recursive: true });
-  const { problems } = await collectDiagnostics({
-    kube, dir, namespaces: [MESH_NS, OUTSIDE_NS, 'istio-system'],
-    proxies: [[CART.namespace, CART.selector], [MESH_NS, PROBE_SELECTOR], ['istio-system', 'app=istio-egressgateway']],
-  });
+  const { problems } = await collectDiagnostics({ kube, dir, ...evidence });
   return `\nDiagnostics for step "${id}": ${dir}${problems.length ? ` (${problems.length} items could not be collected, see collection-problems.txt)` : ''}`;
+}
+
+/**
+ * Ctrl-C reaches the test worker too (the terminal signals the whole process group), and would
+ * end it at once, before any teardown. While a file runs, a signal undoes the file's cleanup
+ * first, then ends the worker with that signal (`end`); a repeat of the same keypress is ignored
+ * (Cleanup.REPEAT_WINDOW_MS), a later one ends it at once. Not Cleanup.onSignals: in a worker,
+ * vitest turns process.exit into an error. Returns a function that gives the signals back.
+ *
+ * The run's own teardown (scenarios/global-setup.ts) runs meanwhile in the main process, and
+ * vitest ends the workers when that process exits: where the teardown has next to nothing to do
+ * (KEEP_CLUSTER, REUSE_CLUSTER) it can end this worker before its undo is done.
+ */
+export function undoOnSignals(
+  cleanup: Cleanup,
+  { target = process, end = (signal: NodeJS.Signals) => { process.kill(process.pid, signal); } }:
+  { target?: Pick<NodeJS.EventEmitter, 'on' | 'off'>; end?: (signal: NodeJS.Signals) => void } = {},
+): () => void {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  let firstAt: number | undefined;
+  const giveBack = () => {
+    for (const s of signals) target.off(s, handler);
+  };
+  function handler(signal: NodeJS.Signals): void {
+    if (firstAt !== undefined) {
+      if (performance.now() - firstAt < Cleanup.REPEAT_WINDOW_MS) return;
+      log(`${signal} again: ending the worker now; not undone: ${cleanup.pending.reverse().join(', ') || 'nothing'}`);
+      giveBack();
+      end(signal);
+      return;
+    }
+    firstAt = performance.now();
+    log(`${signal}: undoing this file's changes before the worker ends (${cleanup.pending.length} items)`);
+    void cleanup.run().finally(() => {
+      giveBack();
+      end(signal);
+    });
+  }
+  for (const s of signals) target.on(s, handler);
+  return giveBack;
+}
+
+/** The workshop chapter's cluster calls, on this cluster and with the istioctl of the run. */
+function chapterCluster(env: EnvHandle, kube: Kube, istioctl: string): ChapterCluster {
+  const s = env.settings;
+  return {
+    dryRun: (objects) => kube.dryRunApply(objects),
+    apply: (objects) => kube.apply(objects, { dryRunFirst: false }),
+    delete: (objects) => kube.delete(objects),
+    // As the chapter: `istioctl kube-inject -f FILE` with the cluster's own injection config
+    // (istioctl's default); --kubeconfig/--context are istioctl's global flags.
+    inject: async (path) => {
+      const r = await execa(istioctl, ['kube-inject', '-f', path, ...(env.kubeconfigPath ? ['--kubeconfig', env.kubeconfigPath] : []), '--context', env.context]);
+      return yamlObjects(r.stdout) as KubeObject[];
+    },
+    podReady: async (namespace, name) => {
+      await pollTimed(`pod ${name} ready`, s.readyTimeoutMs, async () => {
+        const p = await kube.core.readNamespacedPod({ name, namespace });
+        if (!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) throw new RetryableError(p.status?.phase ?? 'unknown');
+        return true;
+      });
+    },
+    hasSidecar: async (namespace, pod) => hasIstioSidecar(await kube.core.readNamespacedPod({ name: pod, namespace })),
+    probePod: async (namespace, sidecar) => {
+      await kube.waitForDeployment(namespace, 'probe', s.readyTimeoutMs);
+      return (await kube.readyPod(namespace, PROBE_SELECTOR, sidecar, s.readyTimeoutMs)).metadata!.name!;
+    },
+    probe: (from, host, port) => probeFromPod({ kube, ...from }, host, port),
+    egressGatewayPod: async () => (await kube.readyPod(EGRESS_GATEWAY.namespace, EGRESS_GATEWAY.selector, true, s.readyTimeoutMs)).metadata!.name!,
+    gatewayConnections: async (pod, endpoint) => upstreamConnections(await proxyClusters(kube, EGRESS_GATEWAY.namespace, pod), /^outbound\|/, endpoint),
+    setOutboundMode: (mode) => setOutboundMode(kube, mode),
+  };
+}
+
+/** The chapter's report with each block's verdict: ARTIFACTS_DIR/workshop-scenario-report.md, and the job summary. */
+async function writeWorkshopReport(env: EnvHandle, file: string, results: ReadonlyMap<string, BlockResult>): Promise<void> {
+  const s = env.settings;
+  const md = toMarkdown(await analyse({ repo: s.workshopRepo!, labs: s.workshopLabs, chapter: file }), results);
+  await mkdir(s.artifactsDir, { recursive: true });
+  await writeFile(join(s.artifactsDir, 'workshop-scenario-report.md'), md);
+  if (process.env.GITHUB_STEP_SUMMARY) await writeFile(process.env.GITHUB_STEP_SUMMARY, md, { flag: 'a' });
 }
 
 async function recordTiming(env: EnvHandle, name: string, ms: number, ok: boolean, note?: string): Promise<void> {
@@ -84,8 +200,10 @@ export const test = base.extend<{
     cart: CartClient;
     redis: RedisStore;
     chapter: ChapterState;
+    cleanup: Cleanup;
+    workshop: ChapterRun;
   };
-  $test: { step: StepRunner; note: (name: string, ms: number) => Promise<void> };
+  $test: { step: StepRunner; block: BlockRunner; note: (name: string, ms: number) => Promise<void> };
 }>({
   env: [async ({}, use) => {
     await use(inject('env'));
@@ -97,6 +215,49 @@ export const test = base.extend<{
 
   chapter: [async ({}, use) => {
     await use({ failed: undefined, setupError: undefined });
+  }, { scope: 'file' }],
+
+  cleanup: [async ({}, use) => {
+    const cleanup = new Cleanup();
+    const giveBack = undoOnSignals(cleanup);
+    try {
+      await use(cleanup);
+    } finally {
+      // The signals are given back only after the undo: a Ctrl-C during it must not cut it short.
+      const problems = await cleanup.run();
+      giveBack();
+      if (problems.length > 0) throw new Error(`cleanup left things behind:\n  ${problems.join('\n  ')}`);
+    }
+  }, { scope: 'file' }],
+
+  workshop: [async ({ env, kube, cleanup, chapter }, use) => {
+    if (chapter.setupError) throw chapter.setupError;
+    const s = env.settings;
+    if (!s.workshopRepo) throw new Error('the workshop fixture needs WORKSHOP_REPO');
+    const source = readScenarioChapter({ repo: s.workshopRepo, labs: s.workshopLabs, chapter: s.workshopChapter });
+    let run: ChapterRun | undefined;
+    try {
+      try {
+        const work = await mkdtemp(join(tmpdir(), 'egress-verify-chapter-'));
+        cleanup.add(`the chapter's work folder ${work}`, () => rm(work, { recursive: true, force: true }));
+        const values = {
+          REDIS_ENDPOINT: env.redis.host, REDIS_ADDR: env.redis.host, REDIS_IP: env.redis.host,
+          $REGION_ID: s.gcpRegion, $ZONE_ID: s.gcpZone ?? `${s.gcpRegion}-a`,
+          $WORKSHOP_HOME: work, $ISTIO_VERSION: s.istioVersion,
+        };
+        const plan = planScenario(source.blocks, (text) => substitute(text, values));
+        const istioctl = (await resolveTool(toolNeeds(s)[1]!, s)).path;
+        run = await startChapter({
+          cluster: chapterCluster(env, kube, istioctl), cleanup, plan, labs: source.labs, labsDir: s.workshopLabs, work, values, settings: s,
+        });
+      } catch (e) {
+        chapter.setupError = e;
+        throw e;
+      }
+      await use(run);
+    } finally {
+      await writeWorkshopReport(env, source.file, run?.results ?? new Map());
+    }
   }, { scope: 'file' }],
 
   workloads: [async ({ env, kube, chapter }, use) => {
@@ -231,6 +392,13 @@ export const test = base.extend<{
       } finally {
         await recordTiming(env, `step ${step.id}`, performance.now() - started, ok);
       }
+    });
+  }, { scope: 'test' }],
+
+  block: [async ({ env, kube, workshop, skip }, use) => {
+    await use(async (id: string) => {
+      const skipped = await performBlock(workshop, id, (failed) => diagnose(env, kube, failed, workshopEvidence(workshop.place)));
+      if (skipped !== undefined) skip(skipped);
     });
   }, { scope: 'test' }],
 });

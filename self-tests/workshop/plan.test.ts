@@ -1,20 +1,17 @@
 /**
- * The workshop scenario (scenarios/workshop.spec.ts) as far as this machine allows: its plan of
- * actions from the chapter's blocks, the known defects against the pinned chapter's inventory,
- * and its report as skipped without WORKSHOP_REPO.
- * The cluster calls themselves need kind + Istio and are not run here.
+ * The workshop scenario's plan (workshop/plan.ts): one planned action per block of the chapter,
+ * in order, from the classified blocks alone; the known defects against the pinned chapter's
+ * inventory. The actions themselves: perform.test.ts; the spec file: self-tests/scenarios/workshop.test.ts.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { substitute, yamlObjects } from '../../workshop/check.ts';
 import { classify } from '../../workshop/classify.ts';
 import { readGolden } from '../../workshop/inventory.ts';
 import { findChapter, readChapter } from '../../workshop/parse.ts';
-import { KNOWN_DEFECTS, meshModeProblem, planScenario } from '../../workshop/run.ts';
-import { tempFolder } from '../plumbing/temp-folder.ts';
+import { KNOWN_DEFECTS, meshModeProblem, planScenario, readScenarioChapter } from '../../workshop/plan.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
 const VALUES = { REDIS_ENDPOINT: '172.18.0.9', REDIS_ADDR: '172.18.0.9', $WORKSHOP_HOME: '/w' };
@@ -74,54 +71,22 @@ describe('the workshop scenario\'s plan: one test per block, in order', () => {
   });
 });
 
-describe('scenarios/workshop.spec.ts without WORKSHOP_REPO', () => {
-  const folder = tempFolder('spec');
-
-  test('reports its test as skipped, with the reason in its name (no cluster is touched)', async () => {
-    const dir = folder.path;
-    // The file alone, without the scenarios' global setup (which would create a cluster).
-    const config = join(dir, 'vitest.config.mjs');
-    writeFileSync(config, `export default { test: { root: ${JSON.stringify(ROOT_DIR)}, include: ['scenarios/workshop.spec.ts'] } };\n`);
-    const out = join(dir, 'r.json');
-    const r = await execa('npx', ['vitest', 'run', '--config', config, '--root', ROOT_DIR, '--reporter=json', `--outputFile.json=${out}`],
-      { cwd: ROOT_DIR, env: { WORKSHOP_REPO: '' }, reject: false });
-    expect(r.exitCode, r.stderr).toBe(0);
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { numTotalTests: number; testResults: { assertionResults: { status: string; title: string }[] }[] };
-    expect(report.numTotalTests).toBe(1);
-    expect(report.testResults[0]!.assertionResults).toEqual([
-      expect.objectContaining({ status: 'skipped', title: 'every block of the chapter (skipped: WORKSHOP_REPO is not set)' }),
-    ]);
-  });
-});
-
-describe('the scenario\'s results in the reports', () => {
-  test('the matrix table has a row per block id (known defects keep their reason in the name)', async () => {
-    const { matrixTable } = await import('../../cli/matrix-table.ts');
-    const table = matrixTable([{
-      version: '1.30.5', exitCode: 0, durationMs: 60_000,
-      report: { testResults: [{ name: 'scenarios/workshop.spec.ts', assertionResults: [
-        { title: '02-egress#step2.2', status: 'passed', duration: 1500 },
-        { title: '02-egress#step3.3 (known defect: the key does not exist)', status: 'passed', duration: 200 },
-        { title: '02-egress#step1.1', status: 'skipped', duration: null },
-      ] }] },
-    }], []);
-    expect(table.split('\n')).toEqual([
-      '| step | 1.30.5 |', '|---|---|',
-      '| 02-egress#step2.2 | pass 1.5s |',
-      '| 02-egress#step3.3 (known defect: the key does not exist) | pass 0.2s |',
-      '| 02-egress#step1.1 | skipped |',
-      '| **run** | pass 60s |',
-    ]);
+describe('the chapter the scenario runs, read from the checkouts', () => {
+  test('found by its title, its blocks classified with the labs files they apply', () => {
+    const repo = join(WORKSHOPS, 'clean');
+    const chapter = readScenarioChapter({ repo, labs: join(repo, 'labs'), chapter: undefined });
+    expect(chapter.file).toBe('content/labs-chapters/05-leaving-the-mesh.md');
+    expect(chapter.blocks.map((b) => b.id)).toEqual(blocksOf('clean').map((b) => b.id));
+    // With the labs folder the YAML block is known as the one the next block applies.
+    expect(chapter.blocks.find((b) => b.id === '05-leaving-the-mesh#step3.1')?.shownFor).toBe('05-leaving-the-mesh#step3.2');
+    expect(chapter.labs('client.yaml')).toBe(readFileSync(join(repo, 'labs', 'client.yaml'), 'utf8'));
   });
 
-  test('the Markdown report shows a block\'s verdict, the manifest as applied and the server\'s answer', async () => {
-    const { analyse, toMarkdown } = await import('../../workshop/report.ts');
-    const repo = join(WORKSHOPS, 'manifests');
-    const a = await analyse({ repo, labs: join(repo, 'labs'), chapter: undefined });
-    const md = toMarkdown(a, new Map([
-      ['07-egress#step1.2', { verdict: 'expected failure', substituted: '{"kind":"ServiceEntry"}', answer: 'the server said no' }],
-    ]));
-    expect(md).toContain('| `07-egress#step1.2` (content/mesh/07-egress.md:34) | command | run | expected failure |');
-    expect(md).toMatch(/As applied:\n\n```\n\{"kind":"ServiceEntry"\}\n```\n\nAnswer \(expected failure\):\n\n```\nthe server said no\n```/);
+  test('WORKSHOP_CHAPTER names the page; without WORKSHOP_LABS no labs file is read', () => {
+    const repo = join(WORKSHOPS, 'clean');
+    const chapter = readScenarioChapter({ repo, labs: undefined, chapter: 'content/labs-chapters/05-leaving-the-mesh.md' });
+    expect(chapter.file).toBe('content/labs-chapters/05-leaving-the-mesh.md');
+    expect(chapter.labs('client.yaml')).toBeUndefined();
+    expect(chapter.blocks.find((b) => b.id === '05-leaving-the-mesh#step3.1')?.shownFor).toBeUndefined();
   });
 });

@@ -1,10 +1,12 @@
 /**
- * The chapter's blocks as actions on a cluster (scenarios/workshop.spec.ts), and the few cluster
- * calls they need beyond helpers/cluster/kube.ts. The action list is pure (built from the classified
- * blocks), so `npm run test:self` checks it without a cluster.
+ * The workshop scenario's plan (scenarios/workshop.spec.ts): the chapter's blocks as actions on a
+ * cluster, one per block, in the chapter's order. Building it runs nothing: it is pure (from the
+ * classified blocks), so `npm run test:self` checks it without a cluster. The actions are carried
+ * out by workshop/perform.ts.
  */
-import { MESH_KEYS } from './check.ts';
-import { interactiveFlags, setKeys, setPairs, type Classified, type Outcome } from './classify.ts';
+import { labsReader, MESH_KEYS, yamlObjects, type LabsReader } from './check.ts';
+import { classify, interactiveFlags, setKeys, setPairs, type Classified, type Outcome } from './classify.ts';
+import { findChapter, readChapter } from './parse.ts';
 
 export type Action =
   /** Server-side dry run (strict field validation), then apply, of a labs file (after kube-inject when the chapter does it). */
@@ -119,3 +121,25 @@ export function meshModeProblem(block: Classified): string | undefined {
   return `no command of ${block.id} sets ${MESH_KEYS.join(' or ')} to REGISTRY_ONLY (it sets: ${block.commands.flatMap((c) => setKeys(c.words)).join(', ') || 'nothing'})`;
 }
 
+/** The chapter the scenario runs, as read from the checkouts. */
+export interface ScenarioChapter {
+  /** The page, relative to the repo. */
+  file: string;
+  blocks: Classified[];
+  labs: LabsReader;
+}
+
+/**
+ * Reads the chapter the scenario runs (WORKSHOP_REPO, WORKSHOP_LABS, WORKSHOP_CHAPTER): its
+ * blocks, classified with the labs files they apply. Synchronous, so the scenario's tests can be
+ * its blocks.
+ */
+export function readScenarioChapter(input: { repo: string; labs: string | undefined; chapter: string | undefined }): ScenarioChapter {
+  const file = input.chapter ?? findChapter(input.repo);
+  const labs = labsReader(input.labs);
+  const blocks = classify(readChapter(input.repo, file), (p) => {
+    const text = labs(p);
+    return text === undefined ? undefined : yamlObjects(text);
+  });
+  return { file, blocks, labs };
+}
