@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ApiException } from '@kubernetes/client-node';
-import { apiMessage, isNotFound, ManifestRefusedError, refusalMessage, UpgradeRefusedError } from '../../helpers/cluster/kube-errors.ts';
+import { apiMessage, isManifestRefusal, isNotFound, ManifestRefusedError, refusalMessage, UpgradeRefusedError } from '../../helpers/cluster/kube-errors.ts';
 
 const api = (code: number, body: unknown) => new ApiException<unknown>(code, 'Unsuccessful HTTP Request', body, {});
 const statusBody = (fields: Record<string, unknown>) => JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', ...fields });
@@ -120,5 +120,45 @@ describe('errors the suite raises', () => {
     expect(one.message).toBe('the API server refused a manifest in a server-side dry run (dryRun=All, fieldValidation=Strict), so nothing was applied:\n  Gateway ns/gw: HTTP 422: bad');
     const two = new ManifestRefusedError(['a: x', 'b: y']);
     expect(two.message).toBe('the API server refused 2 manifests in a server-side dry run (dryRun=All, fieldValidation=Strict), so nothing was applied:\n  a: x\n  b: y');
+  });
+});
+
+describe('isManifestRefusal: the server\'s judgement of the manifest, not a failure to get one', () => {
+  const status = (code: number, message: string) => new ApiException(code, 'Unsuccessful HTTP Request', JSON.stringify({ kind: 'Status', status: 'Failure', message, code }), {});
+  // client-node's discovery rethrows the 404 of an unserved group version with this message (dist/object.js).
+  const unserved = (apiVersionKind: string) => {
+    const e = status(404, 'the server could not find the requested resource');
+    e.message = `Failed to fetch resource metadata for ${apiVersionKind}: ${e.message}`;
+    return e;
+  };
+
+  test('400 (strict decoding, a webhook\'s denial) and 422 (validation) are refusals', () => {
+    expect(isManifestRefusal(status(400, 'admission webhook "validation.istio.io" denied the request'))).toBe(true);
+    expect(isManifestRefusal(status(422, 'Deployment.apps "x" is invalid'))).toBe(true);
+  });
+
+  test('the 500 of kubernetes#139253 (an undeclared field in an apply patch) is a refusal; other 500s are not', () => {
+    expect(isManifestRefusal(status(500, 'failed to create typed patch object (/v1, Kind=Gateway): .spec.servers[0].addresses: field not declared in schema'))).toBe(true);
+    expect(isManifestRefusal(status(500, '.spec.x: field not declared in schema'))).toBe(true);
+    expect(isManifestRefusal(status(500, 'Internal error occurred: failed calling webhook "x": context deadline exceeded'))).toBe(false);
+    expect(isManifestRefusal(new ApiException(500, 'Unsuccessful HTTP Request', undefined, {}))).toBe(false);
+  });
+
+  test('an unserved apiVersion (discovery\'s 404) is a refusal; a 404 of anything else is not', () => {
+    expect(isManifestRefusal(unserved('rbac.authorization.k8s.io/v1beta1/ClusterRoleBinding'))).toBe(true);
+    expect(isManifestRefusal(status(404, 'namespaces "x" not found'))).toBe(false);
+  });
+
+  test('an unserved kind of a served group version is a refusal; other errors are not', () => {
+    expect(isManifestRefusal(new Error('Unrecognized API version and kind: networking.istio.io/v1 ServiceEntri'))).toBe(true);
+    expect(isManifestRefusal(new Error('connect ECONNREFUSED 127.0.0.1:6443'))).toBe(false);
+    expect(isManifestRefusal(new Error('x Unrecognized API version and kind'))).toBe(false);
+    expect(isManifestRefusal('Unrecognized API version and kind')).toBe(false);
+    for (const code of [401, 403, 409, 429, 503]) expect(isManifestRefusal(status(code, 'field not declared in schema')), String(code)).toBe(false);
+  });
+
+  test('refusalMessage names an unserved apiVersion instead of the bare 404', () => {
+    expect(refusalMessage(unserved('rbac.authorization.k8s.io/v1beta1/ClusterRoleBinding'))).toBe('rbac.authorization.k8s.io/v1beta1/ClusterRoleBinding is not served by this API server (HTTP 404 from its discovery)');
+    expect(refusalMessage(status(404, 'namespaces "x" not found'))).toBe('HTTP 404: namespaces "x" not found');
   });
 });
