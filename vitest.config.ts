@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { artifactsDirProblem } from './helpers/run/settings-checks.ts';
 import { ChapterSequencer } from './scenarios/sequencer.ts';
 
@@ -12,6 +12,27 @@ const artifacts = resolve(process.env.ARTIFACTS_DIR?.trim() || 'artifacts');
 const artifactsProblem = artifactsDirProblem(artifacts);
 if (artifactsProblem && !process.argv.includes('scenarios')) {
   process.stderr.write(`WARNING: ${artifactsProblem}; no JUnit report is written\n`);
+}
+
+/** Self-tests that run whole commands (interrupts, README recipes, `npm test`'s failures, kind's pull retries). */
+const SLOW_SELF_TESTS = ['self-tests/process/**', 'self-tests/**/*.real-cli.test.ts'];
+
+function selfTests(name: string, slow: readonly string[]) {
+  return {
+    test: {
+      name,
+      include: ['self-tests/**/*.test.ts'],
+      exclude: [...configDefaults.exclude, ...slow],
+      // A run id labelling all it creates in Docker, a temp folder of its own, and their removal
+      // at the end and on Ctrl-C/SIGTERM; turns testcontainers' reaper off (and says so once)
+      // when its image cannot be had here.
+      globalSetup: ['self-tests/global-setup.ts'],
+      testTimeout: 120_000,
+      hookTimeout: 180_000,
+      // Docker-backed tests start containers; two cores, so keep files in one worker at a time.
+      fileParallelism: false,
+    },
+  };
 }
 
 // Two suites: `scenarios` (the chapter, end to end, against a real cluster) and
@@ -39,20 +60,10 @@ export default defineConfig({
           retry: 0,
         },
       },
-      {
-        test: {
-          name: 'self',
-          include: ['self-tests/**/*.test.ts'],
-          // A run id labelling all it creates in Docker, a temp folder of its own, and their removal
-          // at the end and on Ctrl-C/SIGTERM; turns testcontainers' reaper off (and says so once)
-          // when its image cannot be had here.
-          globalSetup: ['self-tests/global-setup.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 180_000,
-          // Docker-backed tests start containers; two cores, so keep files in one worker at a time.
-          fileParallelism: false,
-        },
-      },
+      // Every self-test (`npm run test:self:all`, CI), and the quick loop without the slow
+      // process-level ones (`npm run test:self`). A run uses one of the two, never both.
+      selfTests('self', []),
+      selfTests('self-quick', SLOW_SELF_TESTS),
     ],
   },
 });

@@ -64,7 +64,8 @@ describe('npm run plan: output that survives npm, durations as written', () => {
     const file = join(dir.path, 'plan.json');
     // Without -s: npm's "> egress-verify@… plan" banner goes to stdout, the plan to the file.
     const r = await execa('npm', ['run', 'plan', '--', '--json', '--output', file], {
-      env: { DOCKER_HOST: 'unix:///nonexistent.sock' }, reject: false,
+      // npm's own default log level: a run started with `npm run -s` passes `silent` down in the environment.
+      env: { DOCKER_HOST: 'unix:///nonexistent.sock', npm_config_loglevel: 'notice' }, reject: false,
     });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/> egress-verify@[\d.]+ plan/);
