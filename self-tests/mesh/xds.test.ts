@@ -383,17 +383,33 @@ async function until(what: string, check: () => Reading): Promise<Reading> {
   return polled.value;
 }
 
-/** Expects the check to fail now, with a message that matches. */
-function expectFails(check: () => Reading, message: RegExp): string {
-  let error: unknown;
+/**
+ * Expects the check to fail with a message that matches, once the proxies have their config: a
+ * failure with another message (e.g. EDS not yet arrived) is retried until PUSH_MS, a pass fails
+ * the test at once.
+ */
+async function expectFails(check: () => Reading, message: RegExp): Promise<string> {
+  let matched = '';
+  await until(`the check to fail with ${message}`, () => {
+    matched = expectFailsOrRetry(check, message);
+    return { lines: [], at: 0 };
+  });
+  return matched;
+}
+
+/**
+ * Like expectFails, for a check that must fail with `message` once the proxies have their config:
+ * a failure with another message is retried (RouteError), a pass fails the test at once.
+ */
+function expectFailsOrRetry(check: () => Reading, message: RegExp): string {
   try {
     check();
   } catch (e) {
-    error = e;
+    if (!(e instanceof RouteError)) throw e;
+    if (message.test(e.message)) return e.message;
+    throw e;
   }
-  expect(error, 'the check should have failed').toBeInstanceOf(RouteError);
-  expect((error as Error).message).toMatch(message);
-  return (error as Error).message;
+  throw new Error('the check passed, but it should have failed');
 }
 
 function report(step: string, r: Reading, since?: { appliedAt: number; what: string }): void {
@@ -542,7 +558,7 @@ describe('each step\'s check fails when its fixture is broken (a copy, edited)',
       (spec.ports as { number: number }[])[0]!.number = 6380;
     }));
     await listenerPushed(`${REDIS_IP}_6380`);
-    const message = expectFails(checkServiceEntry, STILL_BLOCKED);
+    const message = await expectFails(checkServiceEntry, STILL_BLOCKED);
     process.stdout.write(`[broken-serviceentry-port] pushed ${REDIS_IP}_6380; the serviceentry check fails: ${message}\n`);
   });
 
@@ -555,7 +571,7 @@ describe('each step\'s check fails when its fixture is broken (a copy, edited)',
       spec.addresses = ['192.0.2.11/32'];
     }));
     await listenerPushed('192.0.2.11_6379');
-    const message = expectFails(checkServiceEntry, STILL_BLOCKED);
+    const message = await expectFails(checkServiceEntry, STILL_BLOCKED);
     process.stdout.write(`[broken-serviceentry-address] pushed 192.0.2.11_6379; the serviceentry check fails: ${message}\n`);
   });
 
@@ -582,7 +598,7 @@ describe('each step\'s check fails when its fixture is broken (a copy, edited)',
       (spec.tcp as { match: { gateways: string[] }[] }[])[0]!.match[0]!.gateways = ['mseh'];
     }));
     await listenerPushed(SE_LISTENER);
-    const message = expectFails(checkGatewayRoute, /^sidecar 192\.0\.2\.10:6379 -> listener 192\.0\.2\.10_6379 \/ chain .* -> outbound\|6379\|\|redis\.memorystore\.internal, not listener 192\.0\.2\.10_6379 -> outbound\|443\|redis\|istio-egressgateway\.istio-system\.svc\.cluster\.local \(the egress gateway\)$/);
+    const message = await expectFails(checkGatewayRoute, /^sidecar 192\.0\.2\.10:6379 -> listener 192\.0\.2\.10_6379 \/ chain .* -> outbound\|6379\|\|redis\.memorystore\.internal, not listener 192\.0\.2\.10_6379 -> outbound\|443\|redis\|istio-egressgateway\.istio-system\.svc\.cluster\.local \(the egress gateway\)$/);
     process.stdout.write(`[broken-gateway-route-mesh] the gateway-route check fails: ${message}\n`);
   });
 
@@ -609,8 +625,10 @@ describe('each step\'s check fails when its fixture is broken (a copy, edited)',
       expectRoute('sidecar', CART_TO_REDIS, r, { listener: SE_LISTENER, target: GATEWAY_CLUSTER });
       return { lines: [routeLine('sidecar', CART_TO_REDIS, r)], at: arrivedAt(clients().sidecar, 'listener') };
     });
-    // ... where nothing sends it on to Redis.
-    const message = expectFails(checkGatewayRoute, /^gateway[: ]/);
+    // ... where nothing sends it on to Redis. The sidecar's side of the check can still be waiting
+    // for the gateway cluster's endpoints (EDS comes after CDS): wait until the check fails at
+    // the gateway, and never let it pass.
+    const message = await expectFails(checkGatewayRoute, /^gateway[: ]/);
     process.stdout.write(`[broken-gateway-route-gateway] ${sidecarLeg.lines.join()}; the gateway-route check fails: ${message}\n`);
   });
 
@@ -631,7 +649,7 @@ describe('each step\'s check fails when its fixture is broken (a copy, edited)',
       if (!named) throw new RouteError(`filters: ${(gatewayRoute.chain.filters ?? []).map((f) => f.name).join(', ')}`);
       return { lines: [], at: 0 };
     });
-    const message = expectFails(checkGatewayAuthz, /principals \[(spiffe:\/\/)?cluster\.local\/ns\/egress-verify-mesh\/sa\/default\]; expected ALLOW for exactly cluster\.local\/ns\/egress-verify-mesh\/sa\/cartservice$/);
+    const message = await expectFails(checkGatewayAuthz, /principals \[(spiffe:\/\/)?cluster\.local\/ns\/egress-verify-mesh\/sa\/default\]; expected ALLOW for exactly cluster\.local\/ns\/egress-verify-mesh\/sa\/cartservice$/);
     process.stdout.write(`[broken-gateway-authz] the gateway-authz check fails: ${message}\n`);
   });
 });
