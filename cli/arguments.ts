@@ -60,3 +60,10 @@ export function helpText(command: string, argv: readonly string[], usage: string
   if (!argv.includes('--help') && !argv.includes('-h')) return undefined;
   return `usage: npm run ${command} -- ${usage}\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 }
+
+/** Prints the usage when `--help` or `-h` was given (helpText); true when it did, and the command should exit 0. */
+export function printedHelp(command: string, argv: readonly string[], usage: string, lines: readonly string[]): boolean {
+  const help = helpText(command, argv, usage, lines);
+  if (help) process.stdout.write(help);
+  return help !== undefined;
+}

@@ -10,17 +10,13 @@ import { allSteps } from '../scenarios/chapter.ts';
 import { matrixTable, type MatrixRun, type VitestJsonReport } from './matrix-table.ts';
 import { pins } from '../helpers/run/pins.ts';
 import { loadSettings, SettingsError } from '../helpers/run/settings.ts';
-import { helpText } from './arguments.ts';
+import { printedHelp } from './arguments.ts';
 
 async function main(argv: string[]): Promise<number> {
-  const help = helpText('matrix', argv, '[ISTIO_VERSION ...]', [
+  if (printedHelp('matrix', argv, '[ISTIO_VERSION ...]', [
     `The scenarios once per Istio version (default: ${pins.istioMatrix.join(' ')}), each with its own kind cluster`,
     'and ARTIFACTS_DIR/matrix/<version>/, then a version-by-step table. Exit 0: all passed; 1: a failure; 2: a bad version.',
-  ]);
-  if (help) {
-    process.stdout.write(help);
-    return 0;
-  }
+  ])) return 0;
   const versions = argv.length > 0 ? argv : [...pins.istioMatrix];
   const base = loadSettings();
   const problems: string[] = [];

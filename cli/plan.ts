@@ -9,21 +9,17 @@ import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
 import { describeSettings } from '../helpers/run/settings.ts';
-import { helpText, settingsFor } from './arguments.ts';
+import { printedHelp, settingsFor } from './arguments.ts';
 import { imagePlan, planExtras } from './plan-extras.ts';
 import { planWorkshop } from '../workshop/report.ts';
 
 async function main(argv: string[]): Promise<number> {
-  const help = helpText('plan', argv, '[--json] [--output FILE]', [
+  if (printedHelp('plan', argv, '[--json] [--output FILE]', [
     'The resolved settings, the tools the run would use and its ordered steps with every manifest; no cluster is touched.',
     '--json         { settings, steps: [{ id, title, manifests }] } instead of text',
     '--output FILE  write it to FILE (relative to the current folder) instead of stdout',
     'Settings come from the environment: see the README, "Settings".',
-  ]);
-  if (help) {
-    process.stdout.write(help);
-    return 0;
-  }
+  ])) return 0;
   const start = settingsFor('plan', argv, ['--json'], ['--output']);
   if (!start) return 2;
   const { settings } = start;

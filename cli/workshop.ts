@@ -11,21 +11,17 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GOLDEN_FILE, inventoryOf } from '../workshop/inventory.ts';
 import { analyse, DEFAULT_GOLDEN, hasErrors, PINNED, toJson, toMarkdown, toText, WorkshopInputError } from '../workshop/report.ts';
-import { helpText, settingsFor } from './arguments.ts';
+import { printedHelp, settingsFor } from './arguments.ts';
 
 const VALID = ['--json', '--write-golden'];
 
 async function main(argv: string[]): Promise<number> {
-  const help = helpText('workshop', argv, '[--json] [--write-golden]', [
+  if (printedHelp('workshop', argv, '[--json] [--write-golden]', [
     'Checks the workshop\'s chapter without a cluster: WORKSHOP_REPO (the Hugo site checkout) and WORKSHOP_LABS (its labs).',
     '--json          the findings as JSON',
     '--write-golden  record the chapter\'s blocks as the golden inventory (workshop/golden.json)',
     'Exit 0: no errors; 1: errors found; 2: bad arguments or settings.',
-  ]);
-  if (help) {
-    process.stdout.write(help);
-    return 0;
-  }
+  ])) return 0;
   const start = settingsFor('workshop', argv, VALID);
   if (!start) return 2;
   const { settings } = start;

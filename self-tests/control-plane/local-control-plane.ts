@@ -54,9 +54,12 @@ export const KWOK_STAGES = 'kwok-stages.yaml';
 /** The CRDs of the built Istio, written by `npm run tools:build` beside the binaries. */
 export const ISTIO_CRDS = 'istio-crds.yaml';
 
-/** undefined when every binary (and the Istio CRDs) is there; otherwise what is missing and how to get it. */
-export function missingBinaries(binDir: string, names: readonly string[] = CONTROL_PLANE_BINARIES): string | undefined {
-  const missing = [...names, ISTIO_CRDS].filter((n) => !existsSync(join(binDir, n)) || (n === 'kwok' && !existsSync(join(binDir, KWOK_STAGES))));
+/** What the local control plane needs in the tools folder: its binaries, kwok's stages and the Istio CRDs. */
+export const CONTROL_PLANE_FILES = [...CONTROL_PLANE_BINARIES, KWOK_STAGES, ISTIO_CRDS] as const;
+
+/** undefined when every file named is in the tools folder; otherwise what is missing and how to get it. */
+export function missingBinaries(binDir: string, names: readonly string[] = CONTROL_PLANE_FILES): string | undefined {
+  const missing = names.filter((n) => !existsSync(join(binDir, n)));
   if (missing.length === 0) return undefined;
   return `${missing.join(', ')} not built in ${binDir}: run \`npm run tools:build\` (Go >= 1.26; see the README, "Real components")`;
 }
@@ -134,6 +137,8 @@ export class StartedControlPlane {
   server = '';
   #procs: Proc[] = [];
   #certs: Certificates | undefined;
+  /** The CA and the admin's client certificate and key, read once for every request. */
+  #adminTls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
   #stopped = false;
 
   constructor(dir: string, binDir: string) {
@@ -173,6 +178,8 @@ export class StartedControlPlane {
     const left = () => Math.max(1_000, deadline - performance.now());
     const certs = await makeCertificates(this.dir);
     this.#certs = certs;
+    const [ca, cert, key] = await Promise.all([readFile(certs.caCert), readFile(certs.adminCert), readFile(certs.adminKey)]);
+    this.#adminTls = { ca, cert, key };
     const [etcdPort, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     this.#spawn('etcd', [
@@ -255,8 +262,8 @@ export class StartedControlPlane {
 
   /** One request to the API server as the admin (for the control plane's own set-up and checks). */
   async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: string }> {
-    const c = this.certificates;
-    const [ca, cert, key] = await Promise.all([readFile(c.caCert), readFile(c.adminCert), readFile(c.adminKey)]);
+    if (!this.#adminTls) throw new Error('the control plane has not started');
+    const { ca, cert, key } = this.#adminTls;
     const url = new URL(path, this.server);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((ok, fail) => {
