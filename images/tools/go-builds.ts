@@ -127,6 +127,9 @@ function istioCommand(name: 'istioctl' | 'pilot-discovery' | 'pilot-agent', pkg:
     outDir: join('..', 'istio', pins.istioBuild.version, 'bin'),
     // The CRDs of this Istio, for the local API server (the base chart's file).
     ...(name === 'istioctl' ? { data: [{ to: 'istio-crds.yaml', from: ['manifests/charts/base/files/crd-all.gen.yaml'] }] } : {}),
+    // The Envoy bootstrap template pilot-agent renders (its proxyv2 image has it at
+    // /var/lib/istio/envoy/envoy_bootstrap_tmpl.json), for a sidecar run outside a container.
+    ...(name === 'pilot-agent' ? { data: [{ to: 'envoy_bootstrap_tmpl.json', from: ['tools/packaging/common/envoy_bootstrap.json'] }] } : {}),
   };
 }
 

@@ -185,6 +185,7 @@ export class LocalIstiod {
   #binDir = istioBinDir();
   #operatorFile = join(ROOT_DIR, 'fixtures', 'istio-operator.yaml');
   #startTimeoutMs = 90_000;
+  #xdsHost = '127.0.0.1';
 
   constructor(api: ApiServerAccess) {
     this.#api = api;
@@ -206,12 +207,22 @@ export class LocalIstiod {
     return this;
   }
 
+  /**
+   * Where the two xDS ports (plain and secure, the latter also the CA) listen: 127.0.0.1 unless a
+   * proxy in another network namespace must reach them (then e.g. 0.0.0.0). The other ports stay
+   * on 127.0.0.1.
+   */
+  withXdsListenHost(host: string): this {
+    this.#xdsHost = host;
+    return this;
+  }
+
   async start(): Promise<StartedIstiod> {
     const missing = missingIstioBinaries(this.#binDir);
     if (missing) throw new Error(missing);
     const started = performance.now();
     const dir = await mkdtemp(join(tmpdir(), 'egress-verify-istiod-'));
-    const istiod = new StartedIstiod(dir, this.#binDir, this.#api);
+    const istiod = new StartedIstiod(dir, this.#binDir, this.#api, this.#xdsHost);
     try {
       await istiod.boot(this.#operatorFile, this.#startTimeoutMs);
     } catch (e) {
@@ -239,12 +250,14 @@ export class StartedIstiod {
   /** From /ready to every webhook configuration carrying istiod's CA (and validation set to Fail). */
   webhooksPatchedInMs = 0;
   readonly #api: ApiServerAccess;
+  readonly #xdsHost: string;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #webhookNames: { kind: string; name: string }[] = [];
   #stopped = false;
 
-  constructor(dir: string, binDir: string, api: ApiServerAccess) {
+  constructor(dir: string, binDir: string, api: ApiServerAccess, xdsHost = '127.0.0.1') {
+    this.#xdsHost = xdsHost;
     this.dir = dir;
     this.binDir = binDir;
     this.logPath = join(dir, 'pilot-discovery.log');
@@ -280,7 +293,7 @@ export class StartedIstiod {
     this.args = [
       'discovery',
       `--kubeconfig=${this.#api.kubeconfigPath}`,
-      `--grpcAddr=${a(this.ports.grpc)}`, `--secureGRPCAddr=${a(this.ports.secureGrpc)}`,
+      `--grpcAddr=${this.#xdsHost}:${this.ports.grpc}`, `--secureGRPCAddr=${this.#xdsHost}:${this.ports.secureGrpc}`,
       `--httpAddr=${a(this.ports.http)}`, `--httpsAddr=${a(this.ports.https)}`,
       `--monitoringAddr=${a(this.ports.monitoring)}`,
       '--ctrlz_address=127.0.0.1', `--ctrlz_port=${this.ports.ctrlz}`,
