@@ -6,9 +6,10 @@
  * flags). install waits for the components to be ready itself, up to --readiness-timeout.
  */
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa, ExecaError } from 'execa';
 import { FIXTURES_DIR } from '../run/manifests.ts';
 import { log } from '../run/progress.ts';
+import { UserFacingError } from '../run/user-facing.ts';
 
 export const ISTIO_NAMESPACE = 'istio-system';
 export const ISTIO_OPERATOR_FILE = join(FIXTURES_DIR, 'istio-operator.yaml');
@@ -30,10 +31,47 @@ export function installArgs(t: InstallTarget, operatorFile = ISTIO_OPERATOR_FILE
   ];
 }
 
-export async function install(istioctl: string, t: InstallTarget, operatorFile?: string): Promise<void> {
+/**
+ * What istioctl said went wrong, from its whole output: each component's `✘ ... encountered an
+ * error` with the resources it was waiting for when it gave up, or else its final `Error:` with
+ * the lines under it. Its banner and its progress lines (already logged as they came) are left out.
+ */
+export function installFailureLines(output: string): string[] {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const failed: string[] = [];
+  let waitingFor: string | undefined;
+  for (const line of lines) {
+    const waiting = /Waiting for (.+)$/.exec(line);
+    if (line.startsWith('- ')) waitingFor = waiting?.[1];
+    if (line.startsWith('✘')) failed.push(waitingFor ? `${line} (waiting for ${waitingFor})` : line);
+  }
+  if (failed.length > 0) return failed;
+  const error = lines.findIndex((l) => l.startsWith('Error:'));
+  return error >= 0 ? lines.slice(error) : [];
+}
+
+/** `istioctl install` failed: what it said went wrong, as one block without its banner. */
+export class IstioInstallError extends UserFacingError {
+  constructor(problems: readonly string[]) {
+    super('istioctl install failed', problems);
+    this.name = 'IstioInstallError';
+  }
+}
+
+export async function install(istioctl: string, t: InstallTarget, operatorFile = ISTIO_OPERATOR_FILE): Promise<void> {
   const child = execa(istioctl, installArgs(t, operatorFile), { all: true });
   child.all?.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n')) if (line.trim()) log(`  istioctl: ${line.trim()}`);
   });
-  await child;
+  try {
+    await child;
+  } catch (e) {
+    // Not started, or killed: execa's own one-line reason is the whole story.
+    if (!(e instanceof ExecaError) || e.exitCode === undefined) throw e;
+    const said = installFailureLines(typeof e.all === 'string' ? e.all : '');
+    throw new IstioInstallError([
+      ...(said.length > 0 ? said : [`exit code ${e.exitCode}, no error line (its output is logged above)`]),
+      `operator file: ${operatorFile}`,
+    ]);
+  }
 }

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
-import { install, installArgs, ISTIO_OPERATOR_FILE } from '../../helpers/mesh/istio-install.ts';
+import { install, installArgs, installFailureLines, IstioInstallError, ISTIO_OPERATOR_FILE } from '../../helpers/mesh/istio-install.ts';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { tempFolder } from '../plumbing/temp-folder.ts';
 
@@ -46,9 +46,63 @@ describe('istioctl install (a STAND-IN istioctl script that prints progress like
     expect(logged.map((l) => l.replace(/^\[egress-verify [0-9:]+\] /, '').trimEnd())).toEqual(['  istioctl: ✔ Istio core installed', '  istioctl: ✔ Installation complete']);
     process.env.FAIL_INSTALL = '1';
     try {
-      await expect(install(bin, { kubeconfigPath: undefined, context: 'c', readinessTimeoutMs: 1000 })).rejects.toThrow(/Error: failed/);
+      const e: unknown = await install(bin, { kubeconfigPath: undefined, context: 'c', readinessTimeoutMs: 1000 }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(IstioInstallError);
+      expect((e as Error).message).toBe(`istioctl install failed:\n  - Error: failed\n  - operator file: ${ISTIO_OPERATOR_FILE}`);
     } finally {
       delete process.env.FAIL_INSTALL;
     }
+  });
+});
+
+// istioctl 1.31.0's own output (its banner cut short here), recorded against the local API server
+// (self-tests/mesh/istio-install.local-api-server.test.ts runs the real thing).
+const BANNER = '        |\\          \n      /||    \\      \n/______||__________\\\n     \\_____/        \n\n';
+
+describe('installFailureLines: what istioctl said went wrong, without its banner and progress', () => {
+  test('a refused operator file: the Error line', () => {
+    expect(installFailureLines(`${BANNER}Error: generate config: could not unmarshal: json: unknown field "replicaz"\n`))
+      .toEqual(['Error: generate config: could not unmarshal: json: unknown field "replicaz"']);
+  });
+
+  test('components not ready: each ✘ line with what it was waiting for; the Error summary repeating them is left out', () => {
+    const output = `${BANNER}- Processing resources for Istio core.\n✔ Istio core installed ⛵️\n- Processing resources for Istiod.\n`
+      + '- Processing resources for Istiod. Waiting for Deployment/istio-system/istiod\n'
+      + '✘ Istiod encountered an error: failed to wait for resource: resources not ready after 8s: context deadline exceeded\n  \n'
+      + '- Processing resources for Egress gateways.\n✘ Egress gateways encountered an error: boom\n'
+      + '  Error: failed to install manifests: 2 errors occurred:\n\t* failed to wait for resource: resources not ready after 8s: context deadline exceeded\n  \n\t* boom\n';
+    expect(installFailureLines(output)).toEqual([
+      '✘ Istiod encountered an error: failed to wait for resource: resources not ready after 8s: context deadline exceeded (waiting for Deployment/istio-system/istiod)',
+      // A later progress line without a wait clears the earlier one.
+      '✘ Egress gateways encountered an error: boom',
+    ]);
+  });
+
+  test('an Error with lines under it keeps them; output with no error line gives none', () => {
+    expect(installFailureLines('- Processing\nError: failed to install manifests: 2 errors occurred:\n\t* a\n\n\t* b\n')).toEqual(['Error: failed to install manifests: 2 errors occurred:', '* a', '* b']);
+    expect(installFailureLines(`${BANNER}✔ Installation complete\n`)).toEqual([]);
+  });
+});
+
+describe('install: a failure without an error line, and one where istioctl never ran', () => {
+  const dir = tempFolder('istioctl-silent');
+
+  test('exit 3 and silence: the exit code and where the output went', async () => {
+    const bin = join(dir.path, 'istioctl');
+    await writeFile(bin, '#!/bin/sh\necho "- Processing resources for Istiod."\nexit 3\n', { mode: 0o755 });
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const e: unknown = await install(bin, { kubeconfigPath: undefined, context: 'c', readinessTimeoutMs: 1000 }, '/op.yaml').catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(IstioInstallError);
+      expect((e as IstioInstallError).problems).toEqual(['exit code 3, no error line (its output is logged above)', 'operator file: /op.yaml']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('an istioctl that does not exist: execa\'s own error, not an install failure', async () => {
+    const e: unknown = await install(join(dir.path, 'absent'), { kubeconfigPath: undefined, context: 'c', readinessTimeoutMs: 1000 }).catch((x: unknown) => x);
+    expect(e).not.toBeInstanceOf(IstioInstallError);
+    expect((e as Error).message).toMatch(/ENOENT/);
   });
 });
