@@ -13,7 +13,7 @@
  * `tcp.BlackHoleCluster.downstream_cx_total` (and the cluster's `upstream_cx_none_healthy`), not
  * Istio's `istio_tcp_connections_closed_total`. The cart is a stand-in (self-tests/stand-ins/cartservice.ts).
  */
-import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
+import { describe, expect, test, type TestContext } from 'vitest';
 import { REDIS_PORT } from '../../helpers/external/address.ts';
 import { CartCallError, type CartClient, grpcStatus, readStoredCart } from '../../helpers/external/cart.ts';
 import type { ProbeResult } from '../../helpers/external/probe.ts';
@@ -23,54 +23,32 @@ import { type KubeObject, render } from '../../helpers/run/manifests.ts';
 import { pollTimed, RetryableError } from '../../helpers/run/poll.ts';
 import { formatDuration } from '../../helpers/run/progress.ts';
 import { SERVICE_ENTRY_HOST, serviceEntryCluster } from '../../scenarios/chapter.ts';
-import { needTools, REDIS_IMAGE } from '../plumbing/support.ts';
-import { labProblem, type Meshed, SidecarLab, type StartedSidecarLab } from '../sidecar-host/sidecar-lab.ts';
+import { labSuite, type Meshed, type StartedSidecarLab } from '../sidecar-host/sidecar-lab.ts';
 
 const PROPAGATION_MS = 60_000;
-const report: string[] = [];
-
 interface World {
   lab: StartedSidecarLab;
+  proxies: Meshed[];
   cart: Meshed;
   client: CartClient;
   drainMs: number;
   /** Shorthands used by the steps. */
   redis: StartedSidecarLab['redis'];
   kube: StartedSidecarLab['kube'];
-  ns: Meshed['ns'];
   sidecar: Meshed['proxy'];
 }
 
-let world: World | undefined;
-let lab: StartedSidecarLab | undefined;
-let problem: string | undefined;
 const RUN = Math.random().toString(16).slice(2, 8);
 
-beforeAll(async () => {
-  problem = await labProblem(REDIS_IMAGE);
-  if (problem) return;
-  lab = await new SidecarLab().withRedisImage(REDIS_IMAGE).start();
+const suite = labSuite<World>(async (lab) => {
   const cart = await lab.addWorkload({ name: 'cartservice', serviceAccount: 'cartservice', labels: { app: 'cartservice' } });
   const client = await lab.startCart(cart);
   const meshCm = await lab.cp.request('GET', '/api/v1/namespaces/istio-system/configmaps/istio');
   const drain = meshDrainDuration((JSON.parse(meshCm.body) as { data: { mesh: string } }).data.mesh);
-  world = { lab, cart, client, drainMs: drain.ms, redis: lab.redis, kube: lab.kube, ns: cart.ns, sidecar: cart.proxy };
-  report.push(`real Envoy tier: ${lab.describe()}`);
-  report.push(cart.proxy.describe());
-}, 240_000);
-
-afterAll(async () => {
-  const refusals = world ? await world.sidecar.refusals() : [];
-  if (refusals.length > 0) report.push(`Envoy refused config ${refusals.length} time(s); first: ${refusals[0]!.slice(0, 300)}`);
-  await lab?.stop();
-  if (report.length > 0) process.stdout.write(`[real-envoy] ${report.join('\n[real-envoy] ')}\n`);
-}, 120_000);
-
-function needWorld(ctx: TestContext): World {
-  needTools(ctx, problem);
-  if (!world) throw new Error('the real-Envoy setup did not finish (see beforeAll)');
-  return world;
-}
+  return { proxies: [cart], cart, client, drainMs: drain.ms, redis: lab.redis, kube: lab.kube, sidecar: cart.proxy };
+});
+const report = suite.report;
+const needWorld = (ctx: TestContext): World => suite.need(ctx);
 
 /** The probe from inside the cart's namespace: its TCP goes through the sidecar. */
 function meshedProbe(w: World): Promise<ProbeResult> {

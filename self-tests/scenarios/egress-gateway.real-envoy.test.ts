@@ -11,7 +11,7 @@
  * for the cart's own connection to drain; the cart stand-in is called once routing has landed.
  * The upstream-Envoy changes are those of chapter.real-envoy.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, test, type TestContext } from 'vitest';
+import { describe, expect, test, type TestContext } from 'vitest';
 import { hostPort } from '../../helpers/external/address.ts';
 import { type CartClient, readStoredCart } from '../../helpers/external/cart.ts';
 import { EGRESS_GATEWAY, egressEvidence, type EgressEvidence, egressVerdict, type ProxyReads } from '../../helpers/mesh/egress-evidence.ts';
@@ -20,54 +20,31 @@ import { type KubeObject, render } from '../../helpers/run/manifests.ts';
 import { type Polled, pollTimed, RetryableError } from '../../helpers/run/poll.ts';
 import { formatDuration } from '../../helpers/run/progress.ts';
 import { GATEWAY_SUBSET, outboundCluster, serviceEntryCluster, WORKSHOP_SERVICE_ENTRY_HOST } from '../../scenarios/chapter.ts';
-import { needTools, REDIS_IMAGE } from '../plumbing/support.ts';
-import { labProblem, type Meshed, SidecarLab, type StartedSidecarLab } from '../sidecar-host/sidecar-lab.ts';
+import { labSuite, type Meshed, type StartedSidecarLab } from '../sidecar-host/sidecar-lab.ts';
 
 const PROPAGATION_MS = 60_000;
 const GATEWAY_SUBSET_CLUSTER = outboundCluster(443, EGRESS_GATEWAY.host, GATEWAY_SUBSET);
 const ITEM = { productId: '66VCHSJNUP', quantity: 2 };
-const report: string[] = [];
-
 interface World {
   lab: StartedSidecarLab;
+  proxies: Meshed[];
   cart: Meshed;
   other: Meshed;
   gateway: Meshed;
   client: CartClient;
 }
 
-let world: World | undefined;
-let lab: StartedSidecarLab | undefined;
-let problem: string | undefined;
 const RUN = Math.random().toString(16).slice(2, 8);
 
-beforeAll(async () => {
-  problem = await labProblem(REDIS_IMAGE);
-  if (problem) return;
-  lab = await new SidecarLab().withRedisImage(REDIS_IMAGE).start();
+const suite = labSuite<World>(async (lab) => {
   const gateway = await lab.addEgressGateway();
   const cart = await lab.addWorkload({ name: 'cartservice', serviceAccount: 'cartservice', labels: { app: 'cartservice' } });
   const other = await lab.addWorkload({ name: 'probe', serviceAccount: 'probe', labels: { app: 'probe' } });
   const client = await lab.startCart(cart);
-  world = { lab, cart, other, gateway, client };
-  report.push(`real Envoy tier (egress gateway): ${lab.describe()}`);
-  for (const m of [gateway, cart, other]) report.push(m.proxy.describe());
-}, 240_000);
-
-afterAll(async () => {
-  for (const m of world ? [world.gateway, world.cart, world.other] : []) {
-    const refusals = await m.proxy.refusals();
-    if (refusals.length > 0) report.push(`${m.ns.name}: Envoy refused config ${refusals.length} time(s); first: ${refusals[0]!.slice(0, 300)}`);
-  }
-  await lab?.stop();
-  if (report.length > 0) process.stdout.write(`[real-envoy] ${report.join('\n[real-envoy] ')}\n`);
-}, 120_000);
-
-function needWorld(ctx: TestContext): World {
-  needTools(ctx, problem);
-  if (!world) throw new Error('the real-Envoy setup did not finish (see beforeAll)');
-  return world;
-}
+  return { proxies: [gateway, cart, other], cart, other, gateway, client };
+});
+const report = suite.report;
+const needWorld = (ctx: TestContext): World => suite.need(ctx);
 
 function values(w: World): Record<string, string | number> {
   const { host, port } = w.lab.redis.networkAddress;

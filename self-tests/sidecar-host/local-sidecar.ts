@@ -4,10 +4,11 @@
  * certificate from istiod's CA and the namespace's outbound TCP captured by `pilot-agent
  * istio-iptables`, as in a pod's istio-init.
  *
- *   const sidecar = await new LocalSidecar(istiod, api)
- *     .inNamespace(ns)                                   // a StartedNetworkNamespace
- *     .asWorkload({ namespace: 'egress-verify-mesh', serviceAccount: 'cartservice', labels: { app: 'cartservice' } })
- *     .start();
+ *   const sidecar = await new LocalSidecar(istiod, api, {
+ *     ns,                                                // a StartedNetworkNamespace
+ *     workload: { namespace: 'egress-verify-mesh', serviceAccount: 'cartservice', name: 'cart', labels: { app: 'cartservice' } },
+ *     envoy,                                             // installedEnvoy()
+ *   }).start();
  *   await sidecar.admin('clusters');                     // Envoy's admin page, read inside
  *   await sidecar.stop();
  *
@@ -69,39 +70,31 @@ export interface Workload {
   labels: Record<string, string>;
 }
 
+/** What a proxy is: where it runs, as which workload, with which Envoy. */
+export interface ProxyParts {
+  ns: StartedNetworkNamespace;
+  workload: Workload;
+  envoy: EnvoyInstall;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
 export class LocalSidecar {
   readonly #istiod: StartedIstiod;
   readonly #api: ApiServerAccess;
-  #ns: StartedNetworkNamespace | undefined;
-  #workload: Workload | undefined;
-  #envoy: EnvoyInstall | undefined;
+  readonly #parts: ProxyParts;
   #proxyConfig: Record<string, unknown> = {};
-  #readyTimeoutMs = 60_000;
   #type: 'sidecar' | 'router' = 'sidecar';
 
-  constructor(istiod: StartedIstiod, api: ApiServerAccess) {
+  constructor(istiod: StartedIstiod, api: ApiServerAccess, parts: ProxyParts) {
     this.#istiod = istiod;
     this.#api = api;
-  }
-
-  inNamespace(ns: StartedNetworkNamespace): this {
-    this.#ns = ns;
-    return this;
-  }
-
-  asWorkload(w: Workload): this {
-    this.#workload = w;
-    return this;
+    this.#parts = parts;
   }
 
   /** A gateway (`pilot-agent proxy router`): no capture, listeners from Gateway objects. */
   asGateway(): this {
     this.#type = 'router';
-    return this;
-  }
-
-  withEnvoy(envoy: EnvoyInstall): this {
-    this.#envoy = envoy;
     return this;
   }
 
@@ -111,20 +104,12 @@ export class LocalSidecar {
     return this;
   }
 
-  withReadyTimeout(ms: number): this {
-    this.#readyTimeoutMs = ms;
-    return this;
-  }
-
   async start(): Promise<StartedSidecar> {
-    const ns = this.#ns;
-    const w = this.#workload;
-    const envoy = this.#envoy;
-    if (!ns || !w || !envoy) throw new Error('LocalSidecar: inNamespace(), asWorkload() and withEnvoy() are needed');
+    const { ns, workload: w, envoy } = this.#parts;
     const started = performance.now();
     // Under /tmp itself: a self-test run's TMPDIR is a folder only root may enter, and the proxy runs as uid 1337.
     const dir = await mkdtemp(join(SIDECAR_TMP, 'egress-verify-sidecar-'));
-    const sidecar = new StartedSidecar(ns, dir, w, envoy);
+    const sidecar = new StartedSidecar({ ...this.#parts, dir });
     try {
       if (this.#type === 'sidecar') {
         // istio-init's rules: outbound TCP to 15001 (REDIRECT), uid/gid 1337 exempt, inbound not captured.
@@ -155,7 +140,7 @@ export class LocalSidecar {
         ISTIO_META_DNS_CAPTURE: 'false',
         HOME: dir,
       });
-      await sidecar.awaitReady(this.#readyTimeoutMs);
+      await sidecar.awaitReady(READY_TIMEOUT_MS);
       sidecar.startedInMs = performance.now() - started;
       return sidecar;
     } catch (e) {
@@ -219,12 +204,9 @@ export class StartedSidecar {
   #exited: Promise<void> = Promise.resolve();
   #stopped = false;
 
-  constructor(ns: StartedNetworkNamespace, dir: string, workload: Workload, envoy: EnvoyInstall) {
-    this.ns = ns;
-    this.dir = dir;
-    this.workload = workload;
-    this.envoy = envoy;
-    this.logPath = join(dir, 'proxy.log');
+  constructor(parts: ProxyParts & { dir: string }) {
+    ({ ns: this.ns, dir: this.dir, workload: this.workload, envoy: this.envoy } = parts);
+    this.logPath = join(parts.dir, 'proxy.log');
   }
 
   async launch(type: 'sidecar' | 'router', env: Record<string, string>): Promise<void> {

@@ -22,6 +22,17 @@ import { execa, type ResultPromise } from 'execa';
 import { runLabels } from '../plumbing/run-label.ts';
 
 export const NAMESPACE_PREFIX = 'evsh-';
+
+/** Runs the rest of a start on a handle that exists already; on failure stops the handle, then rethrows. */
+export async function startedOrStopped<T extends { stop(): Promise<void> }>(handle: T, rest: () => Promise<unknown>): Promise<T> {
+  try {
+    await rest();
+    return handle;
+  } catch (e) {
+    await handle.stop();
+    throw e;
+  }
+}
 export const VETH_PREFIX = 'evsh';
 
 async function run(cmd: string, args: readonly string[]): Promise<string> {
@@ -78,7 +89,7 @@ export class DockerNetwork {
       const inspected = JSON.parse(await run('docker', ['network', 'inspect', id])) as { IPAM: { Config: { Subnet: string; Gateway: string }[] } }[];
       const v4 = inspected[0]?.IPAM.Config.find((c) => /^\d+\.\d+\.\d+\.\d+\//.test(c.Subnet));
       if (!v4) throw new Error(`docker network ${this.#name} has no IPv4 subnet`);
-      return new StartedDockerNetwork(this.#name, id, v4.Subnet, v4.Gateway);
+      return new StartedDockerNetwork({ name: this.#name, id, subnet: v4.Subnet, gateway: v4.Gateway });
     } catch (e) {
       await run('docker', ['network', 'rm', id]).catch(() => undefined);
       throw e;
@@ -96,12 +107,9 @@ export class StartedDockerNetwork {
   readonly bridge: string;
   #taken = 0;
 
-  constructor(name: string, id: string, subnet: string, gateway: string) {
-    this.name = name;
-    this.id = id;
-    this.subnet = subnet;
-    this.gateway = gateway;
-    this.bridge = `br-${id.slice(0, 12)}`;
+  constructor(at: { name: string; id: string; subnet: string; gateway: string }) {
+    ({ name: this.name, id: this.id, subnet: this.subnet, gateway: this.gateway } = at);
+    this.bridge = `br-${at.id.slice(0, 12)}`;
   }
 
   /** A free address for a namespace, from the top of the subnet. */
@@ -142,8 +150,8 @@ export class NetworkNamespace {
     const inside = 'eth0';
     const address = net.nextAddress();
     await run('ip', ['netns', 'add', this.#name]);
-    const started = new StartedNetworkNamespace(this.#name, address, net.gateway, hostSide);
-    try {
+    const started = new StartedNetworkNamespace({ name: this.#name, address, gateway: net.gateway, hostVeth: hostSide });
+    return startedOrStopped(started, async () => {
       await run('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', `${hostSide}p`]);
       await run('ip', ['link', 'set', `${hostSide}p`, 'netns', this.#name]);
       await run('ip', ['link', 'set', hostSide, 'master', net.bridge, 'up']);
@@ -152,11 +160,7 @@ export class NetworkNamespace {
       await started.run('ip', ['link', 'set', inside, 'up']);
       await started.run('ip', ['link', 'set', 'lo', 'up']);
       await started.run('ip', ['route', 'add', 'default', 'via', net.gateway]);
-      return started;
-    } catch (e) {
-      await started.stop();
-      throw e;
-    }
+    });
   }
 }
 
@@ -169,11 +173,8 @@ export class StartedNetworkNamespace {
   readonly hostVeth: string;
   #stopped = false;
 
-  constructor(name: string, address: string, gateway: string, hostVeth: string) {
-    this.name = name;
-    this.address = address;
-    this.gateway = gateway;
-    this.hostVeth = hostVeth;
+  constructor(at: { name: string; address: string; gateway: string; hostVeth: string }) {
+    ({ name: this.name, address: this.address, gateway: this.gateway, hostVeth: this.hostVeth } = at);
   }
 
   /** The command line that runs `cmd` inside. */

@@ -17,6 +17,7 @@
  * metadata exchange and the ALPN filter off (local-istiod.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, type TestContext } from 'vitest';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { hostPort } from '../../helpers/external/address.ts';
@@ -30,9 +31,9 @@ import { type KubeObject, render, ROOT_DIR } from '../../helpers/run/manifests.t
 import { formatDuration } from '../../helpers/run/progress.ts';
 import { LocalControlPlane, missingBinaries, type StartedControlPlane, toolsBinDir } from '../control-plane/local-control-plane.ts';
 import { ISTIOD_NAMESPACE, LOCAL_ISTIO_VERSION, LocalIstiod, missingIstioBinaries, type StartedIstiod } from '../control-plane/local-istiod.ts';
-import { dockerAvailable } from '../plumbing/support.ts';
+import { dockerAvailable, needTools, REDIS_IMAGE } from '../plumbing/support.ts';
 import { BOOTSTRAP_TEMPLATE, type EnvoyInstall, installedEnvoy, LocalSidecar, type StartedSidecar } from './local-sidecar.ts';
-import { DockerNetwork, namespaceProblem, NAMESPACE_PREFIX, NetworkNamespace, type StartedDockerNetwork, type StartedNetworkNamespace } from './network-namespace.ts';
+import { DockerNetwork, namespaceProblem, NAMESPACE_PREFIX, NetworkNamespace, startedOrStopped, type StartedDockerNetwork, type StartedNetworkNamespace } from './network-namespace.ts';
 
 export const NO_STATS_PLUGIN: KubeObject = {
   apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', metadata: { name: 'upstream-envoy-no-stats-plugin', namespace: ISTIOD_NAMESPACE },
@@ -72,13 +73,7 @@ export class SidecarLab {
     const envoy = await installedEnvoy();
     if (typeof envoy === 'string') throw new Error(envoy);
     const lab = new StartedSidecarLab(envoy, randomBytes(3).toString('hex'));
-    try {
-      await lab.boot(this.#redisImage);
-      return lab;
-    } catch (e) {
-      await lab.stop();
-      throw e;
-    }
+    return startedOrStopped(lab, () => lab.boot(this.#redisImage));
   }
 }
 
@@ -122,8 +117,7 @@ export class StartedSidecarLab {
       apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', metadata: { name: `${name}-netns`, namespace },
       spec: { address: ns.address, labels, serviceAccount },
     }]);
-    let builder = new LocalSidecar(this.istiod, this.cp).inNamespace(ns).withEnvoy(this.envoy)
-      .asWorkload({ namespace, serviceAccount, name: `${name}-netns`, labels });
+    let builder = new LocalSidecar(this.istiod, this.cp, { ns, envoy: this.envoy, workload: { namespace, serviceAccount, name: `${name}-netns`, labels } });
     if (gateway) builder = builder.asGateway();
     const proxy = await builder.start();
     this.#undo.push(() => proxy.stop());
@@ -190,4 +184,47 @@ export class StartedSidecarLab {
       await step().catch((e: unknown) => process.stderr.write(`[sidecar-lab] cleanup: ${e instanceof Error ? e.message : String(e)}\n`));
     }
   }
+}
+
+/** What a real-Envoy test file gets from labSuite: its world once set up, and the lines of its report. */
+export interface LabSuite<W> {
+  /** The world, or the test is skipped (failed under REQUIRE_TOOLS=1) with what is missing. */
+  need(ctx: TestContext): W;
+  report: string[];
+}
+
+/**
+ * Registers the file's beforeAll (the lab, then `setup`) and afterAll (Envoy's config refusals
+ * into the report, the lab stopped, the report printed). `proxies` names the proxies whose
+ * refusals are reported.
+ */
+export function labSuite<W extends { lab: StartedSidecarLab; proxies: Meshed[] }>(setup: (lab: StartedSidecarLab, report: string[]) => Promise<Omit<W, 'lab'>>): LabSuite<W> {
+  const report: string[] = [];
+  let world: W | undefined;
+  let lab: StartedSidecarLab | undefined;
+  let problem: string | undefined;
+  beforeAll(async () => {
+    problem = await labProblem(REDIS_IMAGE);
+    if (problem) return;
+    lab = await new SidecarLab().withRedisImage(REDIS_IMAGE).start();
+    report.push(`real Envoy tier: ${lab.describe()}`);
+    world = { ...(await setup(lab, report)), lab } as W;
+    for (const m of world.proxies) report.push(m.proxy.describe());
+  }, 240_000);
+  afterAll(async () => {
+    for (const m of world?.proxies ?? []) {
+      const refusals = await m.proxy.refusals();
+      if (refusals.length > 0) report.push(`${m.ns.name}: Envoy refused config ${refusals.length} time(s); first: ${refusals[0]!.slice(0, 300)}`);
+    }
+    await lab?.stop();
+    if (report.length > 0) process.stdout.write(`[real-envoy] ${report.join('\n[real-envoy] ')}\n`);
+  }, 120_000);
+  return {
+    report,
+    need(ctx) {
+      needTools(ctx, problem);
+      if (!world) throw new Error('the real-Envoy setup did not finish (see beforeAll)');
+      return world;
+    },
+  };
 }
