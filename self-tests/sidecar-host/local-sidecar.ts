@@ -36,12 +36,11 @@ import { formatDuration } from '../../helpers/run/progress.ts';
 import { toolsBinDir } from '../control-plane/local-control-plane.ts';
 import { istioBinDir, ISTIOD_NAMESPACE, type ApiServerAccess, type StartedIstiod } from '../control-plane/local-istiod.ts';
 import type { StartedNetworkNamespace } from './network-namespace.ts';
+import { runTag, SIDECAR_DIR_PREFIX, SIDECAR_TMP } from './sweep.ts';
 
 /** The uid and gid Istio's proxy runs as (istio-iptables -u/-g; the injector's runAsUser). */
 export const PROXY_UID = 1337;
 export const BOOTSTRAP_TEMPLATE = 'envoy_bootstrap_tmpl.json';
-/** Where the proxies' folders go (world-traversable, unlike a self-test run's TMPDIR). */
-export const SIDECAR_TMP = '/tmp';
 const ENVOY_RECORD = join(toolsBinDir(), '..', 'envoy', 'envoy.json');
 
 export interface EnvoyInstall {
@@ -108,7 +107,7 @@ export class LocalSidecar {
     const { ns, workload: w, envoy } = this.#parts;
     const started = performance.now();
     // Under /tmp itself: a self-test run's TMPDIR is a folder only root may enter, and the proxy runs as uid 1337.
-    const dir = await mkdtemp(join(SIDECAR_TMP, 'egress-verify-sidecar-'));
+    const dir = await mkdtemp(join(SIDECAR_TMP, `${SIDECAR_DIR_PREFIX}${runTag()}-`));
     const sidecar = new StartedSidecar({ ...this.#parts, dir });
     try {
       if (this.#type === 'sidecar') {

@@ -14,14 +14,17 @@
  *   await net.stop();
  *
  * Everything made here is named with the prefix NAMESPACE_PREFIX (namespaces) or VETH_PREFIX
- * (host-side veths), so that a sweep after an interrupted run (removeLeftovers) can find it. The
+ * (host-side veths), and the lab adds the run's tag, so that a sweep after an interrupted run
+ * (sweep.ts) can find it. The
  * veth goes away with its namespace; iptables rules set inside the namespace go with it too.
  */
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { runLabels } from '../plumbing/run-label.ts';
+import { NAMESPACE_PREFIX } from './sweep.ts';
 
-export const NAMESPACE_PREFIX = 'evsh-';
+export { NAMESPACE_PREFIX };
+
 
 /** Runs the rest of a start on a handle that exists already; on failure stops the handle, then rethrows. */
 export async function startedOrStopped<T extends { stop(): Promise<void> }>(handle: T, rest: () => Promise<unknown>): Promise<T> {
@@ -202,21 +205,4 @@ export class StartedNetworkNamespace {
     // The pair goes with the namespace; a host side left by a failed move is removed here.
     await run('ip', ['link', 'delete', this.hostVeth]).catch(() => undefined);
   }
-}
-
-/**
- * Removes namespaces and host-side veths of this prefix that no live run owns (after a Ctrl-C or
- * a killed worker). `owned` names the namespaces still in use. Returns what it removed.
- */
-export async function removeLeftovers(owned: ReadonlySet<string> = new Set()): Promise<string[]> {
-  const removed: string[] = [];
-  const list = await execa('ip', ['netns', 'list'], { reject: false });
-  for (const line of list.stdout.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    if (name.startsWith(NAMESPACE_PREFIX) && !owned.has(name)) {
-      const r = await execa('ip', ['netns', 'delete', name], { reject: false });
-      if (r.exitCode === 0) removed.push(`network namespace ${name}`);
-    }
-  }
-  return removed;
 }

@@ -32,6 +32,7 @@ import { formatDuration } from '../../helpers/run/progress.ts';
 import { LocalControlPlane, missingBinaries, type StartedControlPlane, toolsBinDir } from '../control-plane/local-control-plane.ts';
 import { ISTIOD_NAMESPACE, LOCAL_ISTIO_VERSION, LocalIstiod, missingIstioBinaries, type StartedIstiod } from '../control-plane/local-istiod.ts';
 import { dockerAvailable, needTools, REDIS_IMAGE } from '../plumbing/support.ts';
+import { runTag } from './sweep.ts';
 import { BOOTSTRAP_TEMPLATE, type EnvoyInstall, installedEnvoy, LocalSidecar, type StartedSidecar } from './local-sidecar.ts';
 import { DockerNetwork, namespaceProblem, NAMESPACE_PREFIX, NetworkNamespace, startedOrStopped, type StartedDockerNetwork, type StartedNetworkNamespace } from './network-namespace.ts';
 
@@ -72,7 +73,7 @@ export class SidecarLab {
   async start(): Promise<StartedSidecarLab> {
     const envoy = await installedEnvoy();
     if (typeof envoy === 'string') throw new Error(envoy);
-    const lab = new StartedSidecarLab(envoy, randomBytes(3).toString('hex'));
+    const lab = new StartedSidecarLab(envoy, `${runTag()}-${randomBytes(2).toString('hex')}`);
     return startedOrStopped(lab, () => lab.boot(this.#redisImage));
   }
 }
@@ -111,7 +112,7 @@ export class StartedSidecarLab {
 
   async #meshed(name: string, namespace: string, serviceAccount: string, labels: Record<string, string>, gateway: boolean): Promise<Meshed> {
     await this.kube.apply([{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: serviceAccount, namespace } }]);
-    const ns = await new NetworkNamespace(`${NAMESPACE_PREFIX}${this.id}-${name}`.slice(0, 40)).onNetwork(this.network).start();
+    const ns = await new NetworkNamespace(`${NAMESPACE_PREFIX}${this.id}-${name}`).onNetwork(this.network).start();
     this.#undo.push(() => ns.stop());
     await this.kube.apply([{
       apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', metadata: { name: `${name}-netns`, namespace },
