@@ -10,6 +10,7 @@ import { parse as shellParse, type ParseEntry } from 'shell-quote';
 import { isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Block, Chapter } from './parse.ts';
 
+
 export type Kind = 'yaml' | 'command' | 'output';
 export type Policy = 'run' | 'translate' | 'environment' | 'intent' | 'output' | 'skip';
 export type Outcome = 'connected' | 'closed' | 'refused';
@@ -24,6 +25,16 @@ export interface Command {
   words: string[];
   /** Commands inside `<( … )` of this one (e.g. istioctl kube-inject). */
   inner: Command[];
+  /** `NAME=value` words written before the program (`REDIS_IP=... kubectl ...`): its environment, not its words. */
+  env?: string[];
+  /** The here-document of the command's line (`<<EOF` ... `EOF`): its first line in the file and its text. */
+  heredoc?: Heredoc;
+}
+
+export interface Heredoc {
+  /** 1-based file line of the document's first line (the one after the `<<WORD` line). */
+  line: number;
+  text: string;
 }
 
 export interface Classified extends Block {
@@ -45,6 +56,12 @@ export interface Classified extends Block {
   attachedTo?: string;
   /** command blocks: labs files applied (path inside the labs checkout), and whether through kube-inject. */
   applies: { labsPath: string; inject: boolean; command: Command }[];
+  /** command blocks: manifests applied from a here-document (`kubectl apply -f - <<EOF`), checked like a YAML block. */
+  inline?: { command: Command; heredoc: Heredoc }[];
+  /** yaml blocks: where the YAML does not parse (file lines), as the `yaml` library reports it. */
+  yamlErrors?: YamlProblem[];
+  /** yaml blocks: documents that look like objects (kind, metadata, spec) but lack apiVersion or kind. */
+  incomplete?: YamlProblem[];
   /** yaml blocks: the command block that applies the labs file this block shows. */
   shownFor?: string;
 }
@@ -63,6 +80,27 @@ export const PLACEHOLDERS: Readonly<Record<string, string>> = {
   $ISTIO_VERSION: 'ISTIO_VERSION',
 };
 
+/** Edit distance (insertions, deletions, substitutions), for "did you mean". */
+export function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The nearest of `known` to `word` (case ignored), when it is close enough to be a misspelling. */
+export function nearest(word: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(word.toLowerCase(), k.toLowerCase());
+    if (!best || d < best.d) best = { k, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(word.length / 4)) ? best.k : undefined;
+}
+
 /** Tools the suite knows by name; a line starting with one of these is a command. */
 const TOOLS = new Set([
   'kubectl', 'istioctl', 'helm', 'gcloud', 'telnet', 'nc', 'curl', 'wget', 'redis-cli',
@@ -78,12 +116,38 @@ export function toolOf(word: string | undefined): string | undefined {
 
 const VAR_ASSIGN = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
-/** Logical lines (a trailing `\` continues), with their 1-based file line. */
-export function logicalLines(text: string, firstLine: number): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
-  let pending: { line: number; text: string } | undefined;
-  text.split('\n').forEach((raw, i) => {
+/** A here-document operator (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`). */
+const HEREDOC = /(?<!<)<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_.-]*)\2/;
+
+export interface LogicalLine {
+  line: number;
+  text: string;
+  /** The here-document the line opens, if any (its lines are not commands). */
+  heredoc?: Heredoc;
+}
+
+/**
+ * Logical lines (a trailing `\` continues), with their 1-based file line. A line that opens a
+ * here-document takes the lines up to its delimiter as the document's text (bash: the
+ * delimiter alone on its line; with `<<-` leading tabs are dropped). `prompted`: the block is
+ * written with `$ ` prompts, so a `> ` continuation prompt in front of a document line is dropped.
+ */
+export function logicalLines(text: string, firstLine: number, prompted = false): LogicalLine[] {
+  const out: LogicalLine[] = [];
+  let pending: LogicalLine | undefined;
+  let doc: { opener: LogicalLine; delimiter: string; tabs: boolean; start: number; lines: string[] } | undefined;
+  const raws = text.split('\n');
+  raws.forEach((raw, i) => {
     const line = firstLine + i;
+    if (doc) {
+      const content = prompted ? raw.replace(/^> ?/, '') : raw;
+      const bare = doc.tabs ? content.replace(/^\t+/, '') : content;
+      if (bare.trimEnd() === doc.delimiter) {
+        doc.opener.heredoc = { line: doc.start, text: doc.lines.length ? `${doc.lines.join('\n')}\n` : '' };
+        doc = undefined;
+      } else doc.lines.push(bare);
+      return;
+    }
     if (pending) {
       pending.text += ` ${raw.trim()}`;
     } else {
@@ -93,10 +157,19 @@ export function logicalLines(text: string, firstLine: number): { line: number; t
       pending.text = pending.text.slice(0, -1).trimEnd();
       return;
     }
-    if (pending.text !== '') out.push(pending);
+    if (pending.text !== '') {
+      out.push(pending);
+      const h = HEREDOC.exec(pending.text);
+      if (h) doc = { opener: pending, delimiter: h[3]!, tabs: h[1] === '-', start: line + 1, lines: [] };
+    }
     pending = undefined;
   });
   if (pending && pending.text !== '') out.push(pending);
+  // A document never closed runs to the end of the block, as bash reads it (with a warning).
+  if (doc) {
+    while (doc.lines.length > 0 && doc.lines[doc.lines.length - 1]!.trim() === '') doc.lines.pop();
+    doc.opener.heredoc = { line: doc.start, text: doc.lines.length ? `${doc.lines.join('\n')}\n` : '' };
+  }
   return out;
 }
 
@@ -108,11 +181,17 @@ export function parseCommandLine(text: string, line: number): Command[] {
   const stack: Command[][] = [];
   let current: Command = { line, text, words: [], inner: [] };
   let list = top;
+  let skipNext = false;
   const flush = () => {
-    if (current.words.length > 0) list.push(current);
+    if (current.words.length > 0) list.push(normalised(current));
     current = { line, text, words: [], inner: [] };
   };
   for (const e of entries) {
+    // The word after `<<` is the here-document's delimiter, not an argument.
+    if (skipNext) {
+      skipNext = false;
+      if (typeof e === 'string') continue;
+    }
     if (typeof e === 'string') current.words.push(e);
     else if ('comment' in e) break;
     else if ('op' in e && e.op === '<(') {
@@ -129,10 +208,45 @@ export function parseCommandLine(text: string, line: number): Command[] {
       current = owner!;
       current.words.push('<(…)');
     } else if ('op' in e && e.op === 'glob') current.words.push(e.pattern);
+    else if ('op' in e && (e.op === '<<' || e.op === '<<-')) skipNext = true;
     else flush();
   }
   flush();
   return top;
+}
+
+// Flags of kubectl, helm and istioctl that may come before the subcommand and take a value
+// (`kubectl options`, `helm --help` "Global Flags", istioctl's root flags).
+const GLOBAL_VALUE_FLAGS: Readonly<Record<string, ReadonlySet<string>>> = {
+  kubectl: new Set(['-n', '--namespace', '--context', '--cluster', '--user', '--kubeconfig', '-s', '--server', '--token', '--as', '--as-group',
+    '--as-uid', '--request-timeout', '--certificate-authority', '--client-certificate', '--client-key', '--tls-server-name', '--cache-dir',
+    '-v', '--v', '--log-file', '--username', '--password', '--profile', '--profile-output']),
+  helm: new Set(['-n', '--namespace', '--kube-context', '--kubeconfig', '--registry-config', '--repository-cache', '--repository-config',
+    '--burst-limit', '--qps', '--kube-apiserver', '--kube-as-group', '--kube-as-user', '--kube-ca-file', '--kube-token', '--kube-tls-server-name',
+    '--content-cache']),
+  istioctl: new Set(['-n', '--namespace', '-i', '--istioNamespace', '-c', '--kubeconfig', '--context', '--vklog', '--as', '--as-group', '--as-uid']),
+};
+
+/**
+ * One command as the suite reads it: `NAME=value` words before the program become its `env`
+ * (also after `env`), and flags written before the subcommand (`kubectl -n ns exec ...`) move
+ * after it, where these tools read them the same way; so every check sees the subcommand at
+ * words[1].
+ */
+export function normalised(c: Command): Command {
+  let words = c.words;
+  let start = words[0] === 'env' ? 1 : 0;
+  while (start < words.length && VAR_ASSIGN.test(words[start]!)) start++;
+  const env = words.slice(words[0] === 'env' ? 1 : 0, start);
+  if (start === words.length) return c;
+  words = words.slice(start);
+  const valueFlags = GLOBAL_VALUE_FLAGS[words[0]!];
+  if (valueFlags) {
+    let i = 1;
+    while (i < words.length && words[i]!.startsWith('-') && words[i] !== '--' && words[i] !== '-') i += valueFlags.has(words[i]!) ? 2 : 1;
+    if (i > 1 && i < words.length) words = [words[0]!, words[i]!, ...words.slice(1, i), ...words.slice(i + 1)];
+  }
+  return { ...c, words, ...(env.length ? { env } : {}) };
 }
 
 export function isTranscriptLine(text: string): string | undefined {
@@ -144,26 +258,79 @@ export function isTranscriptLine(text: string): string | undefined {
   return toolOf(first) ? m[1] : undefined;
 }
 
-function commandLines(block: Block): { line: number; text: string }[] {
-  // The opening fence is `line`; the content starts on the next line.
-  return logicalLines(block.text, block.line + 1);
+/** Where a YAML text goes wrong: a 1-based line of the text and what is wrong there. */
+export interface YamlProblem {
+  line: number;
+  message: string;
 }
 
-export function yamlDocs(text: string): { docs: unknown[]; manifest: boolean } | undefined {
+/** The YAML library's errors of a text, each at its 1-based line (codes such as BAD_INDENT kept: they name the rule). */
+export function yamlErrors(text: string): YamlProblem[] {
+  return parseAllDocuments(text).flatMap((d) => d.errors).map((e) => ({
+    // Stryker disable next-line OptionalChaining: the yaml library sets linePos on every parse error it reports
+    line: e.linePos?.[0].line ?? 1,
+    message: `${e.code}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+  }));
+}
+
+/** Keys of an object document: the ones a Kubernetes object has at the top. */
+const OBJECT_KEYS = ['apiVersion', 'kind'] as const;
+
+/** Documents that look like a Kubernetes object (apiVersion, kind, or metadata with spec) but lack apiVersion or kind. */
+export function incompleteDocs(text: string): YamlProblem[] {
+  const out: YamlProblem[] = [];
+  for (const d of parseAllDocuments(text)) {
+    if (d.errors.length > 0 || !isMap(d.contents)) continue;
+    const has = (k: string) => d.contents !== null && isMap(d.contents) && d.contents.has(k);
+    const object = has('apiVersion') || has('kind') || (has('metadata') && has('spec'));
+    const missing = OBJECT_KEYS.filter((k) => !has(k));
+    if (!object || missing.length === 0) continue;
+    const [start] = d.contents.range;
+    const line = text.slice(0, start).split('\n').length;
+    out.push({ line, message: `a document with no ${missing.join(' and no ')}: kubectl refuses an object without ${missing.length > 1 ? 'them' : 'it'}` });
+  }
+  return out;
+}
+
+/**
+ * The YAML of a block: its documents and whether they are objects to apply. A text whose first
+ * line is not a lower-camel-case key is not YAML (program output). A text that fails to parse is
+ * YAML with errors when it names an object (an `apiVersion:` or `kind:` line): a manifest with a
+ * bad indent; otherwise it is taken for output.
+ */
+export function yamlDocs(text: string): { docs: unknown[]; manifest: boolean; errors?: YamlProblem[]; incomplete?: YamlProblem[] } | undefined {
   // Stryker disable next-line ConditionalExpression,MethodExpression,StringLiteral: a blank text has no first line, and the key test below rejects it as well
   if (text.trim() === '') return undefined;
   const first = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#') && l.trim() !== '---') ?? '';
   // Kubernetes-style keys are lower camel case; "Error: ..." or "Client: ..." is program output.
   if (!/^-?\s*[a-z][A-Za-z0-9]*:(\s|$)/.test(first.trim())) return undefined;
   const parsed = parseAllDocuments(text);
-  if (!Array.isArray(parsed) || parsed.some((d) => d.errors.length > 0)) return undefined;
+  if (!Array.isArray(parsed)) return undefined;
+  if (parsed.some((d) => d.errors.length > 0)) {
+    if (!/^\s*(apiVersion|kind):/m.test(text)) return undefined;
+    return { docs: [], manifest: true, errors: yamlErrors(text) };
+  }
   // An empty document (a trailing or doubled `---`, as kubectl accepts) is a null Scalar in yaml 2:
   // skipped, like kubectl skips it. Any other scalar document is not a manifest.
   const empty = (c: unknown) => c === null || (isScalar(c) && c.value === null);
   if (!parsed.every((d) => empty(d.contents) || isMap(d.contents) || isSeq(d.contents))) return undefined;
   const docs = parsed.filter((d) => !empty(d.contents)).map((d) => d.toJS() as unknown);
-  const manifest = docs.length > 0 && docs.every((d) => typeof d === 'object' && d !== null && 'apiVersion' in d && 'kind' in d);
-  return { docs, manifest };
+  const incomplete = incompleteDocs(text);
+  const whole = (d: unknown) => typeof d === 'object' && d !== null && 'apiVersion' in d && 'kind' in d;
+  const manifest = docs.length > 0 && (incomplete.length > 0 || docs.every(whole));
+  return { docs, manifest, ...(incomplete.length ? { incomplete } : {}) };
+}
+
+/** Lines of a command block: `$ ` prompts (and `> ` continuation prompts) as the reader types them, dropped. */
+function promptedLines(block: Block): { lines: LogicalLine[]; prompted: LogicalLine[] } {
+  const raw = block.text.split('\n');
+  const prompt = /^\s*\$\s+/;
+  if (!raw.some((l) => prompt.test(l))) return { lines: logicalLines(block.text, block.line + 1), prompted: [] };
+  // A `$ ` line is a command; a line after one that ends with `\` continues it; the rest is what the commands printed.
+  const marked = raw.map((l, i) => (prompt.test(l) ? l.replace(prompt, '') : /\\\s*$/.test(raw[i - 1] ?? '') ? l.replace(/^\s*> ?/, '') : l));
+  const lines = logicalLines(marked.join('\n'), block.line + 1, true);
+  const starts = new Set(raw.flatMap((l, i) => (prompt.test(l) ? [block.line + 1 + i] : [])));
+  return { lines, prompted: lines.filter((l) => starts.has(l.line)) };
 }
 
 export function outcomeOf(text: string): Outcome | undefined {
@@ -205,9 +372,12 @@ function flagValues(words: string[], ...names: string[]): string[] {
   return out;
 }
 
-/** `key=value` pairs of helm's --set / --set-string (both `--set k=v` and `--set=k=v`; commas separate pairs). */
+/**
+ * `key=value` pairs of helm's --set / --set-string and istioctl's --set / -s (both `--set k=v` and
+ * `--set=k=v`; commas separate helm's pairs). `-s` is istioctl's only: kubectl's is --server.
+ */
 export function setPairs(words: string[]): string[] {
-  return flagValues(words, '--set', '--set-string').flatMap((v) => v.split(','));
+  return flagValues(words, '--set', '--set-string', ...(words[0] === 'istioctl' ? ['-s'] : [])).flatMap((v) => v.split(','));
 }
 
 export function setKeys(words: string[]): string[] {
@@ -228,8 +398,18 @@ export function interactiveFlags(words: string[]): string[] {
   return flags.filter((w) => /^-[a-zA-Z]*[it][a-zA-Z]*$/.test(w) || /^--(tty|stdin)(=true)?$/.test(w));
 }
 
+/** istioctl's subcommands that install or change the mesh (and take --set). */
+export const ISTIOCTL_INSTALL = ['install', 'manifest', 'upgrade', 'operator'];
+
+/** A command that sets the mesh's outbound policy: helm or an istioctl install with a --set key naming it. */
+export function setsOutboundPolicy(c: Command): boolean {
+  const installs = c.words[0] === 'helm' || (c.words[0] === 'istioctl' && ISTIOCTL_INSTALL.includes(c.words[1] ?? ''));
+  return installs && setKeys(c.words).some((k) => /outboundtrafficpolicy/i.test(k));
+}
+
 export function commandPolicy(commands: Command[]): { policy: Policy; reason: string } {
-  const tools = commands.map((c) => c.words[0] ?? '');
+  // `cat <<EOF | kubectl apply -f -` only hands its here-document on: the block is kubectl's.
+  const tools = commands.filter((c) => !(c.heredoc && c.words.length === 1 && c.words[0] === 'cat')).map((c) => c.words[0] ?? '');
   if (tools.includes('telnet')) {
     return { policy: 'translate', reason: 'telnet from the client pod: judged by the probe from a pod in the same place (connected / closed)' };
   }
@@ -238,17 +418,22 @@ export function commandPolicy(commands: Command[]): { policy: Policy; reason: st
     return { policy: 'translate', reason: 'an interactive shell: the commands after it run in that pod, so the probe is placed where it is' };
   }
   const helm = commands.find((c) => c.words[0] === 'helm');
-  if (helm && setKeys(helm.words).some((k) => /outboundtrafficpolicy/i.test(k))) {
+  if (commands.some(setsOutboundPolicy)) {
     return { policy: 'intent', reason: 'sets the mesh\'s outbound policy: the suite installs the mesh in REGISTRY_ONLY itself so the later steps still run; the command\'s own findings stay' };
   }
   if (tools.includes('gcloud')) {
     return { policy: 'environment', reason: 'GCP: on kind the Redis stand-in replaces Memorystore (arguments still checked); run for real with REDIS_BACKEND=memorystore' };
   }
-  if (helm || commands.some((c) => c.words[0] === 'istioctl' && ['install', 'manifest', 'upgrade', 'operator'].includes(c.words[1] ?? ''))) {
+  if (helm || commands.some((c) => c.words[0] === 'istioctl' && ISTIOCTL_INSTALL.includes(c.words[1] ?? ''))) {
     return { policy: 'environment', reason: 'installs or changes the mesh: the suite installs Istio with istioctl at ISTIO_VERSION' };
   }
   if (tools.length > 0 && tools.every((t) => t === 'kubectl' || t === 'istioctl')) return { policy: 'run', reason: 'run as written, with the placeholders substituted' };
   return { policy: 'skip', reason: `workstation setup (${[...new Set(tools)].join(', ')}): the suite provides the checkouts and the tools` };
+}
+
+/** The kinds of a list of documents, sorted and joined: equal for the same kinds in any order. */
+function kindsOf(docs: unknown[]): string {
+  return docs.map((d) => String((d as { kind?: unknown }).kind)).sort().join(',');
 }
 
 function objectKeys(docs: unknown[]): Set<string> {
@@ -269,25 +454,36 @@ export function classify(chapter: Chapter, labsDocs: (path: string) => unknown[]
     const base = { ...b, commands: [], docs: [], manifest: false, placeholders: placeholdersIn(b.text), applies: [] };
     const yaml = yamlDocs(b.text);
     if (yaml) {
+      // Problems are reported at file lines: the block's text starts on the line after its fence.
+      const at = (p: YamlProblem): YamlProblem => ({ line: b.line + p.line, message: p.message });
+      const reason = yaml.errors ? 'YAML that does not parse: nothing of it can be applied'
+        : yaml.manifest ? 'a manifest no command of the chapter applies' : 'a fragment of a manifest, not applied by itself';
       return {
-        ...base, kind: 'yaml', policy: 'skip', docs: yaml.docs, manifest: yaml.manifest,
-        reason: yaml.manifest ? 'a manifest no command of the chapter applies' : 'a fragment of a manifest, not applied by itself',
+        ...base, kind: 'yaml', policy: 'skip', docs: yaml.docs, manifest: yaml.manifest, reason,
+        ...(yaml.errors ? { yamlErrors: yaml.errors.map(at) } : {}),
+        ...(yaml.incomplete ? { incomplete: yaml.incomplete.map(at) } : {}),
       } satisfies Classified;
     }
-    const lines = commandLines(b);
-    const echoed = lines[0] ? isTranscriptLine(lines[0].text) : undefined;
+    const { lines, prompted } = promptedLines(b);
+    const echoed = lines[0] && prompted.length === 0 ? isTranscriptLine(lines[0].text) : undefined;
     const isCommand = (l: { text: string }) => {
       const words = parseCommandLine(l.text, 0)[0]?.words ?? [];
       return toolOf(words[0]) !== undefined || (words.length > 0 && words.every((w) => VAR_ASSIGN.test(w)));
     };
-    if (!echoed && lines.length > 0 && lines.filter((l) => !l.text.startsWith('#')).every(isCommand)) {
-      const commands = lines.filter((l) => !l.text.startsWith('#')).flatMap((l) => parseCommandLine(l.text, l.line));
+    // Written with `$ ` prompts: the prompted lines are the commands, the others what they printed.
+    // A transcript that shows a connection's outcome stays output (the outcome is judged).
+    const promptedCommands = prompted.length > 0 && prompted.every(isCommand) && (prompted.length === lines.length || outcomeOf(b.text) === undefined);
+    const commandLinesOf = promptedCommands ? prompted : lines.filter((l) => !l.text.startsWith('#'));
+    if (promptedCommands || (prompted.length === 0 && !echoed && lines.length > 0 && commandLinesOf.every(isCommand))) {
+      const commands = commandLinesOf.flatMap((l) => parseCommandLine(l.text, l.line).map((c) => (l.heredoc ? { ...c, heredoc: l.heredoc } : c)));
       const applies: Classified['applies'] = [];
+      const inline: NonNullable<Classified['inline']> = [];
       for (const c of commands) {
         if (c.words[0] !== 'kubectl' || !['apply', 'create', 'replace'].includes(c.words[1] ?? '')) continue;
         for (const f of flagValues(c.words, '-f', '--filename')) {
           const p = labsPath(f);
           if (p) applies.push({ labsPath: p, inject: false, command: c });
+          else if (f === '-' && c.heredoc) inline.push({ command: c, heredoc: c.heredoc });
         }
         for (const inner of c.inner) {
           if (inner.words[0] === 'istioctl' && inner.words[1] === 'kube-inject') {
@@ -298,15 +494,17 @@ export function classify(chapter: Chapter, labsDocs: (path: string) => unknown[]
           }
         }
       }
-      return { ...base, kind: 'command', commands, applies, ...commandPolicy(commands) } satisfies Classified;
+      return { ...base, kind: 'command', commands, applies, ...(inline.length ? { inline } : {}), ...commandPolicy(commands) } satisfies Classified;
     }
     // Output: a transcript (prompt + command, or a command line followed by what it printed) or plain output.
-    const firstWords = lines[0] ? parseCommandLine(echoed ?? lines[0].text, lines[0].line)[0]?.words ?? [] : [];
-    const transcript = echoed !== undefined || (lines.length > 1 && toolOf(firstWords[0]) !== undefined);
+    const head = prompted[0] ?? lines[0];
+    const shown = prompted[0]?.text ?? echoed;
+    const firstWords = head ? parseCommandLine(shown ?? head.text, head.line)[0]?.words ?? [] : [];
+    const transcript = shown !== undefined || (lines.length > 1 && toolOf(firstWords[0]) !== undefined);
     const expected = outcomeOf(b.text);
     return {
       ...base, kind: 'output', policy: 'output',
-      commands: transcript && lines[0] ? [{ line: lines[0].line, text: echoed ?? lines[0].text, words: firstWords, inner: [] }] : [],
+      commands: transcript && head ? [{ line: head.line, text: shown ?? head.text, words: firstWords, inner: [] }] : [],
       ...(expected ? { expected } : {}),
       reason: expected ? `expected outcome: ${expected}` : 'what the command printed (not compared)',
     } satisfies Classified;
@@ -325,23 +523,28 @@ export function classify(chapter: Chapter, labsDocs: (path: string) => unknown[]
     if (target) b.attachedTo = target.id;
   });
 
-  // YAML blocks: shown for the labs file a later command applies (matched by kind and name).
-  for (const c of out) {
+  // YAML blocks: shown for the labs file a later command applies. The file decides: among the
+  // manifests since the previous command that applied something, the one with an object of the
+  // same kind and name, else (renamed on one side) the nearest one with the same kinds.
+  let since = 0;
+  out.forEach((c, idx) => {
+    if (c.applies.length === 0) return;
     for (const a of c.applies) {
       const docs = labsDocs(a.labsPath);
       if (!docs) continue;
       const keys = objectKeys(docs);
-      const idx = out.indexOf(c);
-      for (let j = idx - 1; j >= 0; j--) {
-        const y = out[j]!;
-        if (y.kind !== 'yaml' || !y.manifest || y.shownFor) continue;
-        if ([...objectKeys(y.docs)].some((k) => keys.has(k))) {
-          y.shownFor = c.id;
-          y.reason = `shown to the reader; ${c.id} applies ${LABS_DIR}${a.labsPath}, checked equal to it`;
-          break;
-        }
+      const kinds = kindsOf(docs);
+      // Nearest first; whole manifests before ones that lack apiVersion or kind.
+      const candidates = out.slice(since, idx).filter((y) => y.kind === 'yaml' && y.manifest && !y.shownFor).reverse()
+        .sort((x, y) => Number(x.incomplete !== undefined) - Number(y.incomplete !== undefined));
+      const y = candidates.find((x) => [...objectKeys(x.docs)].some((k) => keys.has(k)))
+        ?? candidates.find((x) => kindsOf(x.docs) === kinds);
+      if (y) {
+        y.shownFor = c.id;
+        y.reason = `shown to the reader; ${c.id} applies ${LABS_DIR}${a.labsPath}, checked equal to it`;
       }
     }
-  }
+    since = idx + 1;
+  });
   return out;
 }

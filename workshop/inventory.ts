@@ -69,24 +69,30 @@ export function compareInventory(golden: Inventory, blocks: Classified[], oldTex
   const before = new Map(golden.blocks.map((b) => [b.id, b]));
   const oldBlocks = new Map(oldText === undefined ? [] : parseChapter(oldText, golden.chapter).blocks.map((b) => [b.id, b.text]));
   const now = new Set(blocks.map((b) => b.id));
+  // A removed block is reported at the line of the first block after it that is still there.
+  const lineAfter = (id: string) => {
+    const i = golden.blocks.findIndex((g) => g.id === id);
+    const next = golden.blocks.slice(i + 1).find((g) => now.has(g.id));
+    return blocks.find((b) => b.id === next?.id)?.line ?? 1;
+  };
   for (const b of blocks) {
     const g = before.get(b.id);
     if (!g) {
-      out.push({ block: b.id, severity: 'warning', message: `new block since the pinned workshop commit ${golden.commit.slice(0, 12)} (${b.kind}, policy ${b.policy}); review it and regenerate the inventory` });
+      out.push({ block: b.id, severity: 'warning', line: b.line, message: `new block since the pinned workshop commit ${golden.commit.slice(0, 12)} (${b.kind}, policy ${b.policy}); review it and regenerate the inventory` });
       continue;
     }
     if (g.sha256 !== hashOf(b.text)) {
       const old = oldBlocks.get(b.id);
       const diff = old === undefined ? '(the pinned commit is not in this checkout\'s history: no diff)'
         : createTwoFilesPatch(`${b.id} at ${golden.commit.slice(0, 12)}`, `${b.id} now`, old, b.text, '', '', { context: 2 }).split('\n').slice(1).join('\n').trimEnd();
-      out.push({ block: b.id, severity: 'warning', message: `edited since the pinned workshop commit ${golden.commit.slice(0, 12)}:\n${diff}` });
+      out.push({ block: b.id, severity: 'warning', line: b.line, message: `edited since the pinned workshop commit ${golden.commit.slice(0, 12)}:\n${diff}` });
     }
     if (g.policy !== b.policy || g.kind !== b.kind) {
-      out.push({ block: b.id, severity: 'warning', message: `was ${g.kind}/${g.policy} at the pinned commit, now ${b.kind}/${b.policy}` });
+      out.push({ block: b.id, severity: 'warning', line: b.line, message: `was ${g.kind}/${g.policy} at the pinned commit, now ${b.kind}/${b.policy}` });
     }
   }
   for (const g of golden.blocks) {
-    if (!now.has(g.id)) out.push({ block: g.id, severity: 'warning', message: `removed since the pinned workshop commit ${golden.commit.slice(0, 12)} (was ${g.kind}, policy ${g.policy})` });
+    if (!now.has(g.id)) out.push({ block: g.id, severity: 'warning', line: lineAfter(g.id), message: `removed since the pinned workshop commit ${golden.commit.slice(0, 12)} (was ${g.kind}, policy ${g.policy})` });
   }
   return out;
 }

@@ -26,6 +26,8 @@ export interface Block {
   info: string;
   /** The block's content as written. */
   text: string;
+  /** Set when no closing fence ends the block: it runs to `endLine` (the end of the page or of its list item). */
+  unclosed?: { fence: string };
 }
 
 export interface Chapter {
@@ -38,6 +40,24 @@ export interface Chapter {
   blocks: Block[];
   /** Opening-fence lines of blocks inside HTML comments, which are not part of the chapter. */
   commented: number[];
+  /** Set when the page is not text (NUL bytes, or bytes that are not UTF-8): it is not parsed. */
+  notText?: true;
+}
+
+/** Whether a page read as UTF-8 is text: no NUL byte, no byte sequence UTF-8 could not decode. */
+export function isText(markdown: string): boolean {
+  return !/[\u0000\uFFFD]/.test(markdown);
+}
+
+/** The fence that opens a block at a line (its backticks or tildes), or undefined. */
+export function openingFence(line: string): string | undefined {
+  return /^\s*(?:>\s*)*(`{3,}|~{3,})/.exec(line)?.[1];
+}
+
+/** Whether a line closes a block opened by `fence` (CommonMark 4.5: the same character, at least as many, nothing after). */
+export function closesFence(line: string, fence: string): boolean {
+  const m = /^\s*(?:>\s*)*(`{3,}|~{3,})\s*$/.exec(line);
+  return m !== null && m[1]![0] === fence[0] && m[1]!.length >= fence.length;
 }
 
 const FENCE = /^ {0,3}(?:<!--\s*)?(`{3,}|~{3,})/;
@@ -78,12 +98,13 @@ function textOf(node: Node): string {
 
 /** The chapter's blocks in document order. `file` is only recorded (ids use its base name). */
 export function parseChapter(markdown: string, file: string): Chapter {
+  const page = basename(file).replace(/\.md$/, '');
+  if (!isText(markdown)) return { file, title: '', page, blocks: [], commented: [], notText: true };
   const fm = frontMatter(markdown);
   const lines = markdown.split('\n');
   // Blank the front matter instead of cutting it: line numbers stay the file's.
   const body = lines.map((l, i) => (i < fm.lines ? '' : l)).join('\n');
   const doc = new Parser().parse(body);
-  const page = basename(file).replace(/\.md$/, '');
   const blocks: Block[] = [];
   const commented: number[] = [];
   const perAnchor = new Map<string, number>();
@@ -103,9 +124,11 @@ export function parseChapter(markdown: string, file: string): Chapter {
       const [[start], [end]] = node.sourcepos;
       const k = (perAnchor.get(anchor) ?? 0) + 1;
       perAnchor.set(anchor, k);
+      const fence = openingFence(lines[start - 1] ?? '') ?? '```';
+      const closed = end > start && closesFence(lines[end - 1] ?? '', fence);
       blocks.push({
         id: `${page}#${anchor}.${k}`, file, line: start, endLine: end, anchor,
-        info: node.info ?? '', text: node.literal ?? '',
+        info: node.info ?? '', text: node.literal ?? '', ...(closed ? {} : { unclosed: { fence } }),
       });
     } else if (node.type === 'html_block' && /^\s*<!--/.test(node.literal ?? '')) {
       // Fences inside a comment: record where they open, for the report.

@@ -14,11 +14,12 @@
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import {
-  checkChapter, deprecatedApi, flagValue, gcloudFindings, helmFindings, kubectlFindings, labsReader, manifestFindings,
-  MESH_KEYS, SAMPLE_VALUES, substitute, yamlObjects, type Finding, type LabsReader,
+  canonical, checkChapter, deprecatedApi, flagValue, gcloudFindings, helmChart, helmFindings, istioctlFindings, istiodValueProblem, kubectlFindings, labsReader,
+  manifestFindings, MESH_KEYS, operatorSetProblem, protocolOfName, SAMPLE_VALUES, substitute, yamlObjects, type Finding, type LabsReader,
 } from '../../workshop/check.ts';
 import { MEMORYSTORE_REDIS_VERSIONS } from '../../helpers/run/settings.ts';
 import { classify } from '../../workshop/classify.ts';
+import { parseChapter } from '../../workshop/parse.ts';
 import { chapter, cmd } from './support.ts';
 
 /*
@@ -170,11 +171,12 @@ describe('check: commands', () => {
       expect(f[0]!.message).toContain('line 9:');
       return MESH_KEYS.find((k) => f[0]!.message.includes(`did you mean ${k}?`));
     };
-    expect(near('--set', 'global.outboundTrafficPolicymode=REGISTRY_ONLY')).toBe('global.outboundTrafficPolicy.mode');
+    // Today's charts and IstioOperator read meshConfig.outboundTrafficPolicy.mode: the fix to suggest for any misspelling.
+    expect(near('--set', 'global.outboundTrafficPolicymode=REGISTRY_ONLY')).toBe('meshConfig.outboundTrafficPolicy.mode');
     expect(near('--set=meshConfig.outboundTrafficPolicymode=REGISTRY_ONLY')).toBe('meshConfig.outboundTrafficPolicy.mode');
-    expect(near('--set', 'Global.OutboundTrafficPolicy.Mode=ALLOW_ANY')).toBe('global.outboundTrafficPolicy.mode');
-    expect(near('--set', 'x.outbound=1')).toBe('global.outboundTrafficPolicy.mode');
-    expect(near('--set', 'x.OUTBOUND')).toBe('global.outboundTrafficPolicy.mode');
+    expect(near('--set', 'Global.OutboundTrafficPolicy.Mode=ALLOW_ANY')).toBe('meshConfig.outboundTrafficPolicy.mode');
+    expect(near('--set', 'x.outbound=1')).toBe('meshConfig.outboundTrafficPolicy.mode');
+    expect(near('--set', 'x.OUTBOUND')).toBe('meshConfig.outboundTrafficPolicy.mode');
     expect(one('--set', 'x.outbound=1')[0]!.message).toContain('--set x.outbound:');
     const bad = (kv: string, shown: string) => {
       const f = one('--set', kv);
@@ -347,9 +349,9 @@ describe('check: boundaries', () => {
     expect(f('--labels=a--b', 'Bad', '--region=r')).toBe(1);
     expect(f('--size=1', 'Bad', '--region=r')).toBe(1);
   });
-  test('every tool\'s findings in a block; output blocks\' echoed commands are not checked; fragments and output are not manifests', async () => {
-    const blocks = classify(chapter([1, 'kubectl run --generator=x y'], [4, '$ kubectl run --generator=x y\nok\n'], [8, 'Error: boom\n'], [11, 'kind: Widget\nmetadata:\n  name: f\n']));
-    expect((await checkChapter(blocks, () => undefined, undefined)).map(brief)).toEqual([['p#b1', 'error']]);
+  test('every tool\'s findings in a block; a `$ ` prompt is checked like the plain command; a transcript (# prompt), output and fragments are not', async () => {
+    const blocks = classify(chapter([1, 'kubectl run --generator=x y'], [4, '$ kubectl run --generator=x y\nok\n'], [8, 'Error: boom\n'], [11, 'spec:\n  name: f\n'], [14, '# kubectl run --generator=x y\nok\n']));
+    expect((await checkChapter(blocks, () => undefined, undefined)).map(brief)).toEqual([['p#b1', 'error'], ['p#b2', 'error']]);
   });
   test('a YAML block shown for nothing is not compared with a labs file', async () => {
     const blocks = classify(chapter([1, 'spec:\n  a: 1\n'], [5, 'kubectl apply -f istio-workshop-labs/b.yaml']));
@@ -373,3 +375,174 @@ describe('check: boundaries', () => {
   });
 });
 
+
+describe('check: issue 23, each group of misses', () => {
+  const none = () => undefined;
+  const labs = (files: Record<string, string>): LabsReader => (p) => files[p];
+  const se = (spec: string, name = 'store') => `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
+  const rules = async (...texts: string[]) => (await checkChapter(classify(chapter(...texts.map((t, i): [number, string] => [1 + i * 40, t]))), none, undefined));
+
+  test('YAML that does not parse: an error at its file line, in the chapter and in a labs file (no schema findings from a garbled object)', async () => {
+    const bad = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: s\nspec:\n  hosts: [a]\n ports: []\n';
+    const f = await rules(bad);
+    expect(f.map((x) => [x.block, x.severity, x.line])).toEqual([['p#b1', 'error', 8]]);
+    expect(f[0]!.message).toContain('line 8: the YAML does not parse (');
+    const l = await checkChapter(classify(chapter([5, 'kubectl apply -f istio-workshop-labs/s.yaml'])), labs({ 's.yaml': `# labs\n${bad}` }), '/labs');
+    expect(l.map((x) => [x.severity, x.line, x.file])).toEqual([['error', 8, 'istio-workshop-labs/s.yaml']]);
+    expect(l[0]!.message).toContain('line 8 of istio-workshop-labs/s.yaml: the YAML does not parse');
+  });
+  test('a document without apiVersion is an error naming the version that serves its kind', async () => {
+    const f = await rules('kind: Gateway\nmetadata:\n  name: g\nspec: {}\n');
+    expect(f.map((x) => [x.severity, x.line])).toEqual([['error', 2]]);
+    expect(f[0]!.message).toContain('no apiVersion');
+    expect(f[0]!.message).toContain('Gateway is apiVersion: networking.istio.io/v1');
+  });
+  test('a here-document\'s manifest is checked like a block, at its own lines', async () => {
+    const f = await rules(`kubectl apply -f - <<EOF\n${se('  hosts: [a]\n  ports:\n  - {number: 1, name: tcp-a, protocol: TCPX}\n')}EOF\n`);
+    expect(f.map((x) => [x.block, x.severity, x.line])).toEqual([['p#b1', 'error', 3]]);
+    expect(f[0]!.message).toContain('here-document of line 2: ServiceEntry store:');
+    expect(f[0]!.message).toContain('"TCPX"');
+  });
+  test('ServiceEntry: protocols Istio refuses or that contradict the port name, bad addresses, endpoints with NONE', async () => {
+    const f = await rules(se('  hosts: [redis.example.com]\n  addresses: [REDIS_IP, redis.internal]\n  ports:\n  - {number: 6379, name: tcp-redis, protocol: HTTP}\n  - {number: 1, name: Bad_Name, protocol: tcp}\n  - {number: 2, name: x, protocol: SMTP}\n  endpoints:\n  - address: 10.0.0.1\n'));
+    const msgs = f.map((x) => x.message);
+    expect(f.every((x) => x.severity === 'error' && x.line === 2)).toBe(true);
+    expect(msgs).toEqual([
+      expect.stringMatching(/port tcp-redis is named for TCP but declares protocol HTTP/),
+      expect.stringMatching(/port name "Bad_Name" is not a DNS label/),
+      expect.stringMatching(/protocol "SMTP" is not one Istio knows .*valid values: TCP, UDP, GRPC/),
+      expect.stringMatching(/address "redis\.internal" is not an IP address/),
+      expect.stringMatching(/resolution NONE \(the default\) takes no endpoints/),
+    ]);
+    expect(await rules(se('  hosts: [a.example.com]\n  addresses: [10.0.0.0/24]\n  ports:\n  - {number: 80, name: http-web, protocol: HTTP2}\n  - {number: 6379, name: redis, protocol: TCP}\n  location: MESH_EXTERNAL\n'))).toEqual([]);
+    expect(protocolOfName('grpc-web-x')).toBe('GRPC-Web');
+    expect(protocolOfName('tcp')).toBe('TCP');
+    expect(protocolOfName('store')).toBeUndefined();
+  });
+  test('ServiceEntry: DNS without endpoints whose hosts resolve nowhere; MESH_INTERNAL for a service outside the mesh', async () => {
+    const dns = await rules(se('  hosts: [redis.domain]\n  addresses: [REDIS_IP]\n  ports: [{number: 6379, name: tcp, protocol: TCP}]\n  resolution: DNS\n'));
+    expect(dns.map((x) => x.severity)).toEqual(['error']);
+    expect(dns[0]!.message).toContain('the host redis.domain');
+    expect(dns[0]!.message).toContain('not to the addresses (192.0.2.10)');
+    expect(await rules(se('  hosts: [redis.example.com]\n  ports: [{number: 6379, name: tcp, protocol: TCP}]\n  resolution: DNS\n'))).toEqual([]);
+    expect(await rules(se('  hosts: [redis.domain]\n  ports: [{number: 6379, name: tcp, protocol: TCP}]\n  resolution: DNS\n  endpoints: [{address: REDIS_IP}]\n'))).toEqual([]);
+    expect((await rules(se('  hosts: [redis]\n  ports: [{number: 6379, name: tcp, protocol: TCP}]\n  resolution: DNS_ROUND_ROBIN\n'))).length).toBe(1);
+    const internal = await rules(se('  hosts: [redis.domain]\n  addresses: [REDIS_IP]\n  ports: [{number: 6379, name: tcp, protocol: TCP}]\n  location: MESH_INTERNAL\n'));
+    expect(internal.map((x) => x.message)).toEqual([expect.stringContaining('location: MESH_EXTERNAL')]);
+    expect(await rules(se('  hosts: [vm.mesh]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  location: MESH_INTERNAL\n  resolution: STATIC\n  endpoints: [{address: 10.0.0.2, labels: {app: vm}}]\n'))).toEqual([]);
+  });
+  test('Gateway selector and ports against the install; a VirtualService naming a Gateway that does not exist', async () => {
+    const gw = (selector: string, port = 443, name = 'egress') => `apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: ${name}\nspec:\n  selector: {${selector}}\n  servers:\n  - port: {number: ${port}, name: tls, protocol: TLS}\n    hosts: [a.example.com]\n`;
+    const vs = (gateways: string) => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: v\nspec:\n  hosts: [a.example.com]\n  gateways: [${gateways}]\n`;
+    const nomatch = await rules(gw('istio: egress-gateway'), vs('mesh, egress'));
+    expect(nomatch.map((x) => [x.block, x.severity])).toEqual([['p#b1', 'error']]);
+    expect(nomatch[0]!.message).toContain('selector {istio: egress-gateway} matches no gateway');
+    expect(nomatch[0]!.message).toContain('istio: egressgateway');
+    const port = await rules(gw('istio: egressgateway', 6379), vs('mesh, egress'));
+    expect(port.map((x) => [x.severity, x.message.includes('port 6379 is not a port of the istio-egressgateway Service')])).toEqual([['warning', true]]);
+    expect(await rules(gw('istio: egressgateway', 8443), vs('mesh, istio-system/egress'))).toEqual([]);
+    expect(await rules(gw('app: istio-ingressgateway', 15021), vs('egress'))).toEqual([]);
+    // A pod of the chapter is a gateway too.
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: gw\n  labels: {role: my-gateway}\nspec: {}\n';
+    // (The stand-in schema knows no Pod: its no-schema finding is left aside.)
+    expect((await rules(gw('role: my-gateway', 6379), vs('egress'), pod)).filter((x) => !x.message.startsWith('Pod gw'))).toEqual([]);
+    const missing = await rules(gw('istio: egressgateway'), vs('mesh, egres'));
+    expect(missing.map((x) => [x.block, x.severity])).toEqual([['p#b2', 'error'], ['p#b1', 'warning']]);
+    expect(missing[0]!.message).toContain('names the Gateway egres, which the chapter does not create');
+    expect(missing[0]!.message).toContain('(did you mean egress?)');
+    expect(missing[1]!.message).toContain('Fix: a VirtualService with gateways: [mesh, egress]');
+  });
+  test('helm --set against the chart it names: the istiod chart has no global.outboundTrafficPolicy', () => {
+    const f = (...w: string[]) => helmFindings('b', cmd(3, 'helm', ...w));
+    const g = f('upgrade', '--install', 'istiod', 'istio/istiod', '-n', 'istio-system', '--set', 'global.outboundTrafficPolicy.mode=REGISTRY_ONLY');
+    expect(g.map((x) => [x.severity, x.line])).toEqual([['error', 3]]);
+    expect(g[0]!.message).toContain('the istiod chart has no value global.outboundTrafficPolicy (did you mean meshConfig.outboundTrafficPolicy.mode?)');
+    expect(f('upgrade', 'istiod', 'istio/istiod', '--set', 'meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY,env.X=1,global.proxy.privileged=true')).toEqual([]);
+    expect(f('upgrade', 'istiod', 'istio/istiod', '--set', 'meshConfig.outboundTrafficPolicy.mode=DENY')[0]!.message).toContain('--set meshConfig.outboundTrafficPolicy.mode=DENY: valid values are ALLOW_ANY, REGISTRY_ONLY');
+    expect(f('upgrade', 'istiod', 'istio/istiod', '--set', 'meshConfig.accesLogFile=/dev/stdout')[0]!.message).toContain('(did you mean meshConfig.accessLogFile?)');
+    expect(f('upgrade', 'istiod', 'istio/istiod', '--set', 'meshconfig.x=1')[0]!.message).toContain('(did you mean meshConfig?)');
+    expect(f('upgrade', 'istiod', 'istio/istiod', '--set', 'meshConfig.outboundTrafficPolicy.mod=ALLOW_ANY')[0]!.message).toContain('outboundTrafficPolicy has no field mod');
+    // The chart is the second word after the subcommand (the first with --generate-name), flags and their values aside.
+    expect(helmChart(['helm', 'install', '-n', 'istio-system', 'istiod', './charts/istio-discovery/'])).toBe('istio-discovery');
+    expect(helmChart(['helm', 'install', '--generate-name', 'istio/istiod'])).toBe('istiod');
+    expect(helmChart(['helm', 'template', 'istio/base'])).toBe('base');
+    expect(helmChart(['helm', 'list'])).toBeUndefined();
+    expect(f('upgrade', 'istio-base', 'istio/base', '--set', 'global.whatever=1')).toEqual([]);
+    // The istiod chart's values are flat: pilot.* is the IstioOperator's values.pilot.*.
+    expect(f('upgrade', 'istiod', 'istio/istiod', '--set', 'pilot.env.X=1')[0]!.message).toContain('the istiod chart has no value pilot');
+  });
+  test('istioctl install --set against the IstioOperator spec and MeshConfig', () => {
+    const f = (...w: string[]) => istioctlFindings('b', cmd(7, 'istioctl', ...w));
+    expect(f('install', '--set', 'meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY', '--set', 'profile=demo', '-s', 'values.global.proxy.privileged=true', '--set', 'components.egressGateways[0].enabled=true')).toEqual([]);
+    const typo = f('install', '--set', 'meshConfig.outboundTrafficPolicymode=REGISTRY_ONLY');
+    expect(typo.map((x) => [x.severity, x.line])).toEqual([['error', 7]]);
+    expect(typo[0]!.message).toContain('(did you mean meshConfig.outboundTrafficPolicy.mode?)');
+    expect(typo[0]!.message).toContain('does not check MeshConfig');
+    const values = f('install', '--set', 'values.global.outboundTrafficPolicy.mode=REGISTRY_ONLY');
+    expect(values[0]!.message).toContain('(did you mean meshConfig.outboundTrafficPolicy.mode?)');
+    expect(values[0]!.message).toContain('istioctl refuses it');
+    expect(f('install', '--set', 'profile=demox')[0]!.message).toContain('--set profile=demox: valid values are ambient, default, demo');
+    expect(f('install', '--set', 'componets.pilot.enabled=true')[0]!.message).toContain('(did you mean components?)');
+    expect(f('install', '--set', 'components.gateway.enabled=true')[0]!.message).toContain('no component gateway');
+    expect(f('install', '--set', 'values.meshConfig.outboundTrafficPolicy.mode=X')[0]!.message).toContain('valid values are ALLOW_ANY, REGISTRY_ONLY');
+    expect(f('version', '--set', 'x=1')).toEqual([]);
+    expect(operatorSetProblem('spec.meshConfig.accessLogFile', '/dev/stdout')).toBeUndefined();
+    expect(istiodValueProblem('global.outboundTrafficPolicymode', 'x')).toContain('did you mean meshConfig.outboundTrafficPolicy.mode?');
+  });
+  test('drift is decided by the file applied and compares objects: reordered keys are the same, a rename on one side is drift', async () => {
+    const shown = 'apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  a: 1\n  b: 2\n';
+    const reordered = '# the labs copy\nkind: Widget\napiVersion: example.com/v1\nspec:\n  b: 2\n  a: 1\nmetadata:\n  name: w\n';
+    const renamed = shown.replace('name: w', 'name: w2');
+    const run = (labsText: string) => {
+      const docs = () => yamlObjects(labsText);
+      return checkChapter(classify(chapter([1, shown], [12, 'kubectl apply -f istio-workshop-labs/w.yaml']), docs), labs({ 'w.yaml': labsText }), '/labs');
+    };
+    expect((await run(reordered)).filter((x) => x.message.includes('differs from the block'))).toEqual([]);
+    const drift = (await run(renamed)).filter((x) => x.message.includes('differs from the block'));
+    expect(drift.map((x) => [x.block, x.line])).toEqual([['p#b2', 13]]);
+    expect(drift[0]!.message).toContain('+  name: w2');
+    expect(canonical({ b: [{ d: 1, c: 2 }], a: null })).toBe(canonical({ a: null, b: [{ c: 2, d: 1 }] }));
+  });
+  test('input that is not a chapter: no blocks is an error; an unclosed fence names its fence and lines', async () => {
+    const empty = await checkChapter([], none, undefined);
+    expect(empty.map((x) => [x.block, x.severity, x.line])).toEqual([['(page)', 'error', 1]]);
+    const blocks = classify(chapter([4, 'kubectl get pods\n']));
+    blocks[0]!.unclosed = { fence: '~~~' };
+    const f = await checkChapter(blocks, none, undefined);
+    expect(f.map((x) => [x.severity, x.line])).toEqual([['error', 4]]);
+    expect(f[0]!.message).toContain('the fence ~~~ opened here is never closed, so lines 5-6');
+  });
+  test('every finding has a line', async () => {
+    const blocks = classify(chapter(
+      [1, 'Connected to x\n'], [4, 'kubectl exec -it a sh\nhelm init\ngcloud redis instances create s --size=0'],
+      [9, 'kubectl apply -f istio-workshop-labs/a.yaml\nkubectl apply -f istio-workshop-labs/b.yaml'], [13, se('  hosts: [a]\n  ports: [{number: 1, name: a, protocol: X}]\n')],
+    ));
+    const f = await checkChapter(blocks, labs({ 'a.yaml': 'apiVersion: v9\nkind: Q\n' }), '/labs');
+    expect(f.length).toBeGreaterThan(6);
+    expect(f.filter((x) => !Number.isInteger(x.line) || x.line! < 1)).toEqual([]);
+  });
+});
+
+describe('check: harmless edits give no finding (issue 23)', () => {
+  const page = (yaml: string, fenceInfo = '', eol = '\n') => [
+    '---', 'title: Egress Gateway', '---', '', '1. Declare the store:', '', `   \`\`\`${fenceInfo}`, ...yaml.trimEnd().split('\n').map((l) => `   ${l}`), '   ```', '',
+    '2. Apply it:', '', '   ```', '   kubectl apply -f $WORKSHOP_HOME/istio-workshop-labs/store.yaml', '   ```', '',
+  ].join(eol);
+  const store = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: store\nspec:\n  hosts:\n  - store.example.com\n  addresses:\n  - REDIS_IP\n  ports:\n  - number: 6379\n    name: tcp-store\n    protocol: TCP\n  location: MESH_EXTERNAL\n';
+  const findings = async (markdown: string) => {
+    const files = { 'store.yaml': store };
+    const blocks = classify(parseChapter(markdown, 'content/p.md'), (p) => (p in files ? yamlObjects(files[p as 'store.yaml']) : undefined));
+    return (await checkChapter(blocks, (p) => files[p as 'store.yaml'], '/labs')).map((f) => f.message);
+  };
+  test('reordered keys, comments, a fence language, CRLF, a list written with deeper indentation: nothing to report', async () => {
+    expect(await findings(page(store))).toEqual([]);
+    const edits = [
+      page(store.replace('  location: MESH_EXTERNAL\n', '').replace('spec:\n', 'spec:\n  location: MESH_EXTERNAL\n')),
+      page(store.replace('  name: store\n', '  name: store # the store\n').replace('spec:', '# declared for the cart\nspec:')),
+      page(store, 'yaml'),
+      page(store, '', '\r\n'),
+      page(store.replace('  hosts:\n  - store.example.com', '  hosts:\n    - store.example.com')),
+    ];
+    for (const md of edits) expect(await findings(md), md).toEqual([]);
+  });
+});

@@ -13,8 +13,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import {
-  classify, commandPolicy, interactive, interactiveFlags, isTranscriptLine, labsPath, logicalLines, outcomeOf,
-  parseCommandLine, placeholdersIn, setKeys, setPairs, toolOf, yamlDocs,
+  classify, commandPolicy, incompleteDocs, interactive, interactiveFlags, isTranscriptLine, labsPath, logicalLines, nearest, normalised, outcomeOf,
+  parseCommandLine, placeholdersIn, setKeys, setPairs, toolOf, yamlDocs, yamlErrors,
 } from '../../workshop/classify.ts';
 import { chapter, cmd } from './support.ts';
 
@@ -70,8 +70,11 @@ describe('classify: YAML, outcomes, placeholders, flags', () => {
     expect(yamlDocs('apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n')).toEqual({ docs: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }], manifest: true });
     expect(yamlDocs('# c\n---\nkind: A\napiVersion: v1\n')).toEqual({ docs: [{ kind: 'A', apiVersion: 'v1' }], manifest: true });
     expect(yamlDocs('spec:\n  hosts: [a]\n')).toEqual({ docs: [{ spec: { hosts: ['a'] } }], manifest: false });
-    expect(yamlDocs('apiVersion: v1\nname: x\n')?.manifest).toBe(false);
-    expect(yamlDocs('kind: X\n')?.manifest).toBe(false);
+    // An object missing apiVersion or kind is a manifest with a problem (kubectl refuses it), not a fragment.
+    expect(yamlDocs('apiVersion: v1\nname: x\n')).toEqual({ docs: [{ apiVersion: 'v1', name: 'x' }], manifest: true, incomplete: [{ line: 1, message: expect.stringContaining('no kind') }] });
+    expect(yamlDocs('kind: X\n')?.incomplete?.map((p) => p.line)).toEqual([1]);
+    expect(yamlDocs('metadata:\n  name: a\nspec: {}\n')?.manifest).toBe(true);
+    expect(yamlDocs('metadata:\n  name: a\n')?.manifest).toBe(false);
     expect(yamlDocs('apiVersion: v1\nkind: A\n---\nfoo: 1\n')).toEqual({ docs: [{ apiVersion: 'v1', kind: 'A' }, { foo: 1 }], manifest: false });
     expect(yamlDocs('- name: a\n- name: b\n')).toEqual({ docs: [[{ name: 'a' }, { name: 'b' }]], manifest: false });
     expect(yamlDocs('a:\n')).toEqual({ docs: [{ a: null }], manifest: false });
@@ -263,8 +266,9 @@ describe('classify: blocks of a chapter', () => {
       ['p#b4', 'yaml', undefined, undefined],
       ['p#b5', 'output', 'p#b3', 'refused'],
       ['p#b6', 'output', 'p#b2', 'closed'],
-      ['p#b7', 'output', undefined, undefined],
-      ['p#b8', 'output', 'p#b3', undefined],
+      // `$ ` prompts are commands as typed; what follows them is their output, not a block of its own.
+      ['p#b7', 'command', undefined, undefined],
+      ['p#b8', 'output', 'p#b7', undefined],
     ]);
   });
   test('a manifest shown before a command is matched to the labs file it applies, by kind and name', () => {
@@ -283,15 +287,18 @@ describe('classify: blocks of a chapter', () => {
       [26, 'kubectl apply -f istio-workshop-labs/b.yaml'],
       [29, svc('b')],
     ), (p) => files[p]);
-    expect(out.map((b) => b.shownFor)).toEqual(['p#b5', 'p#b4', undefined, undefined, undefined, 'p#b7', undefined, undefined]);
+    // A block is shown for the next command that applies a file, never for a later one: b1 stays unmatched.
+    expect(out.map((b) => b.shownFor)).toEqual([undefined, 'p#b4', undefined, undefined, undefined, 'p#b7', undefined, undefined]);
     expect(out[1]!.reason).toContain('p#b4');
     expect(out[1]!.reason).toContain('istio-workshop-labs/a.yaml');
-    expect(out[0]!.reason).toContain('p#b5');
+    expect(out[0]!.reason).not.toContain('p#');
     expect(out[7]!.reason).not.toContain('p#');
     // Without the labs files nothing is matched.
     expect(classify(chapter([1, svc('a')], [6, 'kubectl apply -f istio-workshop-labs/a.yaml'])).map((b) => b.shownFor)).toEqual([undefined, undefined]);
-    // Another kind or name is not the file's.
-    expect(classify(chapter([1, svc('z')], [6, 'kubectl apply -f istio-workshop-labs/a.yaml']), (p) => files[p]).map((b) => b.shownFor)).toEqual([undefined, undefined]);
+    // Another kind is not the file's; the same kind under another name is (renamed on one side: drift).
+    expect(classify(chapter([1, svc('z')], [6, 'kubectl apply -f istio-workshop-labs/a.yaml']), (p) => files[p]).map((b) => b.shownFor)).toEqual(['p#b2', undefined]);
+    const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n';
+    expect(classify(chapter([1, cm], [6, 'kubectl apply -f istio-workshop-labs/a.yaml']), (p) => files[p]).map((b) => b.shownFor)).toEqual([undefined, undefined]);
   });
 });
 
@@ -334,7 +341,7 @@ describe('classify: boundaries', () => {
   });
   test('output right after the first block; after a block running several tools', () => {
     expect(classify(chapter([1, 'kubectl get pods'], [4, 'NAME\nx\n'])).map((b) => b.attachedTo)).toEqual([undefined, 'p#b1']);
-    expect(classify(chapter([1, 'kubectl get pods\ncurl x'], [4, '$ curl x\nok\n'])).map((b) => b.attachedTo)).toEqual([undefined, 'p#b1']);
+    expect(classify(chapter([1, 'kubectl get pods\ncurl x'], [4, '# curl x\nok\n'])).map((b) => b.attachedTo)).toEqual([undefined, 'p#b1']);
   });
   test('matched by any of a block\'s objects; fragments and objects without metadata are handled', () => {
     const labs: Record<string, unknown[]> = {
@@ -347,6 +354,96 @@ describe('classify: boundaries', () => {
       [16, 'apiVersion: v1\nkind: Namespace\n'],
       [19, 'kubectl apply -f istio-workshop-labs/a.yaml\nkubectl apply -f istio-workshop-labs/n.yaml'],
     ), (p) => labs[p]);
-    expect(out.map((b) => [b.kind, b.manifest, b.shownFor])).toEqual([['yaml', true, 'p#b4'], ['yaml', false, undefined], ['yaml', true, 'p#b4'], ['command', false, undefined]]);
+    // b2 lacks apiVersion: a manifest with a problem, matched only when no whole manifest matches.
+    expect(out.map((b) => [b.kind, b.manifest, b.shownFor])).toEqual([['yaml', true, 'p#b4'], ['yaml', true, undefined], ['yaml', true, 'p#b4'], ['command', false, undefined]]);
+  });
+});
+
+describe('classify: commands as people write them (issue 23)', () => {
+  test('`$ ` prompts: the prompted lines are the commands, checked like plain ones; what they printed is not run', () => {
+    const [b] = classify(chapter([10, '$ kubectl apply -f $WORKSHOP_HOME/istio-workshop-labs/se.yaml\nserviceentry.networking.istio.io/se created\n']));
+    expect([b!.kind, b!.policy]).toEqual(['command', 'run']);
+    expect(b!.commands.map((c) => [c.line, c.words])).toEqual([[11, ['kubectl', 'apply', '-f', '$WORKSHOP_HOME/istio-workshop-labs/se.yaml']]]);
+    expect(b!.applies.map((a) => a.labsPath)).toEqual(['se.yaml']);
+    const [only] = classify(chapter([1, '$ kubectl get pods\n$ kubectl -n default exec -it busybox -- sh\n']));
+    expect([only!.kind, only!.policy, only!.commands.length]).toEqual(['command', 'translate', 2]);
+    // A `$ ` transcript that shows a connection's outcome stays an output block, judged by its outcome.
+    const [t] = classify(chapter([1, '$ telnet 10.0.0.1 6379\nConnected to 10.0.0.1\n']));
+    expect([t!.kind, t!.expected, t!.commands[0]!.words]).toEqual(['output', 'connected', ['telnet', '10.0.0.1', '6379']]);
+    // A `\` continuation written with a `> ` prompt is the same command.
+    const [cont] = classify(chapter([1, '$ kubectl apply \\\n> -f $WORKSHOP_HOME/istio-workshop-labs/a.yaml\n']));
+    expect(cont!.commands.map((c) => c.words)).toEqual([['kubectl', 'apply', '-f', '$WORKSHOP_HOME/istio-workshop-labs/a.yaml']]);
+  });
+  test('a here-document: its lines are the manifest the command applies, at their file lines, not commands', () => {
+    const yaml = 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: store\n';
+    for (const [text, words] of [
+      [`kubectl apply -f - <<EOF\n${yaml}EOF\n`, [['kubectl', 'apply', '-f', '-']]],
+      [`cat <<'EOF' | kubectl apply -f -\n${yaml}EOF\n`, [['cat'], ['kubectl', 'apply', '-f', '-']]],
+      [`$ kubectl apply -f - <<-"END"\n> ${yaml.trimEnd().split('\n').join('\n> ')}\n> END\n`, [['kubectl', 'apply', '-f', '-']]],
+    ] as const) {
+      const [b] = classify(chapter([20, text]));
+      expect([b!.kind, b!.policy], text).toEqual(['command', 'run']);
+      expect(b!.commands.map((c) => c.words), text).toEqual(words);
+      expect(b!.inline?.map((i) => [i.heredoc.line, i.heredoc.text]), text).toEqual([[22, yaml]]);
+    }
+    // Not closed: the document runs to the end of the block.
+    expect(logicalLines('kubectl apply -f - <<EOF\na: 1\n', 5)).toEqual([{ line: 5, text: 'kubectl apply -f - <<EOF', heredoc: { line: 6, text: 'a: 1\n' } }]);
+    // A here-string is no here-document.
+    expect(logicalLines('cat <<<x\nkubectl get pods\n', 1).map((l) => l.text)).toEqual(['cat <<<x', 'kubectl get pods']);
+    expect(logicalLines('cat <<E\nE\n', 1)).toEqual([{ line: 1, text: 'cat <<E', heredoc: { line: 2, text: '' } }]);
+  });
+  test('flags before the subcommand and VAR=value prefixes: read as the plain command', () => {
+    expect(normalised(cmd(1, 'kubectl', '-n', 'default', 'exec', '-it', 'busybox', '--', 'sh')).words).toEqual(['kubectl', 'exec', '-n', 'default', '-it', 'busybox', '--', 'sh']);
+    expect(normalised(cmd(1, 'kubectl', '--context=kind', '-v', '6', 'get', 'pods')).words).toEqual(['kubectl', 'get', '--context=kind', '-v', '6', 'pods']);
+    expect(normalised(cmd(1, 'helm', '--kube-context', 'k', '--debug', 'upgrade', 'istiod', 'istio/istiod')).words).toEqual(['helm', 'upgrade', '--kube-context', 'k', '--debug', 'istiod', 'istio/istiod']);
+    expect(normalised(cmd(1, 'istioctl', '-i', 'istio-system', 'install', '-y')).words).toEqual(['istioctl', 'install', '-i', 'istio-system', '-y']);
+    const env = normalised(cmd(1, 'REDIS_IP=10.0.0.1', 'NS=default', 'kubectl', 'get', 'pods'));
+    expect([env.words, env.env]).toEqual([['kubectl', 'get', 'pods'], ['REDIS_IP=10.0.0.1', 'NS=default']]);
+    expect(normalised(cmd(1, 'env', 'A=1', 'kubectl', 'get')).words).toEqual(['kubectl', 'get']);
+    expect(normalised(cmd(1, 'A=1', 'B=2')).words).toEqual(['A=1', 'B=2']);
+    expect(normalised(cmd(1, 'kubectl', '-n', 'x')).words).toEqual(['kubectl', '-n', 'x']);
+    expect(normalised(cmd(1, 'kubectl', '--', 'x')).words).toEqual(['kubectl', '--', 'x']);
+    const [shell, prefixed] = classify(chapter([1, 'kubectl -n default exec -it busybox -- /bin/sh'], [4, 'REDIS_IP=10.0.0.1 kubectl get pods']));
+    // Not `run` as written: an interactive shell is translated.
+    expect([shell!.kind, shell!.policy]).toEqual(['command', 'translate']);
+    expect([prefixed!.kind, prefixed!.policy]).toEqual(['command', 'run']);
+  });
+  test('istioctl install --set of the outbound policy is the mesh-mode step (intent), like the Helm one', () => {
+    for (const w of [['istioctl', 'install', '--set', 'meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY'], ['istioctl', 'install', '-s', 'meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY', '-y'], ['istioctl', '-i', 'istio-system', 'upgrade', '--set=meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY']]) {
+      expect(commandPolicy([normalised(cmd(1, ...w))]).policy, w.join(' ')).toBe('intent');
+    }
+    expect(commandPolicy([cmd(1, 'istioctl', 'install', '--set', 'profile=demo')]).policy).toBe('environment');
+    expect(commandPolicy([cmd(1, 'istioctl', 'analyze', '--set', 'meshConfig.outboundTrafficPolicy.mode=x')]).policy).toBe('run');
+    expect(setKeys(['kubectl', '-s', 'a=b'])).toEqual([]);
+    expect(setKeys(['istioctl', 'install', '-s', 'a=b'])).toEqual(['a']);
+  });
+});
+
+describe('classify: YAML that does not parse, objects without apiVersion (issue 23)', () => {
+  test('a manifest with a bad indent is a YAML block with its error at the file line, not output', () => {
+    const text = 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: s\nspec:\n  hosts:\n  - a\n ports:\n  - number: 1\n';
+    const [b] = classify(chapter([30, text]));
+    expect([b!.kind, b!.manifest]).toEqual(['yaml', true]);
+    // The fence is line 30, so the text's line 8 (` ports:`) is the file's line 38.
+    expect(b!.yamlErrors?.map((e) => e.line)).toEqual([38]);
+    expect(b!.yamlErrors?.[0]!.message).toMatch(/^[A-Z_]+: /);
+    expect(yamlErrors('kind: A\nspec:\n  a: 1\n b: 2\n')).toEqual([{ line: 4, message: 'BAD_INDENT: All mapping items must start at the same column' }]);
+    expect(yamlErrors('a: 1\n')).toEqual([]);
+    // Output that fails to parse and names no object stays output.
+    expect(classify(chapter([1, 'error: could not find\n  x: y\n z']))[0]!.kind).toBe('output');
+  });
+  test('a document with kind but no apiVersion (or the reverse) is a manifest with a problem at its line', () => {
+    const [b] = classify(chapter([1, 'apiVersion: v1\nkind: Namespace\n---\nkind: ServiceEntry\nmetadata:\n  name: s\n']));
+    expect([b!.kind, b!.manifest]).toEqual(['yaml', true]);
+    expect(b!.incomplete).toEqual([{ line: 5, message: expect.stringContaining('no apiVersion') }]);
+    expect(incompleteDocs('apiVersion: v1\n')[0]!.message).toContain('no kind');
+    expect(incompleteDocs('metadata: {}\nspec: {}\n')[0]!.message).toContain('no apiVersion and no kind');
+    expect(incompleteDocs('env:\n- name: A\n')).toEqual([]);
+  });
+  test('did you mean: the nearest known word, when close enough', () => {
+    expect(nearest('ServiceEntri', ['Gateway', 'ServiceEntry'])).toBe('ServiceEntry');
+    expect(nearest('serviceentry', ['ServiceEntry'])).toBe('ServiceEntry');
+    expect(nearest('Widget', ['Gateway', 'ServiceEntry'])).toBeUndefined();
+    expect(nearest('x', [])).toBeUndefined();
   });
 });

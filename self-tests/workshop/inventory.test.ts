@@ -84,6 +84,8 @@ describe('npm run workshop: a clean chapter', () => {
     expect(md).toContain('| `05-leaving-the-mesh#step3.1` (content/labs-chapters/05-leaving-the-mesh.md:49) | yaml | skip | ok |');
     expect(md).toContain('| `05-leaving-the-mesh#step2.1` (content/labs-chapters/05-leaving-the-mesh.md:22) | command | translate | warning (1) |');
     expect(readFileSync(summary, 'utf8')).toBe(`## earlier step\n${md}`);
+    // The command says where the report went, last, on stderr (stdout is the JSON).
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(`workshop: the report with every block is in ${join(temp.path, 'artifacts', 'workshop-report.md')}`);
   });
 
   test('the text report names placeholders, outcomes and the skipped comment blocks', async () => {
@@ -137,13 +139,14 @@ describe('npm run workshop: commands of older releases', () => {
   });
   test('helm --set keys against the mesh\'s names: the workshop\'s typo is an error, the real keys are not', () => {
     expect(findingsOf(report, id('step3.3'))).toEqual([
-      'error: line 47: --set global.outboundTrafficPolicymode: no such value in the Istio charts (did you mean global.outboundTrafficPolicy.mode?); Helm ignores unknown keys, so the mesh keeps its default outbound policy (ALLOW_ANY) and this step changes nothing',
+      'error: line 47: --set global.outboundTrafficPolicymode: the istiod chart has no value global.outboundTrafficPolicymode (did you mean meshConfig.outboundTrafficPolicy.mode?); Helm ignores values no template reads, so this changes nothing',
     ]);
     expect(findingsOf(report, id('step3.4'))).toEqual([]);
-    expect(findingsOf(report, id('step3.5'))).toEqual([]);
+    // The istiod chart has no global.outboundTrafficPolicy (that was Istio 1.4's Helm 2 chart).
+    expect(findingsOf(report, id('step3.5'))).toEqual([expect.stringMatching(/^error: line 55: --set global\.outboundTrafficPolicy\.mode: the istiod chart has no value global\.outboundTrafficPolicy \(did you mean meshConfig\.outboundTrafficPolicy\.mode\?\)/)]);
     expect(findingsOf(report, id('step3.6'))).toEqual(['error: line 59: --set meshConfig.outboundTrafficPolicy.mode=DENY_ALL: valid values are ALLOW_ANY, REGISTRY_ONLY']);
     // The `--set=key=value` spelling is read too.
-    expect(findingsOf(report, id('step3.7'))).toEqual([expect.stringMatching(/^error: line 63: --set global\.outboundTrafficPolicymode: no such value in the Istio charts/)]);
+    expect(findingsOf(report, id('step3.7'))).toEqual([expect.stringMatching(/^error: line 63: --set global\.outboundTrafficPolicymode: the istiod chart has no value global\.outboundTrafficPolicymode/)]);
   });
   test('policies: gcloud is environment, interactive kubectl translate, the mesh-mode step intent, Helm installs environment', () => {
     const policy = Object.fromEntries(report.blocks.map((b) => [b.id, b.policy]));
@@ -169,7 +172,8 @@ describe('npm run workshop: manifests and labs files', () => {
 
   test('strict schemas: an unknown field is an error (the Gateway\'s servers[].addresses)', () => {
     expect(exitCode).toBe(1);
-    expect(findingsOf(report, id('step2.1'))).toContain('error: Gateway store-gateway (networking.istio.io/v1): unknown field "spec.servers[0].addresses" (strict field validation refuses it)');
+    // With an istioctl at hand, its validate's confirmation is appended to the message.
+    expect(findingsOf(report, id('step2.1'))).toContainEqual(expect.stringMatching(/^error: Gateway store-gateway \(networking\.istio\.io\/v1\): unknown field "spec\.servers\[0\]\.addresses" \(strict field validation refuses it\)( \[confirmed by istioctl validate: .*\])?$/));
   });
   test('API versions: v1alpha3 where v1 exists is a warning, one no longer served an error', () => {
     expect(findingsOf(report, id('step1.1'))).toEqual(['warning: ServiceEntry store (networking.istio.io/v1alpha3): networking.istio.io/v1alpha3 is deprecated: ServiceEntry is served as networking.istio.io/v1 (since Istio 1.22)']);
@@ -188,7 +192,7 @@ describe('npm run workshop: manifests and labs files', () => {
     expect(findingsOf(report, id('step3.2'))).toEqual([expect.stringMatching(/^error: line 77: applies istio-workshop-labs\/not-there\.yaml, which is not in WORKSHOP_LABS=/)]);
   });
   test('a Gateway no VirtualService binds is a warning (traffic bypasses it)', () => {
-    expect(findingsOf(report, id('step2.1'))).toContain('warning: Gateway store-gateway: no VirtualService of the chapter binds it (spec.gateways), so no traffic is routed through it; the sidecars still connect straight to the destination');
+    expect(findingsOf(report, id('step2.1'))).toContainEqual(expect.stringMatching(/^warning: Gateway store-gateway: no VirtualService of the chapter binds it \(spec\.gateways\), so no traffic is routed through it; the sidecars still connect straight to the destination\. Fix: a VirtualService with gateways: \[mesh, store-gateway\]/));
   });
   test('output with no command before it is a warning; a fragment is skipped without schema findings', () => {
     expect(report.blocks[0]).toMatchObject({ id: id('top.1'), kind: 'output', policy: 'output' });
@@ -199,7 +203,7 @@ describe('npm run workshop: manifests and labs files', () => {
   test('without WORKSHOP_LABS the applied files are named as not checked (warning)', async () => {
     const a = await analyse({ repo, labs: undefined, chapter: undefined });
     expect(a.findings.filter((f) => f.block === id('step1.2'))).toEqual([
-      { block: id('step1.2'), severity: 'warning', message: 'line 35: applies istio-workshop-labs/store-entry.yaml; WORKSHOP_LABS is not set, so it is neither validated nor compared with the chapter' },
+      { block: id('step1.2'), severity: 'warning', line: 35, message: 'line 35: applies istio-workshop-labs/store-entry.yaml; WORKSHOP_LABS is not set, so it is neither validated nor compared with the chapter' },
     ]);
   });
   test('the Markdown report shows a failing block as written, with its findings', async () => {
@@ -334,5 +338,32 @@ describe('npm run plan with WORKSHOP_REPO: the chapter\'s blocks and their polic
     expect(withRepo.stdout).toMatch(/Workshop chapter content\/labs-chapters\/05-leaving-the-mesh\.md at \(not a git checkout\)\n {2}05-leaving-the-mesh#step1\.1 +line 16 +command +run /);
     const without = await plan({ WORKSHOP_REPO: '' }, ['--json']);
     expect(JSON.parse(without.stdout)).not.toHaveProperty('workshop');
+  });
+});
+
+describe('the reader on a chapter of misses (issue 23): every group found, at its line', () => {
+  test('commands as written, mesh-mode keys, YAML that does not parse, no apiVersion, Istio\'s rules, drift, an unclosed fence', async () => {
+    const repo = join(WORKSHOPS, 'misses');
+    const a = await analyse({ repo, labs: join(repo, 'labs'), chapter: undefined });
+    const step = (s: string) => `09-egress#${s}`;
+    expect(a.blocks.map((b) => [b.id, b.kind, b.policy])).toEqual([
+      [step('step1.1'), 'command', 'intent'], [step('step2.1'), 'command', 'intent'], [step('step3.1'), 'command', 'translate'],
+      [step('step4.1'), 'command', 'run'], [step('step5.1'), 'yaml', 'skip'], [step('step6.1'), 'yaml', 'skip'], [step('step7.1'), 'yaml', 'skip'],
+      [step('step7.2'), 'command', 'run'], [step('step8.1'), 'command', 'run'],
+    ]);
+    const found = (block: string, pattern: RegExp) => a.findings.filter((f) => f.block === step(block) && pattern.test(f.message)).map((f) => [f.severity, f.line, f.file]);
+    expect(found('step1.1', /meshConfig\.outboundTrafficPolicymode: MeshConfig has no field .*did you mean meshConfig\.outboundTrafficPolicy\.mode/)).toEqual([['error', 14, undefined]]);
+    expect(found('step2.1', /the istiod chart has no value global\.outboundTrafficPolicy \(did you mean meshConfig\.outboundTrafficPolicy\.mode\?\)/)).toEqual([['error', 21, undefined]]);
+    expect(found('step3.1', /interactive \(-it\)/)).toEqual([['warning', 27, undefined]]);
+    expect(found('step4.1', /^here-document of line 33: ServiceEntry store: port tcp-store is named for TCP but declares protocol HTTP/)).toEqual([['error', 34, undefined]]);
+    expect(found('step4.1', /resolution DNS without endpoints: .*store\.domain resolves nowhere/)).toEqual([['error', 34, undefined]]);
+    expect(found('step4.1', /location MESH_INTERNAL .*MESH_EXTERNAL/)).toEqual([['error', 34, undefined]]);
+    expect(found('step5.1', /^line 62: the YAML does not parse \(BAD_INDENT/)).toEqual([['error', 62, undefined]]);
+    expect(found('step6.1', /no apiVersion.*VirtualService is apiVersion: networking\.istio\.io\/v1/)).toEqual([['error', 70, undefined]]);
+    expect(found('step7.1', /selector \{istio: egress\} matches no gateway.*istio-egressgateway's labels are app: istio-egressgateway, istio: egressgateway/)).toEqual([['error', 84, undefined]]);
+    expect(found('step7.2', /differs from the block the reader was shown \(09-egress#step7\.1\)/)).toEqual([['error', 101, undefined]]);
+    expect(found('step7.2', /selector \{istio: egress\}/)).toEqual([['error', 1, 'istio-workshop-labs/gateway.yaml']]);
+    expect(found('step8.1', /the fence ``` opened here is never closed/)).toEqual([['error', 106, undefined]]);
+    expect(a.findings.filter((f) => f.line === undefined)).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { findChapter, frontMatter, parseChapter, readChapter, slug } from '../../workshop/parse.ts';
+import { closesFence, findChapter, frontMatter, isText, openingFence, parseChapter, readChapter, slug } from '../../workshop/parse.ts';
 import { tempFolder } from '../plumbing/temp-folder.ts';
 
 const WORKSHOPS = join(import.meta.dirname, '..', 'workshops');
@@ -159,5 +159,27 @@ describe('parse: several pages with one title are named in path order', () => {
   });
   test('sorted', () => {
     expect(() => findChapter(repo, 'Same')).toThrow('(content/a.md, content/b.md, content/c.md, content/f.md, content/m.md, content/q.md, content/x.md, content/z.md)');
+  });
+});
+
+describe('parse: input that is not a chapter (issue 23)', () => {
+  test('an unclosed fence is marked with the fence that opened it; closed ones, CRLF ones and longer closings are not', () => {
+    const c = parseChapter(['# P', '', '```', 'a', '```', '', '~~~~yaml', 'b', '~~~~~', '', '```', 'c', '~~~', ''].join('\n'), 'content/p.md');
+    expect(c.blocks.map((b) => [b.line, b.endLine, b.unclosed])).toEqual([[3, 5, undefined], [7, 9, undefined], [11, 13, { fence: '```' }]]);
+    const crlf = parseChapter('```\r\nkubectl get pods\r\n```\r\n', 'p.md');
+    expect(crlf.blocks.map((b) => [b.text, b.unclosed])).toEqual([['kubectl get pods\n', undefined]]);
+    expect(closesFence('  ````  ', '```')).toBe(true);
+    expect(closesFence('``', '```')).toBe(false);
+    expect(closesFence('~~~', '```')).toBe(false);
+    expect(closesFence('``` x', '```')).toBe(false);
+    expect(openingFence('   ~~~~yaml')).toBe('~~~~');
+    expect(openingFence('text')).toBeUndefined();
+  });
+  test('a page that is not text is not parsed: no blocks, marked', () => {
+    const c = parseChapter('\u0089PNG\r\n\u001a\n\u0000\u0000```\nx\n```\n', 'content/image.md');
+    expect([c.blocks, c.notText, c.page]).toEqual([[], true, 'image']);
+    expect(isText('# t\n\n```\nx\n```\n')).toBe(true);
+    expect(isText('bad \uFFFD byte')).toBe(false);
+    expect(parseChapter('# t\n', 'p.md').notText).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * per-function tests of workshop/check.ts use a stand-in for this module instead).
  */
 import { describe, expect, test } from 'vitest';
-import { knownKind, modelOf, strictProblems, type Manifest } from '../../workshop/schema.ts';
+import { knownKind, modelOf, strictProblems, type Manifest, kindsOf, plainSchemaError } from '../../workshop/schema.ts';
 
 const serviceEntry = (spec: Record<string, unknown> = {}): Manifest => ({
   apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'redis' },
@@ -38,7 +38,7 @@ describe('strictProblems: one list of problems per object, in order', () => {
       serviceEntry(),
     ]);
     expect(out).toEqual([
-      [{ kind: 'no-schema', message: 'no schema for apiVersion example.com/v1 kind Thing' }],
+      [{ kind: 'no-schema', message: 'no schema for apiVersion example.com/v1 kind Thing (example.com/v1 is not an API version the schemas know)' }],
       [{ kind: 'unknown-field', message: 'unknown field "spec.bogus" (strict field validation refuses it)' }],
       [{ kind: 'no-schema', message: 'no schema for apiVersion undefined kind ConfigMap' }],
       [],
@@ -57,5 +57,21 @@ describe('the kinds it knows (re-exported from helpers/run/strict-fields.ts)', (
     expect(knownKind('example.com/v1', 'Thing')).toBe(false);
     expect(modelOf('example.com/v1', 'Thing')).toBeUndefined();
     expect(modelOf('v1', 'ConfigMap')).toBeDefined();
+  });
+});
+
+describe('schema messages in plain words (issue 23)', () => {
+  test('the field as a path, the value, the allowed values; a misspelt kind gets "did you mean"', async () => {
+    const [first, second] = await strictProblems([
+      { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 's' }, spec: { hosts: ['a'], location: 'MESH_OUTSIDE', ports: [{ number: 'x', name: 'a' }] } },
+      { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntri', metadata: { name: 's' } },
+    ]);
+    const [problem, kind] = [first![0], second![0]];
+    expect(problem!.message).toBe('spec.location: "MESH_OUTSIDE" is not allowed; valid values: MESH_EXTERNAL, MESH_INTERNAL; spec.ports[0].number: "x" is not an integer');
+    expect(kind!.message).toBe('no schema for apiVersion networking.istio.io/v1 kind ServiceEntri (did you mean ServiceEntry?)');
+    expect(plainSchemaError({ instancePath: '', keyword: 'required', params: { missingProperty: 'spec' } }, {})).toBe('(the object): the field spec is required');
+    expect(plainSchemaError({ instancePath: '/a', keyword: 'minimum', params: {}, message: 'must be >= 1' }, { a: 0 })).toBe('a: must be >= 1');
+    expect(kindsOf('networking.istio.io/v1')).toContain('Gateway');
+    expect(kindsOf('example.com/v1')).toEqual([]);
   });
 });
