@@ -1,13 +1,16 @@
 /**
- * `npm run matrix -- 1.29.8 1.30.5`: the scenarios once per Istio version (default: the pinned
- * matrix), each with its own cluster and ARTIFACTS_DIR/matrix/<version>/; a failure on one
- * version does not stop the others. Every version is checked before any cluster work.
+ * `npm run matrix -- 1.30.5 1.31.1`: the scenarios once per Istio version (default: the pinned
+ * matrix), each with its own cluster and ARTIFACTS_DIR/matrix/<version>/ (JUnit, vitest's JSON
+ * report, and run.json: exit code, duration, and why it failed before its first step); a failure
+ * on one version does not stop the others. Every version is checked before any cluster work.
+ * The table below gives the reason of each "FAIL (setup)". CI runs one version per job and
+ * combines them with cli/matrix-summary.ts.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { allSteps } from '../scenarios/chapter.ts';
-import { matrixTable, type MatrixRun, type VitestJsonReport } from './matrix-table.ts';
+import { matrixTable, RESULTS_FILE, RUN_FILE, setupReason, type MatrixRun, type RunRecord, type VitestJsonReport } from './matrix-table.ts';
 import { pins } from '../helpers/run/pins.ts';
 import { loadSettings, SettingsError } from '../helpers/run/settings.ts';
 import { printedHelp } from './arguments.ts';
@@ -38,19 +41,28 @@ async function main(argv: string[]): Promise<number> {
     await mkdir(dir, { recursive: true });
     process.stderr.write(`\n=== Istio ${version} (artifacts: ${dir})\n`);
     const started = performance.now();
+    // Under GitHub Actions also vitest's own annotations: naming reporters replaces its default list.
+    const actions = process.env.GITHUB_ACTIONS === 'true' ? ['--reporter=github-actions'] : [];
+    // The output is shown as it comes and kept, to say why a run failed before its first step.
     const r = await execa('npx', ['vitest', 'run', '--project', 'scenarios',
-      '--reporter=default', '--reporter=json', `--outputFile.json=${join(dir, 'results.json')}`,
+      '--reporter=default', ...actions, '--reporter=json', `--outputFile.json=${join(dir, RESULTS_FILE)}`,
       '--reporter=junit', `--outputFile.junit=${join(dir, 'junit.xml')}`], {
       env: { ISTIO_VERSION: version, ARTIFACTS_DIR: dir, CLUSTER_NAME: `${base.clusterName}-${version.replace(/\./g, '-')}`.slice(0, 32) },
-      stdio: 'inherit', reject: false,
+      stdin: 'inherit', stdout: ['inherit', 'pipe'], stderr: ['inherit', 'pipe'], reject: false,
     });
     let report: VitestJsonReport | undefined;
     try {
-      report = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as VitestJsonReport;
+      report = JSON.parse(await readFile(join(dir, RESULTS_FILE), 'utf8')) as VitestJsonReport;
     } catch {
       report = undefined;
     }
-    runs.push({ version, exitCode: r.exitCode ?? 1, durationMs: performance.now() - started, report });
+    const record: RunRecord = {
+      version, exitCode: r.exitCode ?? 1, durationMs: performance.now() - started,
+      setupReason: r.exitCode === 0 ? undefined : setupReason(report, `${String(r.stdout)}\n${String(r.stderr)}`),
+    };
+    // Beside the reports, for the CI job that combines the legs (cli/matrix-summary.ts).
+    await writeFile(join(dir, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
+    runs.push({ ...record, report });
   }
   const table = matrixTable(runs, allSteps(base));
   await writeFile(join(base.artifactsDir, 'matrix', 'summary.md'), `${table}\n`);

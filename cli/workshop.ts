@@ -2,7 +2,9 @@
  * `npm run workshop [-- --json]`: the workshop's own chapter checked without a cluster. Reads
  * WORKSHOP_REPO (and WORKSHOP_LABS), never writes them; prints a report per block, writes the
  * Markdown report to ARTIFACTS_DIR/workshop-report.md (and the GitHub job summary), and exits 1
- * when any finding is an error, 2 on invalid settings.
+ * when an error is found that no known defect of the pinned workshop explains (workshop/plan.ts
+ * DEFECTS: those are notices, and a fixed one is reported as fixed), 2 on invalid settings.
+ * Under GitHub Actions (GITHUB_ACTIONS=true) each finding also annotates the chapter's line.
  *
  * `-- --write-golden` (maintainers): records the golden inventory from a checkout at the pinned
  * workshop commit (helpers/run/pins.ts workshopCommit) into workshop/golden.json.
@@ -10,7 +12,9 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GOLDEN_FILE, inventoryOf } from '../workshop/inventory.ts';
-import { analyse, DEFAULT_GOLDEN, hasErrors, PINNED, toJson, toMarkdown, toText, WorkshopInputError } from '../workshop/report.ts';
+import {
+  analyse, annotationOutput, annotationsOf, DEFAULT_GOLDEN, hasErrors, PINNED, toJson, toMarkdown, toText, triage, WorkshopInputError,
+} from '../workshop/report.ts';
 import { printedHelp, settingsFor } from './arguments.ts';
 
 const VALID = ['--json', '--write-golden'];
@@ -20,7 +24,9 @@ async function main(argv: string[]): Promise<number> {
     'Checks the workshop\'s chapter without a cluster: WORKSHOP_REPO (the Hugo site checkout) and WORKSHOP_LABS (its labs).',
     '--json          the findings as JSON',
     '--write-golden  record the chapter\'s blocks as the golden inventory (workshop/golden.json)',
-    'Exit 0: no errors; 1: errors found; 2: bad arguments or settings.',
+    'Findings of the pinned workshop\'s known defects are notices; a known defect the chapter fixed is reported as fixed.',
+    'Under GitHub Actions each finding annotates its line of the chapter (ten per type; the rest in the job summary).',
+    'Exit 0: no new errors; 1: an error no known defect explains; 2: bad arguments or settings.',
   ])) return 0;
   const start = settingsFor('workshop', argv, VALID);
   if (!start) return 2;
@@ -52,12 +58,24 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${GOLDEN_FILE}: ${analysis.blocks.length} blocks of ${analysis.chapter.file} at ${PINNED.content}\n`);
     return 0;
   }
-  const markdown = toMarkdown(analysis);
+  // Istio's own analysis when an istioctl is at hand (or a note that there is none), before the known defects are sorted.
+  await (await import('../workshop/istioctl.ts')).addIstioctlFindings(analysis);
+  const known = triage(analysis);
+  const markdown = toMarkdown(analysis, new Map(), known);
   mkdirSync(settings.artifactsDir, { recursive: true });
-  writeFileSync(join(settings.artifactsDir, 'workshop-report.md'), markdown);
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
-  process.stdout.write(start.flags.has('--json') ? `${JSON.stringify(toJson(analysis), null, 2)}\n` : toText(analysis));
-  return hasErrors(analysis) ? 1 : 0;
+  const reportFile = join(settings.artifactsDir, 'workshop-report.md');
+  writeFileSync(reportFile, markdown);
+  // Under GitHub Actions: an annotation per finding on the chapter's line (the first ten of each
+  // type; GitHub shows no more per step), the rest listed in the job summary. With --json they go
+  // to stderr, which the runner reads for workflow commands too, so stdout stays JSON.
+  const annotations = process.env.GITHUB_ACTIONS === 'true' ? annotationOutput(annotationsOf(analysis, known)) : { commands: [], overflow: '' };
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, `${markdown}${annotations.overflow ? `\n${annotations.overflow}` : ''}`);
+  const json = start.flags.has('--json');
+  process.stdout.write(json ? `${JSON.stringify(toJson(analysis, known), null, 2)}\n` : toText(analysis, known));
+  if (annotations.commands.length) (json ? process.stderr : process.stdout).write(`${annotations.commands.join('\n')}\n`);
+  // Last, and on stderr (stdout may be JSON): where the full report is.
+  process.stderr.write(`workshop: the report with every block is in ${reportFile}\n`);
+  return hasErrors(analysis, known) ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

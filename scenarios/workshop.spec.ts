@@ -5,8 +5,9 @@
  * (REDIS_ENDPOINT / REDIS_ADDR = the Redis address the cluster reaches); each manifest is dry-run
  * server-side with strict field validation before it is applied; telnet is judged by the probe
  * from a pod placed where the chapter places its client; expected outputs are compared
- * (workshop/perform.ts). Known defects of the pinned workshop are expected failures with their
- * reason (KNOWN_DEFECTS, workshop/plan.ts).
+ * (workshop/perform.ts). Known defects of the pinned workshop (KNOWN_DEFECTS, workshop/plan.ts)
+ * are reported as expected failures, or as fixed, without failing the run: `npm run workshop`
+ * reads the same list.
  *
  * The chapter starts on a mesh that still allows everything and turns REGISTRY_ONLY on at its
  * mesh-mode step; the suite does that itself (the chapter's own command does nothing: a finding).
@@ -26,14 +27,13 @@ const repo = settings.workshopRepo;
 const NOT_SET = 'WORKSHOP_REPO is not set: the workshop\'s own chapter runs only with WORKSHOP_REPO (and WORKSHOP_LABS) pointing at its checkouts';
 
 /**
- * A block of the chapter as a test, named by its id once; a known defect is expected to fail
- * (test.fails, so a fix in the workshop turns it red), with its reason in the name: JSON and
- * JUnit reports carry no note.
+ * A block of the chapter as a test, named by its id once; a known defect has its reason in the
+ * name (JSON and JUnit reports carry no note) and fails no test: failing as expected or fixed,
+ * the verdict is in the report (workshop/perform.ts performBlock).
  */
 function blockTest(id: string): void {
   const known = KNOWN_DEFECTS[id];
-  if (known) test.fails(`${id} (known defect: ${known})`, ({ block }) => block(id));
-  else test(id, ({ block }) => block(id));
+  test(known ? `${id} (known defect: ${known})` : id, ({ block }) => block(id));
 }
 
 if (!repo) {

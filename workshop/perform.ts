@@ -20,7 +20,7 @@ import { probeScript, type ProbeResult } from '../helpers/external/probe.ts';
 import { substitute, yamlObjects, type LabsReader, type PlaceholderValues } from './check.ts';
 import type { Outcome } from './classify.ts';
 import { meshModeProblem, type Action, type PlannedTest } from './plan.ts';
-import type { BlockResult } from './report.ts';
+import { workflowCommand, type BlockResult } from './report.ts';
 
 /** What the actions ask of the cluster. */
 export interface ChapterCluster {
@@ -288,11 +288,12 @@ export async function perform(run: ChapterRun, t: PlannedTest): Promise<string |
 }
 
 /**
- * One block as a test: its action carried out and its verdict recorded. A failure is recorded
- * with its message (a known defect's as the expected failure it is) and thrown; an unexpected
- * one also gets `diagnose`'s words (where its diagnostics went). A known defect that passes is
- * recorded as the failure it is (the test, `test.fails`, turns red). Returns the reason when the
- * block is skipped.
+ * One block as a test: its action carried out and its verdict recorded. An unexpected failure is
+ * recorded with its message and `diagnose`'s words (where its diagnostics went) and thrown. A
+ * known defect (workshop/plan.ts) does not fail the test either way: its failure is recorded as
+ * the expected failure it is, and a pass as "fixed", so a workshop change that fixes it is green
+ * and the report says which entry to remove. Under GitHub Actions both are also notices on the
+ * block's line of the chapter. Returns the reason when the block is skipped.
  */
 export async function performBlock(run: ChapterRun, id: string, diagnose: (id: string) => Promise<string>): Promise<string | undefined> {
   const t = run.plan.find((p) => p.id === id);
@@ -305,12 +306,28 @@ export async function performBlock(run: ChapterRun, id: string, diagnose: (id: s
     const r = run.results.get(id);
     const m = message(e);
     run.results.set(id, { ...r, verdict: known ? 'expected failure' : 'fail', answer: r?.answer ? `${r.answer}\n${m}` : m });
-    if (!known && e instanceof Error) e.message += await diagnose(id);
-    throw e;
+    if (!known) {
+      if (e instanceof Error) e.message += await diagnose(id);
+      throw e;
+    }
+    blockNotice(t, `known defect, failed as expected: ${known}`);
+    return undefined;
   }
   if (skipped !== undefined) return skipped;
   if (known) {
-    run.results.set(id, { ...run.results.get(id), verdict: 'fail', answer: `passed although a known defect: ${known}; if the workshop fixed it, remove it from KNOWN_DEFECTS (workshop/plan.ts)` });
+    const answer = `passed although a known defect: ${known}; the workshop fixed it: remove it from DEFECTS (workshop/plan.ts)`;
+    run.results.set(id, { ...run.results.get(id), verdict: 'fixed', answer });
+    blockNotice(t, answer);
   }
   return undefined;
+}
+
+/**
+ * A notice on the block's line of the chapter, printed only under GitHub Actions. Straight to
+ * stdout: vitest keeps a passing test's console output to itself (the config's `silent`), while
+ * the runner reads workflow commands from the job's output.
+ */
+function blockNotice(t: PlannedTest, text: string): void {
+  if (process.env.GITHUB_ACTIONS !== 'true') return;
+  process.stdout.write(`${workflowCommand({ type: 'notice', file: t.block.file, line: t.block.line, title: `workshop block ${t.id}`, message: text })}\n`);
 }

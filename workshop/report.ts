@@ -10,6 +10,7 @@ import { classify, type Classified } from './classify.ts';
 import { checkChapter, labsReader, yamlObjects, SAMPLE_VALUES, type Finding, type PlaceholderValues } from './check.ts';
 import { commitOf, compareInventory, readGolden, textAt, GOLDEN_FILE } from './inventory.ts';
 import { findChapter, readChapter } from './parse.ts';
+import { DEFECTS, type KnownDefect } from './plan.ts';
 
 export interface WorkshopInput {
   repo: string;
@@ -104,36 +105,151 @@ export const PINNED = { content: pins.workshopCommit, labs: pins.workshopLabsCom
 export interface JsonReport {
   chapter: { file: string; commit: string | null };
   blocks: { id: string; file: string; line: number; kind: string; policy: string }[];
-  findings: Finding[];
+  /** `known`: the id of the known defect that explains the finding (it then does not fail). */
+  findings: (Finding & { known?: string })[];
+  /** Known defects the chapter no longer has; absent when none. */
+  fixed?: { id: string; reason: string }[];
 }
 
-export function toJson(a: Analysis): JsonReport {
+/** The findings sorted against the known defects (workshop/plan.ts DEFECTS). */
+export interface Triage {
+  /** Findings a known defect explains, by finding: reported as notices, never failing. */
+  known: ReadonlyMap<Finding, KnownDefect>;
+  /** Known defects of this chapter none of whose findings appear any more: the chapter fixed them. */
+  fixed: KnownDefect[];
+}
+
+const pageOf = (blockId: string) => blockId.split('#')[0];
+
+/**
+ * Which findings known defects explain, and which defects are fixed. A defect is judged only on
+ * the page it is of (its block ids' page): another chapter neither has nor fixes it.
+ */
+export function triage(a: Analysis, defects: readonly KnownDefect[] = DEFECTS): Triage {
+  const known = new Map<Finding, KnownDefect>();
+  const fixed: KnownDefect[] = [];
+  const pages = new Set(a.blocks.map((b) => pageOf(b.id)));
+  for (const d of defects) {
+    const mine = a.findings.filter((f) => !known.has(f) && d.findings.some((k) => k.block === f.block && k.message.test(f.message)));
+    for (const f of mine) known.set(f, d);
+    if (mine.length === 0 && d.findings.length > 0 && d.findings.every((k) => pages.has(pageOf(k.block)))) fixed.push(d);
+  }
+  return { known, fixed };
+}
+
+export function toJson(a: Analysis, t: Triage = triage(a)): JsonReport {
   return {
     chapter: { file: a.chapter.file, commit: a.chapter.commit },
     blocks: a.blocks.map((b) => ({ id: b.id, file: b.file, line: b.line, kind: b.kind, policy: b.policy })),
-    findings: a.findings.map((f) => ({ block: f.block, severity: f.severity, message: f.message })),
+    findings: a.findings.map((f) => {
+      const d = t.known.get(f);
+      return { block: f.block, severity: f.severity, message: f.message, ...(d ? { known: d.id } : {}) };
+    }),
+    ...(t.fixed.length ? { fixed: t.fixed.map((d) => ({ id: d.id, reason: d.reason })) } : {}),
   };
 }
 
-export function hasErrors(a: Analysis): boolean {
-  return a.findings.some((f) => f.severity === 'error');
+/** Errors that fail the check: those no known defect explains. */
+export function hasErrors(a: Analysis, t: Triage = triage(a)): boolean {
+  return a.findings.some((f) => f.severity === 'error' && !t.known.has(f));
+}
+
+/** GitHub shows at most this many annotations of each type per step; the rest go to the summary. */
+export const ANNOTATIONS_PER_TYPE = 10;
+
+export type AnnotationType = 'error' | 'warning' | 'notice';
+
+export interface Annotation {
+  type: AnnotationType;
+  /** Relative to the workshop repository (the repository the workflow runs for). */
+  file: string | undefined;
+  line: number | undefined;
+  title: string;
+  message: string;
+}
+
+// Workflow command escaping (GitHub's toolkit, command.ts): data escapes %, CR and LF; property
+// values also ':' and ','.
+const escapeData = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+const escapeProperty = (s: string) => escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+
+/** One annotation as the `::type file=...,line=...,title=...::message` line GitHub Actions reads. */
+export function workflowCommand(x: Annotation): string {
+  const props = [
+    ...(x.file ? [`file=${escapeProperty(x.file)}`] : []),
+    ...(x.line ? [`line=${x.line}`] : []),
+    `title=${escapeProperty(x.title)}`,
+  ];
+  return `::${x.type} ${props.join(',')}::${escapeData(x.message)}`;
+}
+
+/** The line a finding is about: the command's own line when the message names it, else the block's fence. */
+function lineOf(a: Analysis, f: Finding): number | undefined {
+  const m = /^line (\d+):/.exec(f.message);
+  if (m) return Number(m[1]);
+  return a.blocks.find((b) => b.id === f.block)?.line;
+}
+
+/** Every annotation of the check: new errors and warnings, known defects' findings as notices, fixed defects. */
+export function annotationsOf(a: Analysis, t: Triage = triage(a)): Annotation[] {
+  const out: Annotation[] = a.findings.map((f) => {
+    const d = t.known.get(f);
+    const file = a.blocks.find((b) => b.id === f.block)?.file ?? a.chapter.file;
+    return d
+      ? { type: 'notice', file, line: lineOf(a, f), title: `known defect ${d.id} (${f.block})`, message: f.message }
+      : { type: f.severity === 'error' ? 'error' : 'warning', file, line: lineOf(a, f), title: `${f.severity} in ${f.block}`, message: f.message };
+  });
+  for (const d of t.fixed) {
+    const block = a.blocks.find((b) => b.id === d.findings[0]!.block);
+    out.push({
+      type: 'notice', file: block?.file ?? a.chapter.file, line: block?.line, title: `known defect ${d.id} fixed`,
+      message: `fixed in this chapter: ${d.reason}. Remove it from DEFECTS (egress-verify workshop/plan.ts).`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The annotations GitHub will show (the first ANNOTATIONS_PER_TYPE of each type) as workflow
+ * commands, and the rest as Markdown for the job summary (empty when none is left over).
+ */
+export function annotationOutput(list: readonly Annotation[], limit = ANNOTATIONS_PER_TYPE): { commands: string[]; overflow: string } {
+  const seen = new Map<AnnotationType, number>();
+  const commands: string[] = [];
+  const rest: Annotation[] = [];
+  for (const x of list) {
+    const n = seen.get(x.type) ?? 0;
+    seen.set(x.type, n + 1);
+    if (n < limit) commands.push(workflowCommand(x));
+    else rest.push(x);
+  }
+  const overflow = rest.length === 0 ? '' : [
+    `### ${rest.length} more finding(s) than GitHub shows as annotations (${limit} per type)`,
+    '',
+    ...rest.map((x) => `- **${x.type}** ${x.file ?? ''}${x.line ? `:${x.line}` : ''} (${cell(x.title)}): ${cell(x.message.split('\n')[0]!)}`),
+    '',
+  ].join('\n');
+  return { commands, overflow };
 }
 
 /** What the scenario found for a block (section 2), shown in the Markdown report. */
 export interface BlockResult {
-  verdict: 'pass' | 'fail' | 'expected failure' | 'skipped';
+  /** 'expected failure': failed as a known defect does; 'fixed': a known defect's block passed. */
+  verdict: 'pass' | 'fail' | 'expected failure' | 'fixed' | 'skipped';
   /** The server's or the probe's answer. */
   answer?: string;
   /** The manifest as applied, after substitution. */
   substituted?: string;
 }
 
-function verdictOf(b: Classified, findings: Finding[], result?: BlockResult): string {
+function verdictOf(b: Classified, findings: Finding[], t: Triage, result?: BlockResult): string {
   if (result) return result.verdict;
   const mine = findings.filter((f) => f.block === b.id);
-  const errors = mine.filter((f) => f.severity === 'error').length;
-  const warnings = mine.length - errors;
+  const known = mine.filter((f) => t.known.has(f)).length;
+  const errors = mine.filter((f) => f.severity === 'error' && !t.known.has(f)).length;
+  const warnings = mine.length - errors - known;
   if (errors > 0) return `FAIL (${errors} error${errors > 1 ? 's' : ''})`;
+  if (known > 0) return `known defect (${known})`;
   if (warnings > 0) return `warning (${warnings})`;
   return 'ok';
 }
@@ -145,19 +261,35 @@ function fence(text: string): string {
   return `${'`'.repeat(longest + 1)}\n${text.endsWith('\n') ? text : `${text}\n`}${'`'.repeat(longest + 1)}`;
 }
 
-export function toMarkdown(a: Analysis, results: ReadonlyMap<string, BlockResult> = new Map()): string {
-  const errors = a.findings.filter((f) => f.severity === 'error').length;
+/** "N blocks, E error(s), W warning(s)", then the known defects' share and the fixed ones when there are any. */
+function counts(a: Analysis, t: Triage): string {
+  const known = a.findings.filter((f) => t.known.has(f)).length;
+  const errors = a.findings.filter((f) => f.severity === 'error' && !t.known.has(f)).length;
+  const warnings = a.findings.length - known - errors;
+  return `${a.blocks.length} blocks, ${errors} error(s), ${warnings} warning(s)` +
+    `${known ? `; ${known} finding(s) of known defects (not failing)` : ''}` +
+    `${t.fixed.length ? `; ${t.fixed.length} known defect(s) fixed: ${t.fixed.map((d) => d.id).join(', ')}` : ''}`;
+}
+
+/** How a finding is labelled: its severity, or the known defect it belongs to. */
+function label(f: Finding, t: Triage): string {
+  const d = t.known.get(f);
+  return d ? `known defect ${d.id} (${f.severity})` : f.severity;
+}
+
+export function toMarkdown(a: Analysis, results: ReadonlyMap<string, BlockResult> = new Map(), t: Triage = triage(a)): string {
   const out: string[] = [
     `## Workshop chapter: ${a.chapter.file}`,
     '',
     `Content ${a.chapter.commit ?? '(not a git checkout)'}; labs ${a.labs.dir === null ? '(not set)' : (a.labs.commit ?? '(not a git checkout)')}. ` +
-      `${a.blocks.length} blocks, ${errors} error(s), ${a.findings.length - errors} warning(s).`,
+      `${counts(a, t)}.`,
     '',
     ...a.notes.map((n) => `- ${n}`),
-    ...(a.notes.length ? [''] : []),
+    ...t.fixed.map((d) => `- **fixed** known defect \`${d.id}\`: ${d.reason}. Remove it from DEFECTS (egress-verify workshop/plan.ts).`),
+    ...(a.notes.length || t.fixed.length ? [''] : []),
     '| block | kind | policy | verdict |',
     '|---|---|---|---|',
-    ...a.blocks.map((b) => `| \`${b.id}\` (${b.file}:${b.line}) | ${b.kind} | ${b.policy} | ${cell(verdictOf(b, a.findings, results.get(b.id)))} |`),
+    ...a.blocks.map((b) => `| \`${b.id}\` (${b.file}:${b.line}) | ${b.kind} | ${b.policy} | ${cell(verdictOf(b, a.findings, t, results.get(b.id)))} |`),
   ];
   const failing = a.blocks.filter((b) => a.findings.some((f) => f.block === b.id) || (results.get(b.id)?.verdict ?? 'pass') !== 'pass');
   const removed = [...new Set(a.findings.map((f) => f.block))].filter((id) => !a.blocks.some((b) => b.id === id));
@@ -169,25 +301,27 @@ export function toMarkdown(a: Analysis, results: ReadonlyMap<string, BlockResult
     out.push('', 'As written:', '', fence(b.text));
     for (const f of a.findings.filter((x) => x.block === b.id)) {
       const [first, ...rest] = f.message.split('\n');
-      out.push('', `- **${f.severity}**: ${first}`);
+      out.push('', `- **${label(f, t)}**: ${first}`);
       if (rest.length) out.push('', fence(rest.join('\n')));
     }
     if (result?.substituted) out.push('', 'As applied:', '', fence(result.substituted));
     if (result?.answer) out.push('', `Answer (${result.verdict}):`, '', fence(result.answer));
   }
   for (const id of removed) {
-    for (const f of a.findings.filter((x) => x.block === id)) out.push('', `### \`${id}\``, '', `- **${f.severity}**: ${f.message}`);
+    for (const f of a.findings.filter((x) => x.block === id)) out.push('', `### \`${id}\``, '', `- **${label(f, t)}**: ${f.message}`);
   }
   return `${out.join('\n')}\n`;
 }
 
-export function toText(a: Analysis): string {
+export function toText(a: Analysis, t: Triage = triage(a)): string {
   const out: string[] = [
     `chapter  ${a.chapter.file} in ${a.chapter.repo} at ${a.chapter.commit ?? '(not a git checkout)'}`,
     `labs     ${a.labs.dir ?? '(WORKSHOP_LABS not set)'}${a.labs.dir ? ` at ${a.labs.commit ?? '(not a git checkout)'}` : ''}`,
     ...a.notes.map((n) => `note     ${n}`),
+    ...t.fixed.map((d) => `fixed    known defect ${d.id}: ${d.reason}; remove it from DEFECTS (workshop/plan.ts)`),
     '',
   ];
+  const tag = (f: Finding) => (t.known.has(f) ? `KNOWN ${f.severity.toUpperCase()} (${t.known.get(f)!.id})` : f.severity.toUpperCase());
   for (const b of a.blocks) {
     const extra = [
       b.placeholders.length ? `placeholders ${b.placeholders.join(', ')}` : '',
@@ -197,11 +331,10 @@ export function toText(a: Analysis): string {
     out.push(`${b.id.padEnd(36)} ${`${b.file.split('/').pop()}:${b.line}`.padEnd(26)} ${b.kind.padEnd(8)} ${b.policy.padEnd(12)} ${extra}`);
     out.push(`${' '.repeat(37)}${b.reason}`);
     for (const f of a.findings.filter((x) => x.block === b.id)) {
-      out.push(...`${f.severity.toUpperCase()}: ${f.message}`.split('\n').map((l) => `${' '.repeat(39)}${l}`));
+      out.push(...`${tag(f)}: ${f.message}`.split('\n').map((l) => `${' '.repeat(39)}${l}`));
     }
   }
-  for (const f of a.findings.filter((x) => !a.blocks.some((b) => b.id === x.block))) out.push(`${f.block.padEnd(36)} ${f.severity.toUpperCase()}: ${f.message}`);
-  const errors = a.findings.filter((f) => f.severity === 'error').length;
-  out.push('', `${a.blocks.length} blocks, ${errors} error(s), ${a.findings.length - errors} warning(s)`);
+  for (const f of a.findings.filter((x) => !a.blocks.some((b) => b.id === x.block))) out.push(`${f.block.padEnd(36)} ${tag(f)}: ${f.message}`);
+  out.push('', counts(a, t));
   return `${out.join('\n')}\n`;
 }

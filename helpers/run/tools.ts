@@ -4,7 +4,8 @@
  * Lookup order for kind and istioctl: the setting (KIND_BIN / ISTIOCTL_BIN), then PATH, then the
  * per-user cache, then a verified download into that cache (DOWNLOAD_MIRROR replaces
  * https://github.com). istioctl must be exactly ISTIO_VERSION; a kind of another version is
- * used with a warning. `checkPrerequisites` reports every missing tool at once.
+ * used with a warning, except under CI, where it must be the pinned one. `checkPrerequisites`
+ * reports every missing tool at once.
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -117,15 +118,19 @@ export interface ToolNeed {
   version: string;
   setting: 'KIND_BIN' | 'ISTIOCTL_BIN';
   configured: string | undefined;
-  /** istioctl must match ISTIO_VERSION; kind may differ (warning). */
+  /** istioctl must match ISTIO_VERSION; kind may differ (warning), except under CI. */
   strict: boolean;
   /** Whether this run uses the tool: kind only for CLUSTER=kind, istioctl only when the suite installs Istio. */
   needed: boolean;
 }
 
-function needs(s: Settings): ToolNeed[] {
+/**
+ * Under CI (GitHub Actions and most CI services set CI=true) kind must be the pinned, verified
+ * one: runner images ship their own kind, which PATH would find first.
+ */
+function needs(s: Settings, env: NodeJS.ProcessEnv = process.env): ToolNeed[] {
   return [
-    { name: 'kind', version: pins.kind, setting: 'KIND_BIN', configured: s.kindBin, strict: false, needed: s.cluster === 'kind' },
+    { name: 'kind', version: pins.kind, setting: 'KIND_BIN', configured: s.kindBin, strict: env.CI === 'true', needed: s.cluster === 'kind' },
     { name: 'istioctl', version: s.istioVersion, setting: 'ISTIOCTL_BIN', configured: s.istioctlBin, strict: true, needed: s.installIstio },
   ];
 }
@@ -134,7 +139,7 @@ async function checkFound(need: ToolNeed, path: string, source: ResolvedTool['so
   const version = await reportedVersion(need.name, path);
   if (sameVersion(version, need.version)) return { name: need.name, path, version, source };
   const msg = `${need.name} at ${path} (${source}) is ${version}, expected ${need.version}`;
-  if (need.strict) throw new PrerequisitesError([`${msg}; point ${need.setting} at istioctl ${need.version}, or remove it from PATH so the suite fetches it`]);
+  if (need.strict) throw new PrerequisitesError([`${msg}; point ${need.setting} at ${need.name} ${need.version}, or remove it from PATH so the suite fetches it`]);
   return { name: need.name, path, version, source, warning: msg };
 }
 

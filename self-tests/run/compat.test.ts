@@ -50,7 +50,8 @@ describe('Istio on Kubernetes: both ends of each supported range', () => {
   test('the node image for an Istio version: the newest pinned one it supports, none for an unknown minor', () => {
     expect(compatibleNodeImage('1.30.0')).toBe(pins.kindNodeImages[0]);
     expect(compatibleNodeImage('1.28.0')).toMatch(/^kindest\/node:v1\.34\.8@/);
-    expect(compatibleNodeImage('1.31.0')).toBeUndefined();
+    expect(compatibleNodeImage('1.31.0')).toBe(pins.kindNodeImages[0]);
+    expect(compatibleNodeImage('1.32.0')).toBeUndefined();
     expect(compatibleNodeImage('1.20.0')).toBeUndefined();
   });
 });
@@ -74,7 +75,7 @@ describe('compatibility problems, as the run reports them', () => {
   });
 
   test('unknown minors: a newer one passes, an older one is refused naming the known minors', () => {
-    expect(compatibilityProblem('1.31.0', image(36))).toBeUndefined();
+    expect(compatibilityProblem('1.32.0', image(37))).toBeUndefined();
     expect(compatibilityProblem('1.26.3', image(33))).toBe(
       `ISTIO_VERSION=1.26.3 is older than the Istio minors this suite knows (${Object.keys(pins.istioKubernetes).join(', ')}) and is out of upstream support; it cannot be checked against Kubernetes 1.33`,
     );
@@ -83,12 +84,16 @@ describe('compatibility problems, as the run reports them', () => {
 
 describe('the pinned support ranges, as the release announcements give them', () => {
   test('support ranges from the release announcements', () => {
+    expect(istioSupports('1.31.1', 36)).toEqual({ known: true, supported: true, range: [32, 36] });
+    expect(istioSupports('1.31.1', 37)).toMatchObject({ known: true, supported: false });
     expect(istioSupports('1.30.5', 36)).toMatchObject({ known: true, supported: true });
     expect(istioSupports('1.29.8', 36)).toMatchObject({ known: true, supported: false, range: [31, 35] });
-    expect(istioSupports('1.31.0', 36)).toEqual({ known: false, reason: 'newer' });
+    expect(istioSupports('1.32.0', 36)).toEqual({ known: false, reason: 'newer' });
     expect(istioSupports('1.27.4', 33)).toEqual({ known: false, reason: 'older' });
   });
-  test('an unset KIND_NODE_IMAGE follows ISTIO_VERSION', () => {
+  test('an unset KIND_NODE_IMAGE follows ISTIO_VERSION; the default Istio runs on the default node image', () => {
+    expect(compatibleNodeImage(pins.istio)).toBe(pins.kindNodeImage);
+    expect(compatibleNodeImage('1.31.1')).toMatch(/v1\.36\.1@/);
     expect(compatibleNodeImage('1.30.5')).toMatch(/v1\.36\.1@/);
     expect(compatibleNodeImage('1.29.8')).toMatch(/v1\.35\.5@/);
     expect(compatibleNodeImage('1.28.10')).toMatch(/v1\.34\.8@/);

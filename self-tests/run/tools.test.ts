@@ -61,7 +61,8 @@ beforeEach(async () => {
 function settings(extra: Record<string, string> = {}) {
   return loadSettings({ DOWNLOAD_MIRROR: mirror.url, TOOLS_CACHE_DIR: cache, ISTIO_VERSION: ISTIO, ...extra });
 }
-const [kindNeed, istioctlNeed] = toolNeeds(settings());
+// Outside CI whatever this run's own environment says (CI=true changes kind's lookup: below).
+const [kindNeed, istioctlNeed] = toolNeeds(settings(), {});
 
 /** A PATH holding only the given stand-in tools (their #!/bin/sh needs no PATH). */
 async function pathWith(tools: Record<string, string>): Promise<string> {
@@ -182,6 +183,23 @@ describe('tools from PATH or a setting: version checks', () => {
     } finally {
       process.env.PATH = saved;
     }
+  });
+
+  test('under CI (CI=true) kind must be the pinned one: another on PATH is passed over for the verified download, KIND_BIN of another version fails', async () => {
+    const [need] = toolNeeds(settings(), { CI: 'true' });
+    const saved = process.env.PATH;
+    const other = await pathWith({ kind: script('kind v0.31.0 go1.25.5 linux/amd64') });
+    process.env.PATH = other;
+    try {
+      const tool = await resolveTool(need!, settings(), platform);
+      expect(tool).toMatchObject({ source: 'download', version: pins.kind.slice(1) });
+      expect(tool.warning).toBeUndefined();
+    } finally {
+      process.env.PATH = saved;
+    }
+    const s = settings({ KIND_BIN: join(other, 'kind') });
+    const [strict] = toolNeeds(s, { CI: 'true' });
+    await expect(resolveTool(strict!, s, platform)).rejects.toThrow(`kind at ${join(other, 'kind')} (setting) is 0.31.0, expected ${pins.kind}; point KIND_BIN at kind ${pins.kind}`);
   });
 
   test('KIND_BIN that is not executable is reported', async () => {

@@ -11,7 +11,7 @@ import { substitute, yamlObjects } from '../../workshop/check.ts';
 import { classify } from '../../workshop/classify.ts';
 import { readGolden } from '../../workshop/inventory.ts';
 import { findChapter, readChapter } from '../../workshop/parse.ts';
-import { KNOWN_DEFECTS, meshModeProblem, planScenario, readScenarioChapter } from '../../workshop/plan.ts';
+import { DEFECTS, KNOWN_DEFECTS, meshModeProblem, planScenario, readScenarioChapter } from '../../workshop/plan.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
 const VALUES = { REDIS_ENDPOINT: '172.18.0.9', REDIS_ADDR: '172.18.0.9', $WORKSHOP_HOME: '/w' };
@@ -68,6 +68,18 @@ describe('the workshop scenario\'s plan: one test per block, in order', () => {
       ['08-egress-gateway#step9.2', 'command', 'run'],
       ['08-egress-gateway#step10.1', 'output', 'output'],
     ]);
+  });
+});
+
+describe('one list of known defects for both checks', () => {
+  test('every defect names blocks of the pinned chapter; the kind run\'s expected failures are exactly the defects with a scenario block', () => {
+    const golden = new Map(readGolden().blocks.map((b) => [b.id, b]));
+    for (const d of DEFECTS) {
+      for (const f of d.findings) expect(golden.has(f.block), `${d.id}: ${f.block}`).toBe(true);
+      if (d.scenario) expect(golden.has(d.scenario), `${d.id}: ${d.scenario}`).toBe(true);
+    }
+    expect(KNOWN_DEFECTS).toEqual(Object.fromEntries(DEFECTS.filter((d) => d.scenario).map((d) => [d.scenario, d.reason])));
+    expect(new Set(DEFECTS.map((d) => d.id)).size).toBe(DEFECTS.length);
   });
 });
 

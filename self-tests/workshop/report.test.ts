@@ -14,7 +14,10 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { frontMatter, parseChapter, slug } from '../../workshop/parse.ts';
-import { analyse } from '../../workshop/report.ts';
+import { DEFECTS, type KnownDefect } from '../../workshop/plan.ts';
+import {
+  analyse, annotationOutput, ANNOTATIONS_PER_TYPE, hasErrors, toJson, toMarkdown, triage, workflowCommand, type Annotation,
+} from '../../workshop/report.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
 
@@ -75,5 +78,67 @@ describe('the chapter parser: front matter and step ids', () => {
       ['07-page#step1.2', 19, 21, 'yaml', 'y: 1\n'],
     ]);
     expect(c.commented).toEqual([23]);
+  });
+});
+
+describe('known defects, annotations (workshop/report.ts triage, annotationsOf, annotationOutput)', () => {
+  const published = () => analyse({ repo: join(WORKSHOPS, 'published'), labs: undefined, chapter: undefined });
+  const defect = (id: string, block: string, message: RegExp, scenario?: string): KnownDefect => ({ id, reason: `reason ${id}`, findings: [{ block, message }], scenario });
+
+  test('a finding is known only for its block and a matching message; other errors still fail', async () => {
+    const a = await published();
+    const t = triage(a, [defect('key', '08-egress-gateway#step6.1', /outboundTrafficPolicymode/), defect('elsewhere', '08-egress-gateway#step4.2', /outboundTrafficPolicymode/)]);
+    expect([...t.known.entries()].map(([f, d]) => [f.block, d.id])).toEqual([['08-egress-gateway#step6.1', 'key']]);
+    // The same message on another block is not the defect: that defect counts as fixed.
+    expect(t.fixed.map((d) => d.id)).toEqual(['elsewhere']);
+    expect(hasErrors(a, t)).toBe(true);
+    expect(hasErrors(a)).toBe(false);
+  });
+
+  test('a defect of another page is neither found nor fixed', async () => {
+    const a = await published();
+    const t = triage(a, [defect('other-page', '09-other#step1.1', /anything/)]);
+    expect(t.known.size).toBe(0);
+    expect(t.fixed).toEqual([]);
+  });
+
+  test('the defects\' findings, the JSON and the Markdown of the published-like chapter', async () => {
+    const a = await published();
+    const t = triage(a);
+    expect(t.fixed).toEqual([]);
+    expect(new Set(t.known.values())).toEqual(new Set(DEFECTS));
+    const json = toJson(a, t);
+    expect(json.findings.filter((f) => f.known).map((f) => `${f.block} ${f.known}`)).toEqual([
+      '08-egress-gateway#step4.2 kubectl-exec-without-dashes',
+      '08-egress-gateway#step6.1 helm2-chart-path',
+      '08-egress-gateway#step6.1 mesh-mode-key',
+      '08-egress-gateway#step7.1 kubectl-exec-without-dashes',
+      '08-egress-gateway#step9.1 gateway-addresses',
+      '08-egress-gateway#step9.1 gateway-not-bound',
+    ]);
+    expect(json).not.toHaveProperty('fixed');
+    const md = toMarkdown(a, new Map(), t);
+    expect(md).toContain('| `08-egress-gateway#step6.1` (content/08-egress-gateway.md:27) | command | intent | known defect (2) |');
+    expect(md).toContain('- **known defect mesh-mode-key (error)**: line 28: --set global.outboundTrafficPolicymode');
+  });
+
+  test('a workflow command: properties and message escaped as GitHub reads them', () => {
+    expect(workflowCommand({ type: 'error', file: 'content/a,b:c.md', line: 7, title: 'error in p#s1.1', message: '100% broken\r\nsecond line' }))
+      .toBe('::error file=content/a%2Cb%3Ac.md,line=7,title=error in p#s1.1::100%25 broken%0D%0Asecond line');
+    expect(workflowCommand({ type: 'notice', file: undefined, line: undefined, title: 't', message: 'm' })).toBe('::notice title=t::m');
+  });
+
+  test('ten annotations of each type at most; the rest as a list for the job summary', () => {
+    const x = (type: Annotation['type'], n: number): Annotation => ({ type, file: 'c.md', line: n, title: `${type} ${n}`, message: `m${n}\nmore` });
+    const list = [...Array.from({ length: 12 }, (_, i) => x('warning', i + 1)), ...Array.from({ length: 3 }, (_, i) => x('error', i + 1))];
+    const out = annotationOutput(list);
+    expect(out.commands.filter((c) => c.startsWith('::warning '))).toHaveLength(10);
+    expect(out.commands.filter((c) => c.startsWith('::error '))).toHaveLength(3);
+    expect(out.overflow).toBe([
+      '### 2 more finding(s) than GitHub shows as annotations (10 per type)', '',
+      '- **warning** c.md:11 (warning 11): m11', '- **warning** c.md:12 (warning 12): m12', '',
+    ].join('\n'));
+    expect(annotationOutput(list.slice(0, 10)).overflow).toBe('');
+    expect(ANNOTATIONS_PER_TYPE).toBe(10);
   });
 });
