@@ -58,7 +58,7 @@ export function settingsFor(command: string, argv: readonly string[], flags: rea
  */
 export function helpText(command: string, argv: readonly string[], usage: string, lines: readonly string[]): string | undefined {
   if (!argv.includes('--help') && !argv.includes('-h')) return undefined;
-  return `usage: npm run ${command} -- ${usage}\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+  return `usage: npm run ${command}${usage ? ` -- ${usage}` : ''}\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 }
 
 /** Prints the usage when `--help` or `-h` was given (helpText); true when it did, and the command should exit 0. */

@@ -5,9 +5,9 @@
  * stdout unless `npm run -s`) can never get mixed into the JSON.
  */
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { allSteps, renderUse } from '../scenarios/chapter.ts';
+import { userPath } from '../helpers/run/paths.ts';
 import { describeSettings } from '../helpers/run/settings.ts';
 import { printedHelp, settingsFor } from './arguments.ts';
 import { imagePlan, planExtras } from './plan-extras.ts';
@@ -49,8 +49,9 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(text);
       return 0;
     }
-    // npm runs scripts in the package's folder; a relative name is meant from where npm was run.
-    const file = resolve(process.env.INIT_CWD ?? process.cwd(), output);
+    // npm runs scripts in the package's folder; a relative name is meant from where npm was run
+    // (the rule of every path the user writes: helpers/run/paths.ts).
+    const file = userPath(output);
     try {
       writeFileSync(file, text);
     } catch (e) {

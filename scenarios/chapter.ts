@@ -93,10 +93,14 @@ export function setupSteps(s: Settings): Step[] {
   return steps;
 }
 
-/** Run at the start of each scenario file (fresh namespaces), torn down at its end. */
-export function workloadSteps(): Step[] {
+/**
+ * Run at the start of each scenario file (fresh namespaces), torn down at its end. Each file's
+ * step has an id of its own (`egress-workloads`, `gateway-workloads`): step ids name the
+ * diagnostics folder and the timings, so two files deploying under one id would mix them.
+ */
+export function workloadSteps(scenario: ScenarioName): Step[] {
   return [{
-    id: 'workloads',
+    id: `${scenario}-workloads`,
     title: 'Deploy the Cart Service (REDIS_ADDR = the external Redis) and the probes, inside and outside the mesh',
     manifests: [
       { file: 'fixtures/namespaces.yaml', action: 'apply' },
@@ -154,9 +158,18 @@ export function teardownSteps(s: Settings): Step[] {
  * sequencer of the `scenarios` project) are both read from this one list.
  */
 export const scenarioFiles = [
-  { file: 'scenarios/egress.spec.ts', steps: egressSteps },
-  { file: 'scenarios/egress-gateway.spec.ts', steps: gatewaySteps },
-] as const satisfies readonly { file: string; steps: Record<string, Step> }[];
+  { name: 'egress', file: 'scenarios/egress.spec.ts', steps: egressSteps },
+  { name: 'gateway', file: 'scenarios/egress-gateway.spec.ts', steps: gatewaySteps },
+] as const satisfies readonly { name: string; file: string; steps: Record<string, Step> }[];
+
+/** The scenario files that deploy workloads, by the name their step ids start with. */
+export type ScenarioName = (typeof scenarioFiles)[number]['name'];
+
+/** The scenario of a test file (an absolute path, as vitest gives it), or undefined for another file. */
+export function scenarioOf(testPath: string): ScenarioName | undefined {
+  const normal = testPath.replaceAll('\\', '/');
+  return scenarioFiles.find((f) => normal.endsWith(`/${f.file}`) || normal === f.file)?.name;
+}
 
 /**
  * The workshop's own chapter (scenarios/workshop.spec.ts) runs last: its steps are the chapter's
@@ -171,7 +184,7 @@ export const SCENARIO_ORDER: readonly string[] = [...scenarioFiles.map((f) => f.
 export function allSteps(s: Settings): Step[] {
   return [
     ...setupSteps(s),
-    ...scenarioFiles.flatMap((f) => [...workloadSteps(), ...Object.values(f.steps)]),
+    ...scenarioFiles.flatMap((f) => [...workloadSteps(f.name), ...Object.values(f.steps)]),
     ...teardownSteps(s),
   ];
 }

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { inject, test as base } from 'vitest';
+import { expect, inject, test as base } from 'vitest';
 import { CartClient } from '../helpers/external/cart.ts';
 import { collectDiagnostics, type DiagnosticsRequest } from '../helpers/cluster/diagnostics.ts';
 import type { Kube } from '../helpers/cluster/kube.ts';
@@ -36,7 +36,7 @@ import type { KubeObject } from '../helpers/run/manifests.ts';
 import { type Polled, pollTimed, RetryableError } from '../helpers/run/poll.ts';
 import { probeFromPod, type ProbeOutcome, type ProbeResult } from '../helpers/external/probe.ts';
 import { log, seconds } from '../helpers/run/progress.ts';
-import { CART, MESH_NS, OUTSIDE_NS, PROBE_SELECTOR, renderUse, type Step, workloadSteps } from './chapter.ts';
+import { CART, MESH_NS, OUTSIDE_NS, PROBE_SELECTOR, renderUse, scenarioOf, type Step, workloadSteps } from './chapter.ts';
 import { type EnvHandle, kubeFor, removeTestObjects } from './environment.ts';
 import { keepsEverything } from '../helpers/run/keep-and-reuse.ts';
 import { substitute, yamlObjects } from '../workshop/check.ts';
@@ -263,6 +263,11 @@ export const test = base.extend<{
   workloads: [async ({ env, kube, chapter }, use) => {
     // vitest sets up a file fixture again for each test after a failure: fail at once instead.
     if (chapter.setupError) throw chapter.setupError;
+    // A file fixture is not told its file; vitest's expect state is (the file this worker runs).
+    const testPath = expect.getState().testPath ?? '';
+    const scenario = scenarioOf(testPath);
+    if (!scenario) throw new Error(`the workloads fixture is for the chapter's scenario files (scenarios/chapter.ts scenarioFiles), not ${testPath}`);
+    const deploy: Step = workloadSteps(scenario)[0]!;
     const s = env.settings;
     const applied: KubeObject[] = [];
     const run = async (step: Step) => {
@@ -286,7 +291,7 @@ export const test = base.extend<{
       let pods: V1Pod[];
       try {
         if (keep) await removeTestObjects(kube, s);
-        for (const step of workloadSteps()) await run(step);
+        await run(deploy);
         await Promise.all([
           kube.waitForDeployment(OUTSIDE_NS, 'probe', s.readyTimeoutMs),
           kube.waitForDeployment(MESH_NS, 'probe', s.readyTimeoutMs),
@@ -299,15 +304,15 @@ export const test = base.extend<{
           kube.readyPod(OUTSIDE_NS, PROBE_SELECTOR, false, s.readyTimeoutMs),
         ]);
       } catch (e) {
-        chapter.failed = 'workloads';
+        chapter.failed = deploy.id;
         chapter.setupError = e;
-        if (e instanceof Error) e.message += await diagnose(env, kube, 'workloads');
-        await recordTiming(env, 'workloads', performance.now() - started, false);
+        if (e instanceof Error) e.message += await diagnose(env, kube, deploy.id);
+        await recordTiming(env, deploy.id, performance.now() - started, false);
         throw e;
       }
       const [, meshedProbe, outsideProbe] = pods;
-      await recordTiming(env, 'workloads', performance.now() - started, true);
-      log(`workloads ready in ${seconds(performance.now() - started)}`);
+      await recordTiming(env, deploy.id, performance.now() - started, true);
+      log(`${deploy.id} ready in ${seconds(performance.now() - started)}`);
       await use({
         run,
         cartPod: async () => (await kube.readyPod(CART.namespace, CART.selector, true, s.readyTimeoutMs)).metadata!.name!,

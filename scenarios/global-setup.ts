@@ -3,12 +3,14 @@
  * test files (provide/inject), and always tears it down: after the run, when setup fails,
  * and on Ctrl-C. Prints the timing summary and writes ARTIFACTS_DIR/timings.json.
  */
+import { existsSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { Cleanup } from '../helpers/run/cleanup.ts';
 import { log, type PhaseRecord, seconds, Timings } from '../helpers/run/progress.ts';
-import { formatDuration, type Settings } from '../helpers/run/settings.ts';
+import { junitReportFile, writeSetupFailureReport } from '../helpers/run/junit.ts';
+import { formatDuration, SettingsError, type Settings } from '../helpers/run/settings.ts';
 import { loadCheckedSettings } from '../helpers/run/settings-checks.ts';
 import { PrerequisitesError } from '../helpers/run/tools.ts';
 import { failureBlock, UserFacingError } from '../helpers/run/user-facing.ts';
@@ -47,15 +49,20 @@ function printKept(env: EnvHandle): void {
 
 /**
  * A user-facing failure ends the run here: the block (every problem, and what was or was not
- * created) is the last thing printed, and the process exits 1 before vitest reports the thrown
- * error ("No test files found", "Unhandled Error" with a stack, "Serialized Error" repeating it).
+ * created) is the last thing printed, and the process exits before vitest reports the thrown
+ * error ("No test files found", "Unhandled Error" with a stack, "Serialized Error" repeating it):
+ * 2 for invalid settings (the command was called wrongly), 1 for a failure met while setting up.
+ * No test ran, so the JUnit report (CI uploads it "always") is this failure, written only where
+ * its folder already exists: a run that created nothing creates no folder either.
  */
 function exitWith(e: UserFacingError, cleanup: Cleanup): Promise<never> {
   const hints = e instanceof PrerequisitesError
     ? ['The chapter\'s scenarios run only against a real cluster (kind + Istio), so none ran.',
       'The suite\'s own tests need only Docker and Node: npm run test:self']
     : [];
-  process.stderr.write(`\n${failureBlock(e, cleanup.outcome, hints)}`, () => process.exit(1));
+  writeSetupFailureReport(junitReportFile(), e.headline, e.problems);
+  const code = e instanceof SettingsError ? 2 : 1;
+  process.stderr.write(`\n${failureBlock(e, cleanup.outcome, hints)}`, () => process.exit(code));
   return new Promise<never>(() => {});
 }
 
@@ -98,8 +105,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
         if (!(e instanceof UserFacingError)) log(String(x));
       });
     } else {
-      // Nothing to tear down: the timings file only, without a summary that repeats the progress lines.
-      await timings.write(join(settings.artifactsDir, 'timings.json')).catch(() => undefined);
+      // Nothing to tear down: the timings file only, without a summary that repeats the progress
+      // lines, and only into a folder that exists (a run that created nothing creates no folder).
+      if (existsSync(settings.artifactsDir)) await timings.write(join(settings.artifactsDir, 'timings.json')).catch(() => undefined);
     }
     if (cleanup.interrupted) return new Promise<never>(() => {});
     removeSignalHandlers();

@@ -11,6 +11,7 @@ import { compatibilityProblem, compatibleNodeImage } from './compat.ts';
 import { kindNetwork } from '../cluster/kind.ts';
 import { pins } from './pins.ts';
 import { formatDuration } from './progress.ts';
+import { userPath } from './paths.ts';
 import { UserFacingError } from './user-facing.ts';
 
 export { formatDuration };
@@ -155,17 +156,22 @@ function url(raw: string | undefined): string | undefined {
   return v.replace(/\/+$/, '');
 }
 
+/**
+ * A path setting, made absolute: a value the user wrote is meant from the folder the command was
+ * run in (helpers/run/paths.ts), even when npm runs the script in the project's folder; the
+ * default from the project's folder.
+ */
 function absolutePath(fallback: string) {
-  return (raw: string | undefined): string => {
-    const v = optional(raw) ?? fallback;
-    return isAbsolute(v) ? v : resolve(v);
+  return (raw: string | undefined, env: Env): string => {
+    const v = optional(raw);
+    return v === undefined ? resolve(fallback) : userPath(v, env);
   };
 }
 
-/** An optional directory path, made absolute (the workshop checkouts). */
-function optionalDir(raw: string | undefined): string | undefined {
+/** An optional path (the workshop checkouts, a tool's binary), made absolute as above. */
+function optionalPath(raw: string | undefined, env: Env): string | undefined {
   const v = optional(raw);
-  return v === undefined ? undefined : absolutePath(v)(v);
+  return v === undefined ? undefined : userPath(v, env);
 }
 
 function defaultCacheDir(env: Env): string {
@@ -231,7 +237,7 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
     env: 'TOOLS_CACHE_DIR', key: 'toolsCacheDir',
     description: 'Per-user cache of downloaded, verified kind and istioctl binaries.',
     defaultText: '$XDG_CACHE_HOME/egress-verify or ~/.cache/egress-verify', valid: 'a directory path',
-    parse: (raw, env) => absolutePath(defaultCacheDir(env))(raw),
+    parse: (raw, env) => absolutePath(defaultCacheDir(env))(raw, env),
   },
   downloadMirror: {
     env: 'DOWNLOAD_MIRROR', key: 'downloadMirror',
@@ -239,8 +245,8 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
     defaultText: '', valid: 'an http:// or https:// URL',
     parse: url,
   },
-  kindBin: optionalText('KIND_BIN', 'kindBin', 'Path to a kind binary; wins over PATH and the cache.', 'a path to an executable'),
-  istioctlBin: optionalText('ISTIOCTL_BIN', 'istioctlBin', 'Path to an istioctl binary (must be ISTIO_VERSION); wins over PATH and the cache.', 'a path to an executable'),
+  kindBin: { ...optionalText('KIND_BIN', 'kindBin', 'Path to a kind binary; wins over PATH and the cache.', 'a path to an executable'), parse: optionalPath },
+  istioctlBin: { ...optionalText('ISTIOCTL_BIN', 'istioctlBin', 'Path to an istioctl binary (must be ISTIO_VERSION); wins over PATH and the cache.', 'a path to an executable'), parse: optionalPath },
   setupTimeoutMs: timeout('SETUP_TIMEOUT', 'setupTimeoutMs', 'Deadline for bringing up cluster, Istio, Redis and workloads.', '20m'),
   readyTimeoutMs: timeout('READY_TIMEOUT', 'readyTimeoutMs', 'Deadline for one workload or control plane to become ready.', '5m'),
   propagationTimeoutMs: timeout('PROPAGATION_TIMEOUT', 'propagationTimeoutMs', 'Deadline for a config change (ServiceEntry) to reach the sidecars; istio.io doc tests allow 120 s.', '120s'),
@@ -271,8 +277,8 @@ const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
   // redis_7_0: what microservices-demo's memorystore component and Terraform use, and the
   // server's documented default (gcloud sets none). The chapter itself used redis_4_0.
   memorystoreRedisVersion: choice('MEMORYSTORE_REDIS_VERSION', 'memorystoreRedisVersion', 'memorystore backend with MEMORYSTORE_CREATE: --redis-version of the new instance.', MEMORYSTORE_REDIS_VERSIONS, 'redis_7_0'),
-  workshopRepo: { ...optionalText('WORKSHOP_REPO', 'workshopRepo', 'The workshop\'s content checkout (the Hugo site): `npm run workshop` checks its chapter, `npm test` then also runs the chapter\'s own blocks. Read only, never written.', 'a directory path'), parse: optionalDir },
-  workshopLabs: { ...optionalText('WORKSHOP_LABS', 'workshopLabs', 'The workshop\'s labs checkout (the files the chapter applies from $WORKSHOP_HOME/istio-workshop-labs). Read only.', 'a directory path'), parse: optionalDir },
+  workshopRepo: { ...optionalText('WORKSHOP_REPO', 'workshopRepo', 'The workshop\'s content checkout (the Hugo site): `npm run workshop` checks its chapter, `npm test` then also runs the chapter\'s own blocks. Read only, never written.', 'a directory path'), parse: optionalPath },
+  workshopLabs: { ...optionalText('WORKSHOP_LABS', 'workshopLabs', 'The workshop\'s labs checkout (the files the chapter applies from $WORKSHOP_HOME/istio-workshop-labs). Read only.', 'a directory path'), parse: optionalPath },
   workshopChapter: optionalText('WORKSHOP_CHAPTER', 'workshopChapter', 'The chapter\'s page, relative to WORKSHOP_REPO. Unset: the page under content/ whose front-matter title is "Egress Gateway".', 'a path such as content/09-traffic-management/08-egress-gateway.md'),
 };
 

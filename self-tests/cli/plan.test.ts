@@ -2,7 +2,7 @@
  * cli/plan.ts: `npm run plan` as a maintainer runs it: a subprocess, no cluster, no Docker needed.
  * (`npm run docs`: docs.test.ts.)
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -25,8 +25,8 @@ describe('npm run plan', () => {
     expect(p.settings).toMatchObject({ ISTIO_VERSION: expect.any(String), REDIS_BACKEND: 'container', CLUSTER: 'kind' });
     expect(p.steps.map((s) => s.id)).toEqual([
       'prerequisites', 'cluster', 'istio', 'redis',
-      'workloads', 'control', 'blocked', 'serviceentry', 'allowed', 'removed',
-      'workloads', 'gateway-installed', 'gateway-route', 'gateway-through', 'gateway-authz', 'gateway-bypass',
+      'egress-workloads', 'control', 'blocked', 'serviceentry', 'allowed', 'removed',
+      'gateway-workloads', 'gateway-installed', 'gateway-route', 'gateway-through', 'gateway-authz', 'gateway-bypass',
       'teardown',
     ]);
     for (const s of p.steps) expect(s).toEqual({ id: expect.any(String), title: expect.any(String), manifests: expect.any(Array) });
@@ -80,6 +80,22 @@ describe('npm run plan: output that survives npm, durations as written', () => {
     });
     expect(r.exitCode).toBe(0);
     expect(await readFile(join(dir.path, 'plan.txt'), 'utf8')).toMatch(/^Settings\n/);
+  });
+
+  test('a relative WORKSHOP_REPO follows the same rule as --output: from the folder npm was run in', async () => {
+    const root = resolve(import.meta.dirname, '..', '..');
+    // From self-tests/, where workshops/clean is a workshop checkout written for the tests.
+    const r = await execa('npm', ['run', '-s', 'plan', '--', '--json', '--output', 'plan-from-subfolder.json'], {
+      cwd: join(root, 'self-tests'), env: { DOCKER_HOST: 'unix:///nonexistent.sock', WORKSHOP_REPO: 'workshops/clean', ARTIFACTS_DIR: dir.path }, reject: false,
+    });
+    const written = join(root, 'self-tests', 'plan-from-subfolder.json');
+    try {
+      expect(r.exitCode, r.stderr).toBe(0);
+      const p = JSON.parse(await readFile(written, 'utf8')) as Plan & { settings: Record<string, unknown> };
+      expect(p.settings.WORKSHOP_REPO).toBe(join(root, 'self-tests', 'workshops', 'clean'));
+    } finally {
+      await rm(written, { force: true });
+    }
   });
 
   test('--output without a file name, or to a folder that does not exist, exits 2 naming it', async () => {

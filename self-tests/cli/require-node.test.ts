@@ -5,10 +5,11 @@
  * The old Node is the machine's own (/usr/bin/node is Node 20 here and in CI), or OLD_NODE.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
+import { tempFolder } from '../plumbing/temp-folder.ts';
 
 const OLD_NODE = process.env.OLD_NODE ?? '/usr/bin/node';
 
@@ -60,4 +61,48 @@ describe('Node floor', () => {
       expect(r.all).not.toMatch(/No test files found|TypeError|bad option|Unhandled/);
     });
   }
+});
+
+describe('vitest started directly (npx vitest), as a vitest user does first', () => {
+  test('on an old Node: the same one line as the npm scripts, not a crash while loading the config (TEXT_ENCODINGS.union)', async (ctx) => {
+    const version = await oldNodeVersion();
+    if (!version) return ctx.skip(`no Node older than 22 at ${OLD_NODE} (set OLD_NODE to one)`);
+    const r = await execa(OLD_NODE, ['node_modules/vitest/vitest.mjs', 'run', '--project', 'self-quick', 'self-tests/run/poll.test.ts'], {
+      env: { ARTIFACTS_DIR: '/nonexistent/artifacts' }, reject: false, all: true, timeout: 60_000,
+    });
+    expect(r.exitCode).toBe(1);
+    const lines = r.all!.split('\n').filter(Boolean);
+    expect(lines, r.all).toHaveLength(1);
+    expect(lines[0]).toContain(`found Node ${version}`);
+  });
+
+  for (const args of [[], ['run'], ['run', 'self-tests/run/poll.test.ts']]) {
+    test(`npx vitest ${args.join(' ')} without --project: one line saying what to run, exit 2, nothing run or watched`, async () => {
+      const r = await execa('npx', ['vitest', ...args], { reject: false, all: true, timeout: 60_000, env: { ARTIFACTS_DIR: '/nonexistent/artifacts' } });
+      expect(r.timedOut).toBe(false);
+      expect(r.exitCode).toBe(2);
+      const lines = r.all!.split('\n').filter(Boolean);
+      expect(lines, r.all).toHaveLength(1);
+      expect(lines[0]).toContain('run `npm test`');
+      expect(lines[0]).toContain('npm run test:self');
+      expect(lines[0]).toContain('--project');
+    });
+  }
+});
+
+describe('dependencies not installed (a fresh clone, or Ctrl-C during npm ci)', () => {
+  const folder = tempFolder('no-node-modules');
+
+  test('every npm script answers with one line: run npm ci (not "vitest: not found" or a module stack)', async () => {
+    // The project's own files, without node_modules.
+    await mkdir(join(folder.path, 'cli'), { recursive: true });
+    for (const f of ['package.json', '.nvmrc', 'cli/require-node.mjs']) await copyFile(f, join(folder.path, f));
+    for (const script of ['test', 'test:self', 'plan']) {
+      const r = await execa('npm', ['run', '-s', script], { cwd: folder.path, reject: false, all: true, timeout: 60_000 });
+      expect(r.exitCode, r.all).toBe(1);
+      const lines = r.all!.split('\n').filter(Boolean);
+      expect(lines, r.all).toHaveLength(1);
+      expect(lines[0]).toMatch(/^egress-verify: its dependencies are not installed \(missing from node_modules: .* more\): run npm ci$/);
+    }
+  });
 });

@@ -4,6 +4,7 @@
  * connection), and one whose server is a loopback listener that counts connections: a refused
  * context must not cause one.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ContextGuardError, guardExistingContext } from '../../helpers/cluster/context-guard.ts';
@@ -87,5 +88,49 @@ describe('context guard: no connection is made', () => {
   test('ALLOW_CONTEXT naming the current context: allowed', () => {
     expect(guardExistingContext('gke_prod_europe-west1_shop', kubeconfig)).toBe('gke_prod_europe-west1_shop');
     expect(server.connections).toBe(0);
+  });
+});
+
+describe('no kubeconfig to read: one block naming the file and what to do', () => {
+  const guardError = (f: () => unknown): ContextGuardError => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ContextGuardError);
+      return e as ContextGuardError;
+    }
+    throw new Error('no ContextGuardError');
+  };
+
+  test('KUBECONFIG naming a file that does not exist: named, with what to do (not a raw ENOENT)', () => {
+    const missing = join(dir.path, 'no-such-kubeconfig');
+    const e = guardError(() => guardExistingContext('shop', undefined, { KUBECONFIG: missing, HOME: dir.path }));
+    expect(e.headline).toBe('No kubeconfig for CLUSTER=existing');
+    expect(e.problems).toEqual([expect.stringContaining(`KUBECONFIG=${missing}: no such file; point KUBECONFIG at your cluster's kubeconfig file`)]);
+    expect(e.message).toContain('CLUSTER unset');
+  });
+
+  test('KUBECONFIG listing files of which one exists: that one is read, as kubectl reads it', async () => {
+    const present = await writeKubeconfig(join(dir.path, 'listed'), { current: 'shop', contexts: ['shop'] });
+    const list = [join(dir.path, 'gone-1'), present].join(':');
+    expect(guardExistingContext('shop', undefined, { KUBECONFIG: list })).toBe('shop');
+    const none = guardError(() => guardExistingContext('shop', undefined, { KUBECONFIG: [join(dir.path, 'gone-1'), join(dir.path, 'gone-2')].join(':') }));
+    expect(none.message).toContain('none of these files exists');
+  });
+
+  test('no KUBECONFIG and no ~/.kube/config: said so, naming the file (no made-up "loaded-context")', () => {
+    const e = guardError(() => guardExistingContext(undefined, undefined, { HOME: dir.path }));
+    expect(e.headline).toBe('No kubeconfig for CLUSTER=existing');
+    expect(e.message).toContain(`KUBECONFIG is not set and ${join(dir.path, '.kube', 'config')} does not exist`);
+    expect(e.message).not.toContain('loaded-context');
+    expect(e.message).not.toContain('ALLOW_CONTEXT');
+  });
+
+  test('no KUBECONFIG, ~/.kube/config present: that file is read and named', async () => {
+    const home = join(dir.path, 'home');
+    await mkdir(join(home, '.kube'), { recursive: true });
+    const config = await writeKubeconfig(join(home, '.kube', 'config'), { current: 'dev', contexts: ['dev'] });
+    expect(guardError(() => guardExistingContext(undefined, undefined, { HOME: home })).message).toContain(`(${config})`);
+    expect(guardExistingContext('dev', undefined, { HOME: home })).toBe('dev');
   });
 });

@@ -5,6 +5,8 @@
  * `npm test` as a subprocess. kind and istioctl cannot run here, so these are the failures a
  * newcomer meets before any cluster exists. The block itself, in-process: run/user-facing.test.ts.
  */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
@@ -54,11 +56,11 @@ function expectNoNoise(out: string): void {
 }
 
 describe('npm test: user-facing failures print one clean block', () => {
-  test('KIND_BIN and ISTIOCTL_BIN that do not exist: both named as settings at once, before any progress line, nothing created, exit 1', async () => {
+  test('KIND_BIN and ISTIOCTL_BIN that do not exist: both named as settings at once, before any progress line, nothing created, exit 2', async () => {
     // The settings check (helpers/run/settings-checks.ts) names a tool path the run uses before the
     // prerequisites phase starts; the prerequisites block itself is in settings.test.ts.
     const { exitCode, out } = await npmTest({});
-    expect(exitCode).toBe(1);
+    expect(exitCode).toBe(2);
     expectNoNoise(out);
     expect(out).not.toContain('▶');
     expect(blockOf(out, '✘ Invalid settings:')).toBe([
@@ -71,9 +73,9 @@ describe('npm test: user-facing failures print one clean block', () => {
     expect(mirror.connections).toBe(0);
   });
 
-  test('invalid settings: every bad setting at once, before any progress line, exit 1', async () => {
+  test('invalid settings: every bad setting at once, before any progress line, exit 2 (the usage code)', async () => {
     const { exitCode, out } = await npmTest({ CLUSTER: 'bogus', READY_TIMEOUT: 'soon' });
-    expect(exitCode).toBe(1);
+    expect(exitCode).toBe(2);
     expectNoNoise(out);
     expect(out).not.toContain('▶');
     const block = blockOf(out, '✘ Invalid settings:');
@@ -92,6 +94,43 @@ describe('npm test: user-facing failures print one clean block', () => {
       `  - CLUSTER=existing would change the cluster of your current context "shop" (${kc}); the suite does that only when told: set ALLOW_CONTEXT=shop`,
       'Nothing was created.', '',
     ].join('\n'));
+  });
+
+  test('CLUSTER=existing with KUBECONFIG naming a missing file: one block naming it and what to do; no artifacts folder made, exit 1', async () => {
+    const missing = join(work.path, 'no-such-kubeconfig');
+    const artifacts = join(work.path, 'artifacts-missing-kubeconfig');
+    const { exitCode, out } = await npmTest({ CLUSTER: 'existing', ALLOW_CONTEXT: 'shop', KUBECONFIG: missing, ARTIFACTS_DIR: artifacts });
+    expect(exitCode).toBe(1);
+    expectNoNoise(out);
+    expect(out).not.toContain('ENOENT');
+    const block = blockOf(out, '✘ No kubeconfig for CLUSTER=existing:');
+    expect(block).toContain(`  - KUBECONFIG=${missing}: no such file; point KUBECONFIG at your cluster's kubeconfig file`);
+    expect(block.endsWith('Nothing was created.\n')).toBe(true);
+    // "Nothing was created" holds for the reports too: no folder, no 0-byte junit.xml.
+    expect(existsSync(artifacts)).toBe(false);
+  });
+
+  test('CLUSTER=existing with no kubeconfig at all: the block names ~/.kube/config, no made-up context', async () => {
+    const home = join(work.path, 'empty-home');
+    await mkdir(home, { recursive: true });
+    const { exitCode, out } = await npmTest({ CLUSTER: 'existing', KUBECONFIG: '', HOME: home });
+    expect(exitCode).toBe(1);
+    expectNoNoise(out);
+    expect(out).not.toContain('loaded-context');
+    expect(blockOf(out, '✘ No kubeconfig for CLUSTER=existing:')).toContain(`KUBECONFIG is not set and ${join(home, '.kube', 'config')} does not exist`);
+  });
+
+  test('a failure before any test, with the artifacts folder there (as CI makes it): a valid JUnit report naming the failure', async () => {
+    const artifacts = join(work.path, 'artifacts-ci');
+    await mkdir(artifacts, { recursive: true });
+    const { exitCode } = await npmTest({ CLUSTER: 'existing', KUBECONFIG: await kubeconfig('kubeconfig-junit'), ARTIFACTS_DIR: artifacts });
+    expect(exitCode).toBe(1);
+    const xml = await readFile(join(artifacts, 'junit.xml'), 'utf8');
+    expect(xml.length).toBeGreaterThan(0);
+    expect(xml).toMatch(/^<\?xml version="1\.0" encoding="UTF-8" \?>\n<testsuites [^>]*tests="1" failures="1"/);
+    expect(xml).toContain('<testcase classname="setup" name="Refusing the current kubeconfig context"');
+    expect(xml).toContain('set ALLOW_CONTEXT=shop</failure>');
+    expect(xml.trimEnd().endsWith('</testsuites>')).toBe(true);
   });
 
   test('REDIS_BACKEND=memorystore without gcloud credentials: the GCP preflight\'s problems, exit 1', async (ctx) => {

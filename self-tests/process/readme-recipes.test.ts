@@ -4,7 +4,7 @@
  * here: helpers/run/ryuk.ts, tested in-process in run/ryuk.test.ts), and without the Redis image
  * the tests that need it are skipped with the reason (with REQUIRE_DOCKER=1 they fail with it).
  */
-import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -127,6 +127,20 @@ describe('npm run images:build (zx)', () => {
       expect(reply).toBe('PONG');
     } finally {
       await execa('docker', ['rm', '-f', name], { reject: false });
+    }
+  });
+});
+
+describe('the README\'s clone recipes leave the project\'s git status clean', () => {
+  test('every folder a `git clone` in the README makes in the project folder is ignored by .gitignore', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    // `git clone URL [FOLDER]`, as written in the README's shell blocks.
+    const clones = [...readme.matchAll(/git clone (?:--\S+ )*(\S+?)(?:\.git)?(?: (?!&&)([^\s&;]+))?(?=\s|$)/g)]
+      .map(([, url, folder]) => folder ?? url!.split('/').pop()!);
+    expect(clones.length, 'the README clones the workshop\'s checkouts').toBeGreaterThan(0);
+    for (const folder of clones) {
+      const r = await execa('git', ['check-ignore', '-q', `${folder}/README.md`], { cwd: ROOT, reject: false });
+      expect(r.exitCode, `${folder}/ is not ignored by .gitignore`).toBe(0);
     }
   });
 });

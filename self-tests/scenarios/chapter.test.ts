@@ -8,7 +8,7 @@ import { probeScript } from '../../helpers/external/probe.ts';
 import { loadSettings } from '../../helpers/run/settings.ts';
 import {
   allSteps, commonValues, egressSteps, gatewaySteps, MESH_NS, OUTSIDE_NS, renderUse, SERVICE_ENTRY_HOST, serviceEntryCluster, setupSteps,
-  teardownSteps, workloadSteps,
+  scenarioOf, teardownSteps, workloadSteps,
 } from '../../scenarios/chapter.ts';
 
 const kind = (extra: Record<string, string> = {}) => loadSettings({ ISTIO_VERSION: '1.30.5', ...extra });
@@ -57,16 +57,32 @@ describe('teardown and the whole plan', () => {
   test('the order: setup, workloads, the chapter, fresh workloads, the gateway, teardown', () => {
     expect(allSteps(kind()).map((s) => s.id)).toEqual([
       'prerequisites', 'cluster', 'istio', 'redis',
-      'workloads', 'control', 'blocked', 'serviceentry', 'allowed', 'removed',
-      'workloads', 'gateway-installed', 'gateway-route', 'gateway-through', 'gateway-authz', 'gateway-bypass',
+      'egress-workloads', 'control', 'blocked', 'serviceentry', 'allowed', 'removed',
+      'gateway-workloads', 'gateway-installed', 'gateway-route', 'gateway-through', 'gateway-authz', 'gateway-bypass',
       'teardown',
     ]);
     expect(allSteps(existing()).map((s) => s.id).slice(0, 3)).toEqual(['prerequisites', 'istio', 'redis']);
   });
 
+  test('every step id is unique (it names the step\'s diagnostics folder and its timing)', () => {
+    for (const s of [kind(), kind({ KEEP_CLUSTER: '1' }), existing(), existing({ REDIS_BACKEND: 'memorystore' })]) {
+      const ids = allSteps(s).map((step) => step.id);
+      expect(ids.filter((id, i) => ids.indexOf(id) !== i), 'ids that appear more than once').toEqual([]);
+    }
+  });
+
+  test('a scenario file is known by its path, as vitest gives it; another file is not', () => {
+    expect(scenarioOf('/home/u/egress-verify/scenarios/egress.spec.ts')).toBe('egress');
+    expect(scenarioOf('/home/u/egress-verify/scenarios/egress-gateway.spec.ts')).toBe('gateway');
+    expect(scenarioOf('C:\\u\\egress-verify\\scenarios\\egress.spec.ts')).toBe('egress');
+    expect(scenarioOf('/home/u/egress-verify/scenarios/workshop.spec.ts')).toBeUndefined();
+    expect(scenarioOf('/home/u/x-scenarios/egress.spec.ts')).toBeUndefined();
+    expect(workloadSteps('gateway')[0]!.id).toBe('gateway-workloads');
+  });
+
   test('workloads: namespaces first, a probe outside and inside the mesh, then the cart', () => {
-    expect(workloadSteps()[0]!.title).toBe('Deploy the Cart Service (REDIS_ADDR = the external Redis) and the probes, inside and outside the mesh');
-    expect(workloadSteps()[0]!.manifests).toEqual([
+    expect(workloadSteps('egress')[0]!.title).toBe('Deploy the Cart Service (REDIS_ADDR = the external Redis) and the probes, inside and outside the mesh');
+    expect(workloadSteps('egress')[0]!.manifests).toEqual([
       { file: 'fixtures/namespaces.yaml', action: 'apply' },
       { file: 'fixtures/probe.yaml', action: 'apply', values: { NAMESPACE: OUTSIDE_NS } },
       { file: 'fixtures/probe.yaml', action: 'apply', values: { NAMESPACE: MESH_NS } },
