@@ -1,4 +1,4 @@
-// Mutation testing of the suite's own tests: `npm run test:mutation` (README, "Mutation testing").
+// Mutation testing of the suite's own tests: `npm run test:mutation` (docs/mutation-testing.md).
 // StrykerJS changes the code that decides (one small change, a "mutant", at a time) and runs
 // the Docker-free self-tests against it; a mutant no test notices is a bug the tests would miss.
 import { mkdtempSync, rmSync } from 'node:fs';
