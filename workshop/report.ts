@@ -143,7 +143,7 @@ export function toJson(a: Analysis, t: Triage = triage(a)): JsonReport {
     blocks: a.blocks.map((b) => ({ id: b.id, file: b.file, line: b.line, kind: b.kind, policy: b.policy })),
     findings: a.findings.map((f) => {
       const d = t.known.get(f);
-      return { block: f.block, severity: f.severity, message: f.message, ...(d ? { known: d.id } : {}) };
+      return { block: f.block, ...(f.line !== undefined ? { line: f.line } : {}), ...(f.file ? { file: f.file } : {}), severity: f.severity, message: f.message, ...(d ? { known: d.id } : {}) };
     }),
     ...(t.fixed.length ? { fixed: t.fixed.map((d) => ({ id: d.id, reason: d.reason })) } : {}),
   };

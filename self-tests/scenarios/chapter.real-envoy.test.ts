@@ -17,7 +17,7 @@ import { describe, expect, test, type TestContext } from 'vitest';
 import { REDIS_PORT } from '../../helpers/external/address.ts';
 import { CartCallError, type CartClient, grpcStatus, readStoredCart } from '../../helpers/external/cart.ts';
 import type { ProbeResult } from '../../helpers/external/probe.ts';
-import { meshDrainDuration } from '../../helpers/mesh/drain.ts';
+import { cartDrainDeadlineMs, meshDrainDuration } from '../../helpers/mesh/drain.ts';
 import { parseClusterHostStats, upstreamConnections } from '../../helpers/mesh/envoy-admin.ts';
 import { type KubeObject, render } from '../../helpers/run/manifests.ts';
 import { pollTimed, RetryableError } from '../../helpers/run/poll.ts';
@@ -40,7 +40,7 @@ interface World {
 
 const RUN = Math.random().toString(16).slice(2, 8);
 
-const suite = labSuite<World>(async (lab) => {
+const suite = labSuite<World>('chapter', async (lab) => {
   const cart = await lab.addWorkload({ name: 'cartservice', serviceAccount: 'cartservice', labels: { app: 'cartservice' } });
   const client = await lab.startCart(cart);
   const meshCm = await lab.cp.request('GET', '/api/v1/namespaces/istio-system/configmaps/istio');
@@ -165,7 +165,8 @@ describe('the chapter through a real Envoy sidecar', () => {
     }, String, { intervalMs: 250, consecutive: 3 });
     // The cart's open connection lives on the removed listener until Envoy's drain ends
     // (--drain-time-s from the mesh's drainDuration), then its reconnect meets BlackHole.
-    const deadline = w.drainMs + 30_000;
+    // The suite's own deadline for this wait (helpers/mesh/drain.ts), with the client's 10 s call deadline.
+    const deadline = cartDrainDeadlineMs(w.drainMs, 10_000);
     const failed = await pollTimed('the cart failing again', deadline, async () => {
       const e = await cartError(w, `removed-${RUN}`);
       if (!e) throw new RetryableError('the cart still reaches Redis');

@@ -36,7 +36,7 @@ interface World {
 
 const RUN = Math.random().toString(16).slice(2, 8);
 
-const suite = labSuite<World>(async (lab) => {
+const suite = labSuite<World>('egress-gateway', async (lab) => {
   const gateway = await lab.addEgressGateway();
   const cart = await lab.addWorkload({ name: 'cartservice', serviceAccount: 'cartservice', labels: { app: 'cartservice' } });
   const other = await lab.addWorkload({ name: 'probe', serviceAccount: 'probe', labels: { app: 'probe' } });

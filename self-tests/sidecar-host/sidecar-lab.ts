@@ -18,7 +18,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, type TestContext } from 'vitest';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { hostPort } from '../../helpers/external/address.ts';
 import { CART_PORT, CartClient } from '../../helpers/external/cart.ts';
@@ -199,7 +200,7 @@ export interface LabSuite<W> {
  * into the report, the lab stopped, the report printed). `proxies` names the proxies whose
  * refusals are reported.
  */
-export function labSuite<W extends { lab: StartedSidecarLab; proxies: Meshed[] }>(setup: (lab: StartedSidecarLab, report: string[]) => Promise<Omit<W, 'lab'>>): LabSuite<W> {
+export function labSuite<W extends { lab: StartedSidecarLab; proxies: Meshed[] }>(name: string, setup: (lab: StartedSidecarLab, report: string[]) => Promise<Omit<W, 'lab'>>): LabSuite<W> {
   const report: string[] = [];
   let world: W | undefined;
   let lab: StartedSidecarLab | undefined;
@@ -218,7 +219,12 @@ export function labSuite<W extends { lab: StartedSidecarLab; proxies: Meshed[] }
       if (refusals.length > 0) report.push(`${m.ns.name}: Envoy refused config ${refusals.length} time(s); first: ${refusals[0]!.slice(0, 300)}`);
     }
     await lab?.stop();
-    if (report.length > 0) process.stdout.write(`[real-envoy] ${report.join('\n[real-envoy] ')}\n`);
+    if (report.length === 0) return;
+    process.stdout.write(`[real-envoy] ${report.join('\n[real-envoy] ')}\n`);
+    // Kept with the run's reports: the versions, and the propagation and drain times measured.
+    const dir = join(resolve(process.env.ARTIFACTS_DIR?.trim() || join(ROOT_DIR, 'artifacts')), 'real-envoy');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name}.txt`), `${report.join('\n')}\n`);
   }, 120_000);
   return {
     report,
