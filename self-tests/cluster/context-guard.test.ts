@@ -15,6 +15,18 @@ import { tempFolder } from '../plumbing/temp-folder.ts';
 
 const dir = tempFolder('context-guard');
 
+
+/** The ContextGuardError `f` throws (fails the test when it throws nothing, or something else). */
+function guardError(f: () => unknown): ContextGuardError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ContextGuardError);
+    return e as ContextGuardError;
+  }
+  throw new Error('no ContextGuardError');
+}
+
 describe('the context guard reads the current context (a temp kubeconfig; no connection is made)', () => {
   const savedKubeconfig = process.env.KUBECONFIG;
   let twoContexts: string;
@@ -27,16 +39,6 @@ describe('the context guard reads the current context (a temp kubeconfig; no con
     if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
     else process.env.KUBECONFIG = savedKubeconfig;
   });
-
-  const guardError = (f: () => unknown): ContextGuardError => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ContextGuardError);
-      return e as ContextGuardError;
-    }
-    throw new Error('no ContextGuardError');
-  };
 
   test('the current context named in ALLOW_CONTEXT is allowed, from the file or from KUBECONFIG', () => {
     expect(guardExistingContext('kind-egress', twoContexts)).toBe('kind-egress');
@@ -92,16 +94,6 @@ describe('context guard: no connection is made', () => {
 });
 
 describe('no kubeconfig to read: one block naming the file and what to do', () => {
-  const guardError = (f: () => unknown): ContextGuardError => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ContextGuardError);
-      return e as ContextGuardError;
-    }
-    throw new Error('no ContextGuardError');
-  };
-
   test('KUBECONFIG naming a file that does not exist: named, with what to do (not a raw ENOENT)', () => {
     const missing = join(dir.path, 'no-such-kubeconfig');
     const e = guardError(() => guardExistingContext('shop', undefined, { KUBECONFIG: missing, HOME: dir.path }));

@@ -7,31 +7,21 @@
  * kwok has no kubelet, so they stay on the streaming stand-in (kube-streaming.test.ts).
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { guardExistingContext } from '../../helpers/cluster/context-guard.ts';
 import { Kube } from '../../helpers/cluster/kube.ts';
 import { ManifestRefusedError } from '../../helpers/cluster/kube-errors.ts';
 import { checkMeshConfig, readMeshConfigMap, setOutboundMode } from '../../helpers/mesh/mesh-config.ts';
 import { readLiveMesh, warmMeshVerdict } from '../../helpers/run/keep-and-reuse.ts';
 import { type KubeObject, render } from '../../helpers/run/manifests.ts';
-import { freePort, LocalControlPlane, missingBinaries, type StartedControlPlane, toolsBinDir } from '../control-plane/local-control-plane.ts';
-import { needTools } from '../plumbing/support.ts';
+import { controlPlaneSuite } from '../control-plane/control-plane-suite.ts';
+import { freePort, type StartedControlPlane } from '../control-plane/local-control-plane.ts';
 
 let cp: StartedControlPlane | undefined;
 let kube: Kube;
-let problem: string | undefined;
-
-beforeAll(async () => {
-  problem = missingBinaries(toolsBinDir());
-  if (problem) return;
-  cp = await new LocalControlPlane().start();
-  const count = await cp.installIstioCrds();
-  process.stdout.write(`${cp.describe()}; ${count} Istio CRDs installed\n`);
-  kube = Kube.fromFile(cp.kubeconfigPath, cp.context);
-}, 180_000);
-
-afterAll(async () => {
-  await cp?.stop();
+const suite = controlPlaneSuite({}, (started, k) => {
+  cp = started;
+  kube = k;
 });
 
 const REDIS = { REDIS_IP: '192.0.2.10', REDIS_PORT: 6379, REDIS_ADDR: '192.0.2.10:6379' };
@@ -54,7 +44,7 @@ async function refusalOf(objects: readonly KubeObject[]): Promise<ManifestRefuse
 
 describe('apply and the strict dry run, against the real API server', () => {
   test('the fixtures apply: namespaces, then the cart (built-in kinds) and the Istio objects (custom kinds)', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     await kube.apply(namespaces());
     await kube.apply(cartObjects());
     await kube.apply(render('fixtures/redis-serviceentry.yaml', REDIS));
@@ -65,7 +55,7 @@ describe('apply and the strict dry run, against the real API server', () => {
   });
 
   test('a typo in a Deployment\'s spec is refused by the server, not dropped on the way (client-node\'s typed models)', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     const typo = withEdit(cartObjects(), 'Deployment', (o) => {
       (o.spec as Record<string, unknown>).replicaz = 2;
     });
@@ -75,7 +65,7 @@ describe('apply and the strict dry run, against the real API server', () => {
   });
 
   test('a typo inside a container (imagePullPolicyy) is refused with the server\'s field path', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     const typo = withEdit(cartObjects(), 'Deployment', (o) => {
       const containers = ((o.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers);
       containers[0]!.imagePullPolicyy = 'Always';
@@ -85,7 +75,7 @@ describe('apply and the strict dry run, against the real API server', () => {
   });
 
   test('the workshop Gateway\'s servers[].addresses is refused with the server\'s own words', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     const gateway = withEdit(render('fixtures/workshop-gateway.yaml', REDIS), 'Gateway', (o) => {
       const servers = (o.spec as { servers: Record<string, unknown>[] }).servers;
       servers[0]!.addresses = ['192.0.2.10'];
@@ -99,19 +89,19 @@ describe('apply and the strict dry run, against the real API server', () => {
   });
 
   test('a kind the server does not serve is a refusal of the manifest', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     const e = await refusalOf([{ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntri', metadata: { name: 'x', namespace: 'default' } }]);
     expect(e.refusals[0]).toContain('Unrecognized API version and kind');
   });
 
   test('an apiVersion the server no longer serves is a refusal naming it, not a 404 of the cluster', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     const e = await refusalOf([{ apiVersion: 'rbac.authorization.k8s.io/v1beta1', kind: 'ClusterRoleBinding', metadata: { name: 'x' } }]);
     expect(e.refusals[0]).toBe('ClusterRoleBinding x: rbac.authorization.k8s.io/v1beta1/ClusterRoleBinding is not served by this API server (HTTP 404 from its discovery)');
   });
 
   test('a webhook that does not answer is the cluster\'s failure, not a refusal of the chapter', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     const closed = await freePort();
     const webhook = {
       apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration',
@@ -139,7 +129,7 @@ describe('apply and the strict dry run, against the real API server', () => {
 
 describe('waits and deletes, with kwok making pods Running and Ready', () => {
   test('waitForDeployment, readyPod and restartPods follow the cart\'s Deployment', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     await kube.apply(namespaces());
     await kube.apply(cartObjects());
     await kube.waitForDeployment('egress-verify-mesh', 'cartservice', 60_000);
@@ -153,7 +143,7 @@ describe('waits and deletes, with kwok making pods Running and Ready', () => {
   });
 
   test('delete ignores what is gone; deleteNamespaces waits until the namespaces are gone', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     await kube.apply(namespaces());
     const se = render('fixtures/redis-serviceentry.yaml', REDIS);
     await kube.apply(se);
@@ -168,13 +158,13 @@ describe('waits and deletes, with kwok making pods Running and Ready', () => {
 
 describe('the context guard, the mesh config and REUSE against a real kubeconfig and server', () => {
   test('the guard accepts the named context of a real kubeconfig and refuses another', (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     expect(guardExistingContext(cp!.context, cp!.kubeconfigPath)).toBe(cp!.context);
     expect(() => guardExistingContext('prod', cp!.kubeconfigPath)).toThrow(/current context is "egress-verify-local", but ALLOW_CONTEXT=prod/);
   });
 
   test('the mesh ConfigMap: absent, then REGISTRY_ONLY, then ALLOW_ANY through setOutboundMode', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     expect(checkMeshConfig(await readMeshConfigMap(kube)).message).toMatch(/not found: is Istio installed/);
     await kube.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } } as KubeObject]);
     await kube.apply([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n' } } as unknown as KubeObject]);
@@ -185,7 +175,7 @@ describe('the context guard, the mesh config and REUSE against a real kubeconfig
   });
 
   test('REUSE: an istiod of the wanted version, Available under kwok, with REGISTRY_ONLY and the egress gateway, skips the install', async (ctx) => {
-    needTools(ctx, problem);
+    suite.need(ctx);
     const deployment = (name: string, image: string, labels: Record<string, string>): KubeObject => ({
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'istio-system' },
       spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: name === 'istiod' ? 'discovery' : 'istio-proxy', image }] } } },

@@ -9,15 +9,14 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Kube } from '../../helpers/cluster/kube.ts';
 import { ManifestRefusedError } from '../../helpers/cluster/kube-errors.ts';
 import { type KubeObject, ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { manifestFindings, SAMPLE_VALUES, substitute, yamlObjects } from '../../workshop/check.ts';
 import { classify } from '../../workshop/classify.ts';
 import { parseChapter } from '../../workshop/parse.ts';
-import { LocalControlPlane, missingBinaries, type StartedControlPlane, toolsBinDir } from '../control-plane/local-control-plane.ts';
-import { needTools } from '../plumbing/support.ts';
+import { controlPlaneSuite } from '../control-plane/control-plane-suite.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
 
@@ -53,23 +52,12 @@ function cases(): Case[] {
 }
 
 const all = cases();
-let cp: StartedControlPlane | undefined;
 let kube: Kube;
-let problem: string | undefined;
-
-beforeAll(async () => {
-  problem = missingBinaries(toolsBinDir());
-  if (problem) return;
-  cp = await new LocalControlPlane().withNodes(0).start();
-  await cp.installIstioCrds();
-  kube = Kube.fromFile(cp.kubeconfigPath, cp.context);
+const suite = controlPlaneSuite({ nodes: 0 }, async (_cp, k) => {
+  kube = k;
   // The namespaces the chapters' objects name must exist for a dry run to judge the objects.
   const namespaces = new Set(all.flatMap((c) => c.objects.map((o) => o.metadata.namespace).filter((n): n is string => typeof n === 'string')));
   await kube.apply([...namespaces].filter((n) => n !== 'default').map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
-}, 180_000);
-
-afterAll(async () => {
-  await cp?.stop();
 });
 
 describe('the reader\'s findings and the API server agree on every manifest of the test chapters', () => {
@@ -82,7 +70,7 @@ describe('the reader\'s findings and the API server agree on every manifest of t
 
   for (const c of all) {
     test(c.id, async (ctx) => {
-      needTools(ctx, problem);
+      suite.need(ctx);
       const errors = (await manifestFindings(c.id, c.objects)).filter((f) => f.severity === 'error').map((f) => f.message);
       const refusal: unknown = await kube.dryRunApply(c.objects).then(() => undefined, (e: unknown) => e);
       if (refusal !== undefined && !(refusal instanceof ManifestRefusedError)) throw refusal;
