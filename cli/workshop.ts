@@ -10,10 +10,10 @@
  * workshop commit (helpers/run/pins.ts workshopCommit) into workshop/golden.json.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { GOLDEN_FILE, inventoryOf } from '../workshop/inventory.ts';
 import {
-  analyse, annotationOutput, annotationsOf, DEFAULT_GOLDEN, hasErrors, PINNED, toJson, toMarkdown, toText, triage, WorkshopInputError,
+  analyse, annotationOutput, annotationsOf, DEFAULT_GOLDEN, forJobSummary, hasErrors, PINNED, toJson, toMarkdown, toText, triage, WorkshopInputError,
 } from '../workshop/report.ts';
 import { printedHelp, settingsFor } from './arguments.ts';
 
@@ -69,7 +69,11 @@ async function main(argv: string[]): Promise<number> {
   // type; GitHub shows no more per step), the rest listed in the job summary. With --json they go
   // to stderr, which the runner reads for workflow commands too, so stdout stays JSON.
   const annotations = process.env.GITHUB_ACTIONS === 'true' ? annotationOutput(annotationsOf(analysis, known)) : { commands: [], overflow: '' };
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, `${markdown}${annotations.overflow ? `\n${annotations.overflow}` : ''}`);
+  // Capped below GitHub's 1 MiB per step, which would otherwise drop the whole summary; the file has it all.
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    const summary = `${markdown}${annotations.overflow ? `\n${annotations.overflow}` : ''}`;
+    appendFileSync(process.env.GITHUB_STEP_SUMMARY, forJobSummary(summary, `\`${basename(reportFile)}\` in this run's artifacts (written to \`${reportFile}\`)`));
+  }
   const json = start.flags.has('--json');
   process.stdout.write(json ? `${JSON.stringify(toJson(analysis, known), null, 2)}\n` : toText(analysis, known));
   if (annotations.commands.length) (json ? process.stderr : process.stdout).write(`${annotations.commands.join('\n')}\n`);

@@ -42,7 +42,7 @@ import { keepsEverything } from '../helpers/run/keep-and-reuse.ts';
 import { substitute, yamlObjects } from '../workshop/check.ts';
 import { performBlock, startChapter, type ChapterCluster, type ChapterRun, type Place } from '../workshop/perform.ts';
 import { planScenario, readScenarioChapter } from '../workshop/plan.ts';
-import { analyse, toMarkdown, type BlockResult } from '../workshop/report.ts';
+import { analyse, forJobSummary, toMarkdown, type BlockResult } from '../workshop/report.ts';
 
 export interface Workloads {
   /** Render and apply a step's manifests (or delete them, as the step says). */
@@ -183,8 +183,9 @@ async function writeWorkshopReport(env: EnvHandle, file: string, results: Readon
   const s = env.settings;
   const md = toMarkdown(await analyse({ repo: s.workshopRepo!, labs: s.workshopLabs, chapter: file }), results);
   await mkdir(s.artifactsDir, { recursive: true });
-  await writeFile(join(s.artifactsDir, 'workshop-scenario-report.md'), md);
-  if (process.env.GITHUB_STEP_SUMMARY) await writeFile(process.env.GITHUB_STEP_SUMMARY, md, { flag: 'a' });
+  const reportFile = join(s.artifactsDir, 'workshop-scenario-report.md');
+  await writeFile(reportFile, md);
+  if (process.env.GITHUB_STEP_SUMMARY) await writeFile(process.env.GITHUB_STEP_SUMMARY, forJobSummary(md, `\`workshop-scenario-report.md\` in this run's artifacts (written to \`${reportFile}\`)`), { flag: 'a' });
 }
 
 async function recordTiming(env: EnvHandle, name: string, ms: number, ok: boolean, note?: string): Promise<void> {

@@ -64,7 +64,8 @@ const FENCE = /^ {0,3}(?:<!--\s*)?(`{3,}|~{3,})/;
 
 /** Front matter (`---` YAML or `+++` TOML) as its title and the number of lines it spans. */
 export function frontMatter(markdown: string): { title: string; lines: number } {
-  const lines = markdown.split('\n');
+  // CRLF pages: a title line ending in CR is not YAML the parser takes (after a quoted scalar).
+  const lines = markdown.split(/\r?\n/);
   // Stryker disable next-line OptionalChaining: split() always returns at least one element
   const delimiter = lines[0]?.trim();
   if (delimiter !== '---' && delimiter !== '+++') return { title: '', lines: 0 };
@@ -74,7 +75,14 @@ export function frontMatter(markdown: string): { title: string; lines: number } 
   const body = lines.slice(1, end).join('\n');
   let title = '';
   if (delimiter === '---') {
-    const data = parseYaml(body) as unknown;
+    // Front matter that is not YAML leaves the page without a title (the chapter is then not
+    // found by it, which is reported), rather than ending the whole check with a parse error.
+    let data: unknown;
+    try {
+      data = parseYaml(body);
+    } catch {
+      data = undefined;
+    }
     if (data && typeof data === 'object' && typeof (data as { title?: unknown }).title === 'string') title = (data as { title: string }).title;
   } else {
     // TOML front matter: only the title is needed, a one-line `title = "..."`.

@@ -4,8 +4,8 @@
  * classified blocks), so `npm run test:self` checks it without a cluster. The actions are carried
  * out by workshop/perform.ts.
  */
-import { labsReader, MESH_KEYS, yamlObjects, type LabsReader } from './check.ts';
-import { classify, interactiveFlags, setKeys, setPairs, type Classified, type Outcome } from './classify.ts';
+import { labsReader, MESH_KEYS, MESH_MODE_KEY, yamlObjects, type LabsReader } from './check.ts';
+import { classify, interactiveFlags, ISTIOCTL_INSTALL, setKeys, setPairs, type Classified, type Command, type Outcome } from './classify.ts';
 import { findChapter, readChapter } from './parse.ts';
 
 export type Action =
@@ -153,7 +153,7 @@ export function planScenario(blocks: Classified[], substitute: (s: string) => st
         return t({ type: 'skip', reason: 'an interactive command the suite cannot translate' });
       }
       case 'intent': {
-        const keys = b.commands.flatMap((c) => (c.words[0] === 'helm' ? setKeys(c.words) : []));
+        const keys = b.commands.flatMap((c) => (meshInstaller(c) ? setKeys(c.words) : []));
         return t({ type: 'mesh-mode', mode: 'REGISTRY_ONLY', keys });
       }
       case 'environment':
@@ -164,12 +164,30 @@ export function planScenario(blocks: Classified[], substitute: (s: string) => st
   });
 }
 
-/** Whether the chapter's mesh-mode command would really set REGISTRY_ONLY: a real key with that value. */
+/** Which tool a command changes the mesh with, when it takes --set keys for it: helm, or istioctl install/upgrade/manifest. */
+function meshInstaller(c: Command): 'helm' | 'istioctl' | undefined {
+  if (c.words[0] === 'helm') return 'helm';
+  return c.words[0] === 'istioctl' && ISTIOCTL_INSTALL.includes(c.words[1] ?? '') ? 'istioctl' : undefined;
+}
+
+/**
+ * Whether a --set pair turns the outbound policy to REGISTRY_ONLY. Helm takes the chart value
+ * names (MESH_KEYS); istioctl takes IstioOperator paths, relative to the spec or with `spec.`
+ * written out, where only MeshConfig's field sets the policy (the Helm 2 `global.` name is no
+ * IstioOperator path: istioctl refuses it).
+ */
+function setsRegistryOnly(tool: 'helm' | 'istioctl', pair: string): boolean {
+  const i = pair.indexOf('=');
+  if (i < 0 || pair.slice(i + 1) !== 'REGISTRY_ONLY') return false;
+  const key = pair.slice(0, i);
+  return tool === 'helm' ? (MESH_KEYS as readonly string[]).includes(key) : key.replace(/^spec\./, '') === MESH_MODE_KEY;
+}
+
+/** Whether the chapter's mesh-mode command would really set REGISTRY_ONLY: a real key with that value, through helm or istioctl. */
 export function meshModeProblem(block: Classified): string | undefined {
   for (const c of block.commands) {
-    if (c.words[0] !== 'helm') continue;
-    const pairs = setPairs(c.words);
-    if (pairs.some((kv) => (MESH_KEYS as readonly string[]).includes(kv.split('=')[0]!) && kv.split('=')[1] === 'REGISTRY_ONLY')) return undefined;
+    const tool = meshInstaller(c);
+    if (tool && setPairs(c.words).some((kv) => setsRegistryOnly(tool, kv))) return undefined;
   }
   return `no command of ${block.id} sets ${MESH_KEYS.join(' or ')} to REGISTRY_ONLY (it sets: ${block.commands.flatMap((c) => setKeys(c.words)).join(', ') || 'nothing'})`;
 }

@@ -104,6 +104,10 @@ export const PINNED = { content: pins.workshopCommit, labs: pins.workshopLabsCom
 
 export interface JsonReport {
   chapter: { file: string; commit: string | null };
+  /** The labs checkout's commit; null when WORKSHOP_LABS is not set or not a git checkout (a note says which). */
+  labs: { commit: string | null };
+  /** What a maintainer needs to read the findings right: labs not set, a golden inventory of another chapter, what istioctl ran (or that none was found). */
+  notes: string[];
   blocks: { id: string; file: string; line: number; kind: string; policy: string }[];
   /** `known`: the id of the known defect that explains the finding (it then does not fail). */
   findings: (Finding & { known?: string })[];
@@ -140,6 +144,8 @@ export function triage(a: Analysis, defects: readonly KnownDefect[] = DEFECTS): 
 export function toJson(a: Analysis, t: Triage = triage(a)): JsonReport {
   return {
     chapter: { file: a.chapter.file, commit: a.chapter.commit },
+    labs: { commit: a.labs.commit },
+    notes: [...a.notes],
     blocks: a.blocks.map((b) => ({ id: b.id, file: b.file, line: b.line, kind: b.kind, policy: b.policy })),
     findings: a.findings.map((f) => {
       const d = t.known.get(f);
@@ -311,6 +317,35 @@ export function toMarkdown(a: Analysis, results: ReadonlyMap<string, BlockResult
     for (const f of a.findings.filter((x) => x.block === id)) out.push('', `### \`${id}\``, '', `- **${label(f, t)}**: ${f.message}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** GitHub's limit on what one step writes to the job summary (1 MiB); a larger summary is not shown at all. */
+export const JOB_SUMMARY_LIMIT = 1024 * 1024;
+
+/**
+ * Markdown for the job summary, at most `limit` bytes (UTF-8): whole lines, cut before the first
+ * line that would not fit, a fence left open by the cut closed again, and a last line saying the
+ * report was cut and where the full one is (`fullReport`). Unchanged when it fits. The default
+ * leaves 4 KiB of the step's limit for what else the step writes there (the scenario run's timings).
+ */
+export function forJobSummary(markdown: string, fullReport: string, limit: number = JOB_SUMMARY_LIMIT - 4096): string {
+  if (Buffer.byteLength(markdown) <= limit) return markdown;
+  const lines = markdown.split('\n');
+  const total = lines.length;
+  const note = (shown: number, fence: string | undefined) => `${fence ? `${fence}\n` : ''}\n---\n\n**This summary is cut after line ${shown} of ${total}: GitHub shows at most 1 MiB per step. The full report is ${fullReport}.**\n`;
+  const kept: string[] = [];
+  // The fence the kept lines leave open (report.ts writes fences as a line of backticks only, closed by the same line).
+  let open: string | undefined;
+  let bytes = 0;
+  for (const line of lines) {
+    const nextOpen = /^`{3,}$/.test(line) ? (open === undefined ? line : line === open ? undefined : open) : open;
+    // Room for this line, its newline, and the note that may have to close the fence it leaves open.
+    if (bytes + Buffer.byteLength(line) + 1 + Buffer.byteLength(note(total, nextOpen)) > limit) break;
+    kept.push(line);
+    bytes += Buffer.byteLength(line) + 1;
+    open = nextOpen;
+  }
+  return `${kept.join('\n')}\n${note(kept.length, open)}`;
 }
 
 export function toText(a: Analysis, t: Triage = triage(a)): string {

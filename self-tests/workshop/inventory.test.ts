@@ -53,8 +53,10 @@ describe('npm run workshop: a clean chapter', () => {
 
   test('exit 0; the JSON has exactly the documented shape; the chapter found by its title', () => {
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(Object.keys(report)).toEqual(['chapter', 'blocks', 'findings']);
+    expect(Object.keys(report)).toEqual(['chapter', 'labs', 'notes', 'blocks', 'findings']);
     expect(report.chapter).toEqual({ file: 'content/labs-chapters/05-leaving-the-mesh.md', commit: null });
+    expect(report.labs).toEqual({ commit: null });
+    expect(report.notes).toContain(`WORKSHOP_LABS=${join(repo, 'labs')} is not a git checkout: no commit recorded`);
     for (const b of report.blocks) expect(Object.keys(b)).toEqual(['id', 'file', 'line', 'kind', 'policy']);
     // Every finding names its line (in the chapter, or in the labs file it names as `file`).
     for (const f of report.findings) expect(Object.keys(f).filter((k) => k !== 'file')).toEqual(['block', 'line', 'severity', 'message']);

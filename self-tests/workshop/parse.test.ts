@@ -23,6 +23,8 @@ describe('parse: front matter', () => {
   test('the title and the number of lines it spans; anything else is no front matter', () => {
     expect(frontMatter('---\ntitle: "Egress Gateway"\nweight: 5\n---\n\nbody\n')).toEqual({ title: 'Egress Gateway', lines: 4 });
     expect(frontMatter('  ---  \ntitle: x\n ---\n')).toEqual({ title: 'x', lines: 3 });
+    // Front matter that is not YAML: no title, the lines still counted, no exception.
+    expect(frontMatter('---\ntitle: "unclosed\nweight: [5\n---\nbody\n')).toEqual({ title: '', lines: 4 });
     expect(frontMatter('+++\nweight = 2\ntitle = "Egress Gateway"\n+++\nbody\n')).toEqual({ title: 'Egress Gateway', lines: 4 });
     expect(frontMatter('+++\nsubtitle = "x"\n  title = "y"\n+++\n')).toEqual({ title: '', lines: 4 });
     expect(frontMatter('+++\ntitle="a b"\n+++\n')).toEqual({ title: 'a b', lines: 3 });
@@ -174,6 +176,14 @@ describe('parse: input that is not a chapter (issue 23)', () => {
     expect(closesFence('``` x', '```')).toBe(false);
     expect(openingFence('   ~~~~yaml')).toBe('~~~~');
     expect(openingFence('text')).toBeUndefined();
+  });
+  test('a CRLF page: its front matter\'s title (a quoted one too) and its lines, as with LF', () => {
+    expect(frontMatter('---\r\ntitle: "Egress Gateway"\r\n---\r\n\r\nbody\r\n')).toEqual({ title: 'Egress Gateway', lines: 3 });
+    expect(frontMatter('+++\r\ntitle = "Egress Gateway"\r\n+++\r\n')).toEqual({ title: 'Egress Gateway', lines: 3 });
+    const lf = ['---', 'title: "T"', '---', '', '3. Step', '', '```', 'kubectl get pods', '```', ''].join('\n');
+    const crlf = parseChapter(lf.replace(/\n/g, '\r\n'), 'content/p.md');
+    expect(crlf).toEqual(parseChapter(lf, 'content/p.md'));
+    expect(crlf.blocks.map((b) => [b.id, b.line, b.endLine, b.text])).toEqual([['p#step3.1', 7, 9, 'kubectl get pods\n']]);
   });
   test('a page that is not text is not parsed: no blocks, marked', () => {
     const c = parseChapter('\u0089PNG\r\n\u001a\n\u0000\u0000```\nx\n```\n', 'content/image.md');

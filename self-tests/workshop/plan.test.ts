@@ -12,6 +12,7 @@ import { classify } from '../../workshop/classify.ts';
 import { readGolden } from '../../workshop/inventory.ts';
 import { findChapter, readChapter } from '../../workshop/parse.ts';
 import { DEFECTS, KNOWN_DEFECTS, meshModeProblem, planScenario, readScenarioChapter } from '../../workshop/plan.ts';
+import { chapter } from './support.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
 const VALUES = { REDIS_ENDPOINT: '172.18.0.9', REDIS_ADDR: '172.18.0.9', $WORKSHOP_HOME: '/w' };
@@ -54,6 +55,39 @@ describe('the workshop scenario\'s plan: one test per block, in order', () => {
     expect(meshModeProblem(block('step3.4'))).toBeUndefined();
     expect(meshModeProblem(block('step3.5'))).toBeUndefined();
     expect(meshModeProblem(block('step3.6'))).toMatch(/^no command of 02-egress#step3\.6 sets/);
+  });
+
+  test('an istioctl install that sets the outbound policy is the mesh-mode step, judged by IstioOperator paths', () => {
+    const blocks = classify(chapter(
+      [1, 'istioctl install --set meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY -y\n'],
+      [5, '$ istioctl install -y --set=spec.meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY\n'],
+      [9, 'istioctl upgrade -s meshConfig.outboundTrafficPolicy.mode=ALLOW_ANY\n'],
+      [13, 'istioctl install --set global.outboundTrafficPolicy.mode=REGISTRY_ONLY\n'],
+      [17, 'istioctl install --set meshConfig.outboundTrafficPolicymode=REGISTRY_ONLY\n'],
+      [21, 'istioctl install --set meshConfig.outboundTrafficPolicy.mode\n'],
+    ));
+    expect(blocks.map((b) => b.policy)).toEqual(['intent', 'intent', 'intent', 'intent', 'intent', 'intent']);
+    expect(planScenario(blocks, (s) => s, {}).map((p) => p.action)).toEqual([
+      { type: 'mesh-mode', mode: 'REGISTRY_ONLY', keys: ['meshConfig.outboundTrafficPolicy.mode'] },
+      { type: 'mesh-mode', mode: 'REGISTRY_ONLY', keys: ['spec.meshConfig.outboundTrafficPolicy.mode'] },
+      { type: 'mesh-mode', mode: 'REGISTRY_ONLY', keys: ['meshConfig.outboundTrafficPolicy.mode'] },
+      { type: 'mesh-mode', mode: 'REGISTRY_ONLY', keys: ['global.outboundTrafficPolicy.mode'] },
+      { type: 'mesh-mode', mode: 'REGISTRY_ONLY', keys: ['meshConfig.outboundTrafficPolicymode'] },
+      { type: 'mesh-mode', mode: 'REGISTRY_ONLY', keys: ['meshConfig.outboundTrafficPolicy.mode'] },
+    ]);
+    expect(blocks.map((b) => meshModeProblem(b))).toEqual([
+      undefined,
+      undefined,
+      // ALLOW_ANY; a Helm 2 value name, which istioctl refuses; a misspelt field; no value at all.
+      'no command of p#b3 sets global.outboundTrafficPolicy.mode or meshConfig.outboundTrafficPolicy.mode to REGISTRY_ONLY (it sets: meshConfig.outboundTrafficPolicy.mode)',
+      'no command of p#b4 sets global.outboundTrafficPolicy.mode or meshConfig.outboundTrafficPolicy.mode to REGISTRY_ONLY (it sets: global.outboundTrafficPolicy.mode)',
+      'no command of p#b5 sets global.outboundTrafficPolicy.mode or meshConfig.outboundTrafficPolicy.mode to REGISTRY_ONLY (it sets: meshConfig.outboundTrafficPolicymode)',
+      'no command of p#b6 sets global.outboundTrafficPolicy.mode or meshConfig.outboundTrafficPolicy.mode to REGISTRY_ONLY (it sets: meshConfig.outboundTrafficPolicy.mode)',
+    ]);
+    // Helm keeps its own names: the Helm 2 one counts there; an istioctl command that does not install does not count.
+    const other = classify(chapter([1, 'helm upgrade istio x --set global.outboundTrafficPolicy.mode=REGISTRY_ONLY\n'], [5, 'istioctl analyze --set meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY\n']));
+    expect(meshModeProblem(other[0]!)).toBeUndefined();
+    expect(meshModeProblem({ ...other[1]!, policy: 'intent' })).toMatch(/^no command of p#b2 sets/);
   });
 
   test('a known defect marks its test (expected to fail, with the reason)', () => {

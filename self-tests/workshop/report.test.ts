@@ -15,8 +15,9 @@ import { describe, expect, test } from 'vitest';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { frontMatter, parseChapter, slug } from '../../workshop/parse.ts';
 import { DEFECTS, type KnownDefect } from '../../workshop/plan.ts';
+import { addIstioctlFindings } from '../../workshop/istioctl.ts';
 import {
-  analyse, annotationOutput, ANNOTATIONS_PER_TYPE, hasErrors, toJson, toMarkdown, triage, workflowCommand, type Annotation,
+  analyse, annotationOutput, ANNOTATIONS_PER_TYPE, DEFAULT_GOLDEN, forJobSummary, hasErrors, JOB_SUMMARY_LIMIT, toJson, toMarkdown, triage, workflowCommand, type Annotation,
 } from '../../workshop/report.ts';
 
 const WORKSHOPS = join(ROOT_DIR, 'self-tests', 'workshops');
@@ -140,5 +141,66 @@ describe('known defects, annotations (workshop/report.ts triage, annotationsOf, 
     ].join('\n'));
     expect(annotationOutput(list.slice(0, 10)).overflow).toBe('');
     expect(ANNOTATIONS_PER_TYPE).toBe(10);
+  });
+});
+
+describe('findings a maintainer can act on: the JSON\'s notes and labs commit, the job summary\'s size', () => {
+  test('the JSON carries the notes: labs not set, a golden inventory of another chapter, that no istioctl was found', async () => {
+    const a = await analyse({ repo: join(WORKSHOPS, 'manifests'), labs: undefined, chapter: undefined, golden: DEFAULT_GOLDEN });
+    await addIstioctlFindings(a, { ISTIOCTL_BIN: join(WORKSHOPS, 'no-istioctl-here') });
+    const json = toJson(a);
+    expect(Object.keys(json)).toEqual(['chapter', 'labs', 'notes', 'blocks', 'findings']);
+    expect(json.labs).toEqual({ commit: null });
+    expect(json.notes).toEqual([
+      expect.stringMatching(/ is not a git checkout: no commit recorded$/),
+      'WORKSHOP_LABS is not set: the labs files the chapter applies are neither validated nor compared',
+      expect.stringMatching(/^the golden inventory is of content\/.+, not content\/mesh\/07-egress\.md: changes since the pinned commit are not reported$/),
+      expect.stringMatching(/^no istioctl found \(ISTIOCTL_BIN, PATH, or /),
+    ]);
+    // A copy: the analysis's own list is not the report's.
+    expect(json.notes).not.toBe(a.notes);
+  });
+
+  test('the labs commit beside the chapter\'s', () => {
+    const a = { chapter: { file: 'c.md', commit: 'c0ffee', repo: '/r' }, labs: { dir: '/l', commit: 'beef01' }, notes: ['n'], blocks: [], findings: [] };
+    expect(toJson(a)).toEqual({ chapter: { file: 'c.md', commit: 'c0ffee' }, labs: { commit: 'beef01' }, notes: ['n'], blocks: [], findings: [] });
+  });
+
+  test('the job summary: unchanged below the limit; above it, whole lines up to the limit in bytes and where the full report is', () => {
+    const md = ['## Report', '', '| a | b |', '|---|---|', ...Array.from({ length: 40 }, (_, i) => `| row ${i} | ${'é'.repeat(20)} |`), ''].join('\n');
+    expect(forJobSummary(md, 'r.md', Buffer.byteLength(md))).toBe(md);
+    const cut = forJobSummary(md, '`r.md` in the artifacts', 1000);
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(1000);
+    // Counting characters instead of bytes would keep more rows than fit.
+    expect(Buffer.byteLength(cut)).toBeGreaterThan(900);
+    const [kept, note] = cut.split('\n---\n');
+    expect(md.startsWith(kept!)).toBe(true);
+    const shown = kept!.trimEnd().split('\n').length;
+    expect(note).toBe(`\n**This summary is cut after line ${shown} of 45: GitHub shows at most 1 MiB per step. The full report is \`r.md\` in the artifacts.**\n`);
+  });
+
+  test('a cut inside a fenced block closes it, so the note is not read as code', () => {
+    const md = ['### b', '', 'As written:', '', '````', ...Array.from({ length: 60 }, (_, i) => `line ${i} \`\`\``), '````', '', '- **error**: x', ''].join('\n');
+    const cut = forJobSummary(md, 'r.md', 400);
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(400);
+    const lines = cut.split('\n');
+    expect(lines.filter((l) => l === '````')).toHaveLength(2);
+    expect(lines.indexOf('````', 5)).toBe(lines.indexOf('---') - 2);
+    // Cut after the fence closed: nothing to close.
+    const after = forJobSummary(`${md}${'- more\n'.repeat(100)}`, 'r.md', Buffer.byteLength(md) + 200);
+    expect(after.split('\n').filter((l) => l === '````')).toHaveLength(2);
+    expect(after.startsWith(md)).toBe(true);
+  });
+
+  test('by default below GitHub\'s 1 MiB per step', async () => {
+    expect(JOB_SUMMARY_LIMIT).toBe(1024 * 1024);
+    const a = await analyse({ repo: join(WORKSHOPS, 'published'), labs: undefined, chapter: undefined });
+    const md = toMarkdown(a);
+    expect(forJobSummary(md, 'r.md')).toBe(md);
+    const big = md.repeat(Math.ceil((JOB_SUMMARY_LIMIT * 1.5) / md.length));
+    const cut = forJobSummary(big, 'r.md');
+    expect(Buffer.byteLength(cut)).toBeLessThan(JOB_SUMMARY_LIMIT);
+    expect(Buffer.byteLength(cut)).toBeGreaterThan(JOB_SUMMARY_LIMIT - 8192);
+    expect(cut).toMatch(/The full report is r\.md\.\*\*\n$/);
   });
 });
