@@ -87,24 +87,16 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
-export class LocalControlPlane {
-  #binDir = toolsBinDir();
-  #nodes = 1;
-  #startTimeoutMs = 90_000;
+/** How long the control plane may take to answer /readyz with its nodes Ready. */
+const START_TIMEOUT_MS = 90_000;
 
-  withBinDir(dir: string): this {
-    this.#binDir = dir;
-    return this;
-  }
+export class LocalControlPlane {
+  readonly #binDir = toolsBinDir();
+  #nodes = 1;
 
   /** How many kwok nodes to create (0: pods stay Pending; the scheduler has nowhere to bind). */
   withNodes(count: number): this {
     this.#nodes = count;
-    return this;
-  }
-
-  withStartTimeout(ms: number): this {
-    this.#startTimeoutMs = ms;
     return this;
   }
 
@@ -115,7 +107,7 @@ export class LocalControlPlane {
     const dir = await mkdtemp(join(tmpdir(), 'egress-verify-control-plane-'));
     const plane = new StartedControlPlane(dir, this.#binDir);
     try {
-      await plane.boot(this.#nodes, this.#startTimeoutMs);
+      await plane.boot(this.#nodes, START_TIMEOUT_MS);
     } catch (e) {
       const logs = await plane.logTails();
       await plane.stop();

@@ -132,6 +132,8 @@ export interface IstiodInstall {
 }
 
 const FIELD_MANAGER = 'egress-verify-local-istiod';
+/** From nothing to istiod ready with its webhooks patched. */
+const START_TIMEOUT_MS = 90_000;
 
 /**
  * Picks what istiod needs out of `istioctl manifest generate` output and points the webhooks at
@@ -182,29 +184,12 @@ export function istiodInstall(manifest: string, httpsPort: number): IstiodInstal
 
 export class LocalIstiod {
   readonly #api: ApiServerAccess;
-  #binDir = istioBinDir();
-  #operatorFile = join(ROOT_DIR, 'fixtures', 'istio-operator.yaml');
-  #startTimeoutMs = 90_000;
+  readonly #binDir = istioBinDir();
+  readonly #operatorFile = join(ROOT_DIR, 'fixtures', 'istio-operator.yaml');
   #xdsHost = '127.0.0.1';
 
   constructor(api: ApiServerAccess) {
     this.#api = api;
-  }
-
-  withBinDir(dir: string): this {
-    this.#binDir = dir;
-    return this;
-  }
-
-  /** The IstioOperator file `istioctl manifest generate` renders (default: fixtures/istio-operator.yaml). */
-  withOperatorFile(file: string): this {
-    this.#operatorFile = file;
-    return this;
-  }
-
-  withStartTimeout(ms: number): this {
-    this.#startTimeoutMs = ms;
-    return this;
   }
 
   /**
@@ -224,7 +209,7 @@ export class LocalIstiod {
     const dir = await mkdtemp(join(tmpdir(), 'egress-verify-istiod-'));
     const istiod = new StartedIstiod(dir, this.#binDir, this.#api, this.#xdsHost);
     try {
-      await istiod.boot(this.#operatorFile, this.#startTimeoutMs);
+      await istiod.boot(this.#operatorFile, START_TIMEOUT_MS);
     } catch (e) {
       const tail = await istiod.logTail();
       await istiod.stop();
