@@ -37,11 +37,11 @@ export const jsonReport = `${artifacts}/mutation/mutation.json`;
  * warnings).
  *
  * The workshop reader (workshop/parse, classify, check; 1,410 mutants) is mutated with its
- * per-function tests, self-tests/workshop-{parse,classify,check}-units.test.ts: small Markdown,
+ * per-function tests, self-tests/workshop/{parse,classify,check}.test.ts: small Markdown,
  * shell and YAML inputs, milliseconds each, no git, no subprocess, one file per module so that a
  * mutant's fresh worker imports only what that module needs (check's tests use stand-ins for
  * workshop/schema.ts, which loads the TypeScript compiler, and helpers/run/settings.ts). Its
- * whole-chapter tests (workshop-reader.test.ts, a git call per analysis: about 20 mutants a
+ * whole-chapter tests (self-tests/workshop/inventory.test.ts, a git call per analysis: about 20 mutants a
  * minute, over an hour) stay out of the mutation run. Measured 2026-11-27 on the three files
  * alone, concurrency 1: 1,261 mutants tested (149 static or disabled) in 21 minutes wall clock,
  * 9 minutes of CPU, on a machine at load 8-10 (other runs on its 2 cores); a mutant costs a

@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import {
   canonical, checkChapter, deprecatedApi, flagValue, gcloudFindings, helmChart, helmFindings, istioctlFindings, istiodValueProblem, kubectlFindings, labsReader,
-  manifestFindings, MESH_KEYS, operatorSetProblem, protocolOfName, SAMPLE_VALUES, substitute, yamlObjects, type Finding, type LabsReader,
+  istioRules, manifestFindings, MESH_KEYS, operatorSetProblem, protocolOfName, SAMPLE_VALUES, substitute, yamlObjects, type Finding, type LabsReader, type Placed,
 } from '../../workshop/check.ts';
+import type { Manifest } from '../../workshop/schema.ts';
 import { MEMORYSTORE_REDIS_VERSIONS } from '../../helpers/run/settings.ts';
 import { classify } from '../../workshop/classify.ts';
 import { parseChapter } from '../../workshop/parse.ts';
@@ -34,7 +35,7 @@ vi.mock('../../workshop/schema.ts', () => {
   const known = new Set(['v1 Service', 'networking.istio.io/v1 Gateway', 'networking.istio.io/v1 VirtualService', 'networking.istio.io/v1 ServiceEntry',
     'security.istio.io/v1 AuthorizationPolicy', 'networking.istio.io/v1alpha3 Gateway', 'networking.istio.io/v1beta1 VirtualService',
     'networking.istio.io/v1alpha3 ServiceEntry', 'security.istio.io/v1beta1 AuthorizationPolicy', 'networking.istio.io/v1alpha3 NoV1Kind',
-    'telemetry.istio.io/v1alpha1 Telemetry']);
+    'telemetry.istio.io/v1alpha1 Telemetry', 'apps/v1 Deployment', 'telemetry.istio.io/v1 Telemetry']);
   const knownKind = (apiVersion: string, kind: string) => known.has(`${apiVersion} ${kind}`);
   return {
     knownKind,
@@ -544,5 +545,220 @@ describe('check: harmless edits give no finding (issue 23)', () => {
       page(store.replace('  hosts:\n  - store.example.com', '  hosts:\n    - store.example.com')),
     ];
     for (const md of edits) expect(await findings(md), md).toEqual([]);
+  });
+});
+
+describe('check: edge by edge (mutation survivors)', () => {
+  const labs = (files: Record<string, string>): LabsReader => (p) => files[p];
+  const rules = async (...texts: string[]) => (await checkChapter(classify(chapter(...texts.map((t, i): [number, string] => [1 + i * 40, t]))), () => undefined, undefined));
+  const widget = (name: string) => `apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: ${name}\n`;
+  const noSchema = 'no schema for apiVersion example.com/v1 kind Widget';
+  const istio = (kind: string, name: string, spec: unknown, line = 1, extra: Partial<Placed> = {}): Placed => ({
+    block: 'b', object: { apiVersion: 'networking.istio.io/v1', kind, metadata: { name }, spec } as Manifest, line, ...extra,
+  });
+  const messages = (fs: Finding[]) => fs.map((f) => f.message);
+
+  test('manifestFindings: each object at its own line, else the first line, else line 1; in the file when one is given', async () => {
+    const w = (name: string): Manifest => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name } });
+    const at = (fs: Finding[]) => fs.map((f) => [f.line, f.file ?? 'chapter']);
+    expect(at(await manifestFindings('b', [w('a')]))).toEqual([[1, 'chapter']]);
+    expect(at(await manifestFindings('b', [w('a'), w('b')], '', { lines: [5, 9] }))).toEqual([[5, 'chapter'], [9, 'chapter']]);
+    expect(at(await manifestFindings('b', [w('a'), w('b')], '', { lines: [5], file: 'f.yaml' }))).toEqual([[5, 'f.yaml'], [5, 'f.yaml']]);
+  });
+  test('an object whose kind is not a string is not checked as an object', async () => {
+    expect(await rules('apiVersion: v1\nkind: 5\nmetadata:\n  name: x\n')).toEqual([]);
+  });
+  test('MeshConfig keys: the exact problem, or none', () => {
+    expect(istiodValueProblem('meshConfig', 'x')).toBeUndefined();
+    expect(istiodValueProblem('meshConfig.out.bound', '1')).toBe('MeshConfig has no field out');
+    expect(istiodValueProblem('meshConfig.accesLogFile', 'x')).toBe('MeshConfig has no field accesLogFile (did you mean meshConfig.accessLogFile?)');
+    expect(istiodValueProblem('meshConfig.outboundTrafficPolicyx', 'x')).toBe('MeshConfig has no field outboundTrafficPolicyx (did you mean meshConfig.outboundTrafficPolicy.mode?)');
+    expect(istiodValueProblem('meshConfig.accessLogFile.x', '1')).toBeUndefined();
+    expect(istiodValueProblem('meshConfig.outboundTrafficPolicy', 'x')).toBeUndefined();
+    expect(istiodValueProblem('meshConfig.outboundTrafficPolicy.egressProxy', 'x')).toBeUndefined();
+    expect(istiodValueProblem('meshConfig.outboundTrafficPolicy.mod', 'x')).toBe('outboundTrafficPolicy has no field mod (did you mean meshConfig.outboundTrafficPolicy.mode?)');
+    expect(istiodValueProblem('meshConfig.outboundTrafficPolicy.mode', 'DENY')).toBe('valid values are ALLOW_ANY, REGISTRY_ONLY');
+  });
+  test('istiod chart values: the exact problem, or none', () => {
+    expect(istiodValueProblem('zzzzzzzz', '1')).toBe('the istiod chart has no value zzzzzzzz');
+    expect(istiodValueProblem('replicaCont', '1')).toBe('the istiod chart has no value replicaCont (did you mean replicaCount?)');
+    expect(istiodValueProblem('global', 'x')).toBeUndefined();
+    expect(istiodValueProblem('global.istioNamespac', 'x')).toBe('the istiod chart has no value global.istioNamespac (did you mean global.istioNamespace?)');
+    expect(istiodValueProblem('global.zzzzzzzzzz', 'x')).toBe('the istiod chart has no value global.zzzzzzzzzz');
+    expect(istiodValueProblem('global.outboundTrafficPolicy.mode', 'x')).toBe('the istiod chart has no value global.outboundTrafficPolicy (did you mean meshConfig.outboundTrafficPolicy.mode?)');
+    expect(istiodValueProblem('global.imagePullSecrets[0]', 'x')).toBeUndefined();
+  });
+  test('IstioOperator paths: the exact problem, or none', () => {
+    expect(operatorSetProblem('zzzzzzzz', '1')).toBe('the IstioOperator spec has no field zzzzzzzz');
+    expect(operatorSetProblem('meshConfig.accesLogFile', 'x')).toBe('MeshConfig has no field accesLogFile (did you mean meshConfig.accessLogFile?)');
+    expect(operatorSetProblem('components', 'x')).toBeUndefined();
+    expect(operatorSetProblem('components.gateway.enabled', 'true')).toBe('IstioOperator has no component gateway (components are base, pilot, cni, ztunnel, istiodRemote, ingressGateways, egressGateways)');
+    expect(operatorSetProblem('values', 'x')).toBeUndefined();
+    expect(operatorSetProblem('values.meshConfig.accesLogFile', 'x')).toBe('MeshConfig has no field accesLogFile (did you mean values.meshConfig.accessLogFile?)');
+    expect(operatorSetProblem('values.zzzzzz', 'x')).toBe('the install\'s values have no zzzzzz');
+    expect(operatorSetProblem('values.outboundTrafficPolicy.mode', 'x')).toBe('the install\'s values have no outboundTrafficPolicy (did you mean meshConfig.outboundTrafficPolicy.mode?)');
+    expect(operatorSetProblem('values.pilot.zzzzzz', 'x')).toBeUndefined();
+    expect(operatorSetProblem('values.global', 'x')).toBeUndefined();
+    expect(operatorSetProblem('values.global.istioNamespac', 'x')).toBe('the install\'s values have no global.istioNamespac (did you mean values.global.istioNamespace?)');
+    expect(operatorSetProblem('values.global.zzzzzzzzzz', 'x')).toBe('the install\'s values have no global.zzzzzzzzzz');
+    expect(operatorSetProblem('values.global.outboundTrafficPolicy.mode', 'x')).toBe('the install\'s values have no global.outboundTrafficPolicy (did you mean meshConfig.outboundTrafficPolicy.mode?)');
+  });
+  test('helmChart: only install/upgrade/template, up to "--", -g like --generate-name, one positional only for template, trailing slashes dropped', () => {
+    expect(helmChart(['helm', 'status', 'a', 'b'])).toBeUndefined();
+    expect(helmChart(['helm', 'install', 'x', '--', 'y', 'z'])).toBeUndefined();
+    expect(helmChart(['helm', 'install', '-g', 'istio/istiod'])).toBe('istiod');
+    expect(helmChart(['helm', 'install', 'istio/istiod'])).toBeUndefined();
+    expect(helmChart(['helm', 'template', 'rel', 'istio/istiod'])).toBe('istiod');
+    expect(helmChart(['helm', 'install', 'istiod', './charts/istiod//'])).toBe('istiod');
+  });
+  test('helm findings: their messages, and the istio-discovery chart read as istiod', () => {
+    expect(messages(helmFindings('b', cmd(5, 'helm', 'init')))).toEqual(['line 5: helm init was removed in Helm 3 (no Tiller); nothing to initialise']);
+    expect(messages(helmFindings('b', cmd(6, 'helm', 'install', 'x', '--name=y')))).toEqual(['line 6: helm --name was removed in Helm 3; the release name is the first argument (helm install NAME CHART)']);
+    expect(messages(helmFindings('b', cmd(3, 'helm', 'install', 'istiod', './charts/istio-discovery', '--set', 'zzzzzzzz=1'))))
+      .toEqual(['line 3: --set zzzzzzzz: the istiod chart has no value zzzzzzzz; Helm ignores values no template reads, so this changes nothing']);
+  });
+  test('istioctl findings: the value shown only for value problems; MeshConfig field names are what istioctl does not check', () => {
+    const f = (kv: string) => messages(istioctlFindings('b', cmd(7, 'istioctl', 'install', '--set', kv)));
+    expect(f('meshConfig.outboundTrafficPolicy.mode=X')).toEqual(['line 7: --set meshConfig.outboundTrafficPolicy.mode=X: valid values are ALLOW_ANY, REGISTRY_ONLY; istioctl refuses it']);
+    expect(f('zmeshConfig.x=1')).toEqual(['line 7: --set zmeshConfig.x: the IstioOperator spec has no field zmeshConfig (did you mean meshConfig?); istioctl refuses it']);
+    expect(f('componets.pilot.enabled=true')).toEqual(['line 7: --set componets.pilot.enabled: the IstioOperator spec has no field componets (did you mean components?); istioctl refuses it']);
+    expect(f('spec.meshConfig.accesLogFile=x')).toEqual(['line 7: --set spec.meshConfig.accesLogFile: MeshConfig has no field accesLogFile (did you mean meshConfig.accessLogFile?); istioctl does not check MeshConfig\'s field names, so it installs the mesh without this setting']);
+  });
+  test('a chapter\'s istioctl commands are checked', async () => {
+    const f = await rules('istioctl install --set profile=demox');
+    expect(f.map((x) => [x.block, x.severity, x.line])).toEqual([['p#b1', 'error', 2]]);
+    expect(f[0]!.message).toContain('--set profile=demox: valid values are');
+  });
+  test('canonical: lists keep their order, objects are sorted', () => {
+    expect(canonical([2, 1])).toBe('[2,1]');
+    expect(canonical({ b: [{ d: 1, c: 2 }], a: null })).toBe('{"a":null,"b":[{"c":2,"d":1}]}');
+  });
+  test('incomplete documents: at their file line, in the chapter and in a labs file, with the version that serves the kind when one does', async () => {
+    expect(messages(await rules('apiVersion: v1\nmetadata:\n  name: x\nspec: {}\n'))).toEqual(['line 2: a document with no kind: kubectl refuses an object without it']);
+    expect(messages(await rules('kind: Widget\nmetadata:\n  name: w\n'))).toEqual(['line 2: a document with no apiVersion: kubectl refuses an object without it']);
+    for (const [kind, api] of [['AuthorizationPolicy', 'security.istio.io/v1'], ['Service', 'v1'], ['Deployment', 'apps/v1'], ['Telemetry', 'telemetry.istio.io/v1'], ['Gateway', 'networking.istio.io/v1']]) {
+      expect(messages(await rules(`kind: ${kind}\nmetadata:\n  name: n\n`)), kind).toEqual([`line 2: a document with no apiVersion: kubectl refuses an object without it; ${kind} is apiVersion: ${api}`]);
+    }
+    expect(messages(await rules('apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n---\nkind: Gateway\nmetadata:\n  name: g\n')))
+      .toEqual(['line 7: a document with no apiVersion: kubectl refuses an object without it; Gateway is apiVersion: networking.istio.io/v1']);
+    const l = await checkChapter(classify(chapter([5, 'kubectl apply -f istio-workshop-labs/x.yaml'])), labs({ 'x.yaml': '# c\nkind: Widget\nmetadata:\n  name: w\n' }), '/labs');
+    expect(l.map((x) => [x.line, x.file, x.message])).toEqual([[2, 'istio-workshop-labs/x.yaml', 'istio-workshop-labs/x.yaml: line 2 of istio-workshop-labs/x.yaml: a document with no apiVersion: kubectl refuses an object without it']]);
+  });
+  test('objects of a block, a labs file and a here-document: findings at each object\'s file line', async () => {
+    const block = await rules(`${widget('a')}---\n${widget('b')}`);
+    expect(block.map((x) => [x.line, x.file, x.message])).toEqual([[2, undefined, `Widget a (example.com/v1): ${noSchema}`], [7, undefined, `Widget b (example.com/v1): ${noSchema}`]]);
+    const later = await checkChapter(classify(chapter([10, `${widget('a')}---\n${widget('b')}`])), () => undefined, undefined);
+    expect(later.map((x) => x.line)).toEqual([11, 16]);
+    const file = await checkChapter(classify(chapter([5, 'kubectl apply -f istio-workshop-labs/b.yaml'])), labs({ 'b.yaml': `# c\n${widget('b')}` }), '/labs');
+    expect(file.map((x) => [x.line, x.file])).toEqual([[2, 'istio-workshop-labs/b.yaml']]);
+    const heredoc = await rules(`kubectl apply -f - <<EOF\n${widget('w')}EOF\n`);
+    expect(heredoc.map((x) => [x.line, x.message])).toEqual([[3, `here-document of line 2: Widget w (example.com/v1): ${noSchema}`]]);
+  });
+  test('a command block is not read as YAML; the page without blocks says so', async () => {
+    expect(await rules('echo status: ok\nkubectl get pods\n')).toEqual([]);
+    expect(await rules('kubectl get pods\necho status: ok\n')).toEqual([]);
+    expect((await checkChapter([], () => undefined, undefined))[0]!.message).toContain('the page has no code blocks');
+  });
+  test('a labs file or a shown block that does not parse is not compared', async () => {
+    const bad = `${widget('w')} bad: 1\n`;
+    const docs = () => [{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }];
+    const badLabs = classify(chapter([1, widget('w')], [8, 'kubectl apply -f istio-workshop-labs/a.yaml']), docs);
+    expect(badLabs[0]!.shownFor).toBe('p#b2');
+    const f = await checkChapter(badLabs, labs({ 'a.yaml': bad }), '/labs');
+    expect(f.map((x) => [x.block, x.severity, x.line, x.file])).toEqual([['p#b1', 'error', 2, undefined], ['p#b2', 'error', 5, 'istio-workshop-labs/a.yaml']]);
+    expect(f[1]!.message).toContain('the YAML does not parse');
+    const badShown = classify(chapter([1, bad], [9, 'kubectl apply -f istio-workshop-labs/a.yaml']), () => []);
+    expect(badShown[0]!.shownFor).toBe('p#b2');
+    const g = await checkChapter(badShown, labs({ 'a.yaml': widget('w') }), '/labs');
+    expect(g.map((x) => [x.block, x.line, x.file])).toEqual([['p#b1', 6, undefined], ['p#b2', 1, 'istio-workshop-labs/a.yaml']]);
+    expect(g.filter((x) => x.message.includes('differs'))).toEqual([]);
+  });
+  test('a Gateway of a labs file that nothing binds: the warning is in the file', async () => {
+    const gw = 'apiVersion: example.com/v1\nkind: Gateway\nmetadata:\n  name: lonely\n';
+    const f = (await checkChapter(classify(chapter([1, 'kubectl apply -f istio-workshop-labs/g.yaml'])), labs({ 'g.yaml': `# c\n${gw}` }), undefined)).filter((x) => x.severity === 'warning');
+    expect(f.map((x) => [x.block, x.line, x.file])).toEqual([['p#b1', 2, 'istio-workshop-labs/g.yaml']]);
+  });
+  test('port names: a grpc-web prefix only at the start', () => {
+    expect(protocolOfName('x-grpc-web')).toBeUndefined();
+    expect(protocolOfName('GRPC-Web-api')).toBe('GRPC-Web');
+  });
+  test('istioRules: the object\'s where, its file, and a name when there is none', () => {
+    const bad = { hosts: ['a.example.com'], addresses: ['x'] };
+    expect(istioRules([istio('ServiceEntry', 's', bad, 4)])).toEqual([{ block: 'b', severity: 'error', line: 4, message: 'ServiceEntry s: address "x" is not an IP address or CIDR block; istiod refuses it' }]);
+    expect(istioRules([istio('ServiceEntry', 's', bad, 4, { file: 'istio-workshop-labs/s.yaml', where: 'istio-workshop-labs/s.yaml: ' })]))
+      .toEqual([{ block: 'b', severity: 'error', line: 4, file: 'istio-workshop-labs/s.yaml', message: 'istio-workshop-labs/s.yaml: ServiceEntry s: address "x" is not an IP address or CIDR block; istiod refuses it' }]);
+    const nameless: Placed = { block: 'b', object: { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', spec: bad }, line: 1 };
+    expect(messages(istioRules([nameless]))).toEqual(['ServiceEntry (no name): address "x" is not an IP address or CIDR block; istiod refuses it']);
+    const gw = istio('Gateway', 'g', { selector: { istio: 'nope' } }, 3, { file: 'istio-workshop-labs/g.yaml', where: 'here-document of line 2: ' });
+    const g = istioRules([gw]);
+    expect(g.map((x) => [x.line, x.file])).toEqual([[3, 'istio-workshop-labs/g.yaml']]);
+    expect(g[0]!.message.startsWith('here-document of line 2: Gateway g: selector {istio: nope}')).toBe(true);
+    expect(istioRules([istio('Gateway', 'g', { selector: { istio: 'nope' } })])[0]!.message.startsWith('Gateway g: selector')).toBe(true);
+  });
+  test('istioRules: only networking.istio.io objects; ServiceEntry rules only for ServiceEntries; a spec that is null is empty', () => {
+    const other = (apiVersion: unknown): Placed => ({ block: 'b', object: { apiVersion, kind: 'Gateway', metadata: { name: 'g' }, spec: { selector: { istio: 'nope' } } } as Manifest, line: 1 });
+    expect(istioRules([other('example.com/v1')])).toEqual([]);
+    expect(istioRules([other(undefined)])).toEqual([]);
+    expect(istioRules([istio('VirtualService', 'v', { hosts: ['a.example.com'], addresses: ['x'] })])).toEqual([]);
+    expect(istioRules([istio('ServiceEntry', 's', null)])).toEqual([]);
+  });
+  test('ServiceEntry ports: no name and no protocol are fine; a protocol that is not a string is none; the contradiction says which way', () => {
+    const ports = (...p: unknown[]) => messages(istioRules([istio('ServiceEntry', 's', { hosts: ['a.example.com'], ports: p, location: 'MESH_EXTERNAL' })]));
+    expect(ports({ number: 80 })).toEqual([]);
+    expect(ports({ number: 80, name: 'http', protocol: 443 })).toEqual([]);
+    expect(ports({ number: 80, name: 'http-web', protocol: 'TCP' })).toEqual(['ServiceEntry s: port http-web is named for HTTP but declares protocol TCP: Istio uses the declared protocol, so the sidecar passes it on as raw TCP; make the name\'s prefix and the protocol agree']);
+    expect(ports({ number: 6379, name: 'tcp-redis', protocol: 'http' })).toEqual(['ServiceEntry s: port tcp-redis is named for TCP but declares protocol http: Istio uses the declared protocol, so the sidecar parses the connection as HTTP; make the name\'s prefix and the protocol agree']);
+  });
+  test('ServiceEntry addresses: an IP, or an IP and a prefix length of digits only', () => {
+    const f = istioRules([istio('ServiceEntry', 's', { hosts: ['a.example.com'], addresses: ['10.0.0.0/x', '10.0.0.0/x1', '10.0.0.0/1x', '10.0.0.0/24', '10.0.0.1', '::1'] })]);
+    expect(messages(f)).toEqual(['10.0.0.0/x', '10.0.0.0/x1', '10.0.0.0/1x'].map((a) => `ServiceEntry s: address "${a}" is not an IP address or CIDR block; istiod refuses it`));
+  });
+  test('ServiceEntry DNS without endpoints: a two-label public name resolves; the message names the host and the addresses', () => {
+    const dns = (hosts: string[], addresses?: string[]) => messages(istioRules([istio('ServiceEntry', 's', { hosts, ...(addresses ? { addresses } : {}), resolution: 'DNS' })]));
+    expect(dns(['example.com'])).toEqual([]);
+    expect(dns(['redis.local'])).toEqual(['ServiceEntry s: resolution DNS without endpoints: Envoy connects to what the host redis.local resolves to in DNS, and redis.local resolves nowhere (.local is not a public domain). Use resolution: STATIC with endpoints: [{address: ...}], or NONE']);
+    expect(dns(['redis.local'], ['10.0.0.1', '10.0.0.2'])).toEqual(['ServiceEntry s: resolution DNS without endpoints: Envoy connects to what the host redis.local resolves to in DNS, not to the addresses (10.0.0.1, 10.0.0.2), which only select the traffic, and redis.local resolves nowhere (.local is not a public domain). Use resolution: STATIC with endpoints: [{address: ...}], or NONE']);
+  });
+  test('ServiceEntry MESH_INTERNAL: a workload selector, endpoint labels, a service account or a network say it is in the mesh', () => {
+    const internal = (extra: Record<string, unknown>) => istioRules([istio('ServiceEntry', 's', { hosts: ['vm.example.com'], location: 'MESH_INTERNAL', resolution: 'STATIC', ...extra })]).length;
+    expect(internal({ endpoints: [{ address: '10.0.0.1' }] })).toBe(1);
+    expect(internal({ workloadSelector: { labels: { app: 'vm' } } })).toBe(0);
+    expect(internal({ endpoints: [{ address: '10.0.0.1', labels: { app: 'vm' } }] })).toBe(0);
+    expect(internal({ endpoints: [{ address: '10.0.0.1', serviceAccount: 'vm' }] })).toBe(0);
+    expect(internal({ endpoints: [{ address: '10.0.0.1', network: 'vm-net' }] })).toBe(0);
+  });
+  test('Gateway selectors: a pod template\'s labels are the workload\'s (not the Deployment\'s own); every selector label must match', () => {
+    const deployment = (own: Record<string, string>, pod: Record<string, string>): Placed => ({
+      block: 'b', line: 1, object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', labels: own }, spec: { template: { metadata: { labels: pod } } } },
+    });
+    const gw = istio('Gateway', 'g', { selector: { role: 'gw' } });
+    expect(istioRules([gw, deployment({}, { role: 'gw' })])).toEqual([]);
+    expect(istioRules([gw, deployment({ role: 'gw' }, { role: 'other' })]).length).toBe(1);
+    expect(istioRules([istio('Gateway', 'g', { selector: { istio: 'egressgateway', app: 'wrong' } })]).length).toBe(1);
+    expect(istioRules([istio('Gateway', 'g', { servers: [{ port: { number: 6379 } }] })])).toEqual([]);
+  });
+  test('Gateway selectors that match nothing: the install\'s gateway they come near, if any', () => {
+    const nomatch = (selector: Record<string, string>) => messages(istioRules([istio('Gateway', 'g', { selector })]))[0];
+    const head = (shown: string) => `Gateway g: selector {${shown}} matches no gateway of the install (istio: egressgateway, istio: ingressgateway) nor any pod of the chapter, so no proxy serves this Gateway (istioctl analyze: IST0101)`;
+    const egress = '; istio-egressgateway\'s labels are app: istio-egressgateway, istio: egressgateway';
+    const ingress = '; istio-ingressgateway\'s labels are app: istio-ingressgateway, istio: ingressgateway';
+    expect(nomatch({ istio: 'egress' })).toBe(head('istio: egress') + egress);
+    expect(nomatch({ istio: 'my-egressgateway-x' })).toBe(head('istio: my-egressgateway-x') + egress);
+    expect(nomatch({ istio: 'egresgateway' })).toBe(head('istio: egresgateway') + egress);
+    expect(nomatch({ istio: 'ingress' })).toBe(head('istio: ingress') + ingress);
+    expect(nomatch({ istio: 'foo' })).toBe(head('istio: foo'));
+    expect(nomatch({ role: 'egressgateway' })).toBe(head('role: egressgateway'));
+    expect(nomatch({ app: 'x', istio: 'egressgatewayy' })).toBe(head('app: x, istio: egressgatewayy') + egress);
+  });
+  test('a Gateway server port the install\'s Service does not expose: the ports it does', () => {
+    const f = istioRules([istio('Gateway', 'g', { selector: { istio: 'egressgateway' }, servers: [{ port: { number: 6379 } }] })]);
+    expect(f.map((x) => [x.severity, x.message])).toEqual([['warning', 'Gateway g: port 6379 is not a port of the istio-egressgateway Service (80->8080, 443->8443), so nothing reaches this server through it (istioctl analyze: IST0104); use one of those ports or add 6379 to the gateway\'s Service']]);
+  });
+  test('VirtualService gateways: in spec.gateways and in http, tcp and tls matches; only Gateways count; mesh and non-strings are skipped', () => {
+    const vs = (spec: unknown) => messages(istioRules([istio('VirtualService', 'v', spec)]));
+    const missing = (g: string) => `VirtualService v: names the Gateway ${g}, which the chapter does not create, so the routes bound to it apply nowhere (istioctl analyze: IST0101)`;
+    expect(vs({ gateways: ['v'] })).toEqual([missing('v')]);
+    expect(vs({ gateways: ['mesh', 5] })).toEqual([]);
+    expect(vs({ http: [{ match: [{ gateways: ['gh'] }] }], tcp: [{ match: [{ gateways: ['gt'] }] }], tls: [{ match: [{ gateways: ['gs'] }] }] })).toEqual([missing('gh'), missing('gt'), missing('gs')]);
   });
 });

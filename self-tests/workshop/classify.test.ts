@@ -13,7 +13,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import {
-  classify, commandPolicy, incompleteDocs, interactive, interactiveFlags, isTranscriptLine, labsPath, logicalLines, nearest, normalised, outcomeOf,
+  classify, commandPolicy, distance, incompleteDocs, interactive, interactiveFlags, isTranscriptLine, labsPath, logicalLines, nearest, normalised, outcomeOf,
   parseCommandLine, placeholdersIn, setKeys, setPairs, toolOf, yamlDocs, yamlErrors,
 } from '../../workshop/classify.ts';
 import { chapter, cmd } from './support.ts';
@@ -445,5 +445,155 @@ describe('classify: YAML that does not parse, objects without apiVersion (issue 
     expect(nearest('serviceentry', ['ServiceEntry'])).toBe('ServiceEntry');
     expect(nearest('Widget', ['Gateway', 'ServiceEntry'])).toBeUndefined();
     expect(nearest('x', [])).toBeUndefined();
+  });
+});
+
+describe('classify: edge by edge (mutation survivors)', () => {
+  test('edit distance counts every character of both words', () => {
+    expect(distance('ab', '')).toBe(2);
+    expect(distance('abc', 'abc')).toBe(0);
+    expect(distance('', 'abc')).toBe(3);
+    expect(distance('kitten', 'sitting')).toBe(3);
+  });
+  test('nearest: the first of equally near words; a distance equal to the limit is near; long words allow a quarter of their length', () => {
+    expect(nearest('ab', ['ac', 'ad'])).toBe('ac');
+    expect(nearest('abcd', ['abxy'])).toBe('abxy');
+    expect(nearest('abcd', ['axyz'])).toBeUndefined();
+    expect(nearest('abcdefghijkl', ['abcdefghixyz'])).toBe('abcdefghixyz');
+  });
+  test('here-documents: `> ` prompts dropped only when prompted and only in front; tabs dropped only with <<- and only in front; the delimiter may have trailing spaces', () => {
+    const doc = (text: string, prompted?: boolean) => logicalLines(text, 1, prompted).map((l) => [l.line, l.text, l.heredoc?.text]);
+    expect(doc('cat <<E\n> a: 1\nE\n')).toEqual([[1, 'cat <<E', '> a: 1\n']]);
+    expect(doc('cat <<E\n> a: 1\nx > y\n>b\nE\n', true)).toEqual([[1, 'cat <<E', 'a: 1\nx > y\nb\n']]);
+    expect(doc('cat <<-E\n\t\ta:\tb\nc:\td\n\tE\n')).toEqual([[1, 'cat <<-E', 'a:\tb\nc:\td\n']]);
+    expect(doc('cat <<E\n\ta: 1\nE\n')).toEqual([[1, 'cat <<E', '\ta: 1\n']]);
+    expect(doc('cat <<E\na: 1\n\tE\nE\n')).toEqual([[1, 'cat <<E', 'a: 1\n\tE\n']]);
+    expect(doc('kubectl apply -f - <<EOF\na: 1\nEOF  \nkubectl get pods\n')).toEqual([[1, 'kubectl apply -f - <<EOF', 'a: 1\n'], [4, 'kubectl get pods', undefined]]);
+  });
+  test('an unclosed here-document drops its trailing blank lines (spaces too); one with no lines is empty', () => {
+    expect(logicalLines('cat <<E\na: 1\n  \n\n', 1)).toEqual([{ line: 1, text: 'cat <<E', heredoc: { line: 2, text: 'a: 1\n' } }]);
+    expect(logicalLines('cat <<E\na: 1\nb: 2\n', 1)).toEqual([{ line: 1, text: 'cat <<E', heredoc: { line: 2, text: 'a: 1\nb: 2\n' } }]);
+    expect(logicalLines('cat <<E\n\n', 1)).toEqual([{ line: 1, text: 'cat <<E', heredoc: { line: 2, text: '' } }]);
+    expect(logicalLines('cat <<E', 1)).toEqual([{ line: 1, text: 'cat <<E', heredoc: { line: 2, text: '' } }]);
+  });
+  test('normalised: only the words after env are its environment; tools without global flags keep their order; a lone "-" ends the flags', () => {
+    expect(normalised(cmd(1, 'env', 'A=1', 'kubectl', 'get')).env).toEqual(['A=1']);
+    expect(normalised(cmd(1, 'curl', '-s', 'http://x')).words).toEqual(['curl', '-s', 'http://x']);
+    expect(normalised(cmd(1, 'kubectl', '-', 'get')).words).toEqual(['kubectl', '-', 'get']);
+  });
+  test('YAML errors keep the library\'s first line without its position, also at lines and columns of two digits', () => {
+    const text = `${Array.from({ length: 11 }, (_, i) => `k${i}: 1`).join('\n')}\n           bad: 1\n          also: 2\n`;
+    expect(yamlErrors(text)).toEqual([
+      { line: 11, message: 'BLOCK_AS_IMPLICIT_KEY: Nested mappings are not allowed in compact mappings' },
+      { line: 11, message: 'MULTILINE_IMPLICIT_KEY: Implicit keys need to be on a single line' },
+      { line: 12, message: 'BLOCK_AS_IMPLICIT_KEY: Nested mappings are not allowed in compact mappings' },
+      { line: 12, message: 'MULTILINE_IMPLICIT_KEY: Implicit keys need to be on a single line' },
+    ]);
+  });
+  test('incomplete documents: one that does not parse is left to the parse errors; the message says what is missing', () => {
+    expect(incompleteDocs('kind: A\nspec:\n  a: 1\n b: 2\n')).toEqual([]);
+    expect(incompleteDocs('apiVersion: v1\n')).toEqual([{ line: 1, message: 'a document with no kind: kubectl refuses an object without it' }]);
+    expect(incompleteDocs('a: 1\n---\nmetadata: {}\nspec: {}\n')).toEqual([{ line: 3, message: 'a document with no apiVersion and no kind: kubectl refuses an object without them' }]);
+  });
+  test('yamlDocs: the first key after a --- line; errors only for text naming an object at a line start; maps and lists without apiVersion and kind are no manifest', () => {
+    expect(yamlDocs('---\napiVersion: v1\nkind: Namespace\n')).toEqual({ docs: [{ apiVersion: 'v1', kind: 'Namespace' }], manifest: true });
+    expect(yamlDocs('error: could not find\n  the kind: y\n z')).toBeUndefined();
+    expect(yamlDocs('metadata:\n  name: x\n  kind: Foo\n bad: 1\n')).toEqual({ docs: [], manifest: true, errors: [{ line: 4, message: 'BAD_INDENT: All mapping items must start at the same column' }] });
+    expect(yamlDocs('spec:\n  a: 1\n')).toEqual({ docs: [{ spec: { a: 1 } }], manifest: false });
+    expect(yamlDocs('- name: a\n')).toEqual({ docs: [[{ name: 'a' }]], manifest: false });
+    expect(yamlDocs('apiVersion: v1\nkind: A\n---\nb: 1\n')).toEqual({ docs: [{ apiVersion: 'v1', kind: 'A' }, { b: 1 }], manifest: false });
+  });
+  test('prompted blocks: an indented `$ ` is a prompt, a `$ ` inside a line is not; continuation prompts dropped in front only, with or without a space', () => {
+    const words = (text: string) => classify(chapter([1, text]))[0]!.commands.map((c) => c.words);
+    const [indented] = classify(chapter([1, '  $ kubectl get pods\nNAME READY\n']));
+    expect([indented!.kind, indented!.commands.map((c) => c.words)]).toEqual(['command', [['kubectl', 'get', 'pods']]]);
+    expect(classify(chapter([1, 'kubectl get pods\necho a $ b\n']))[0]!.commands.map((c) => c.words)).toEqual([['kubectl', 'get', 'pods'], ['echo', 'a', '$', 'b']]);
+    expect(words('$ kubectl apply \\\n  > -f $WORKSHOP_HOME/istio-workshop-labs/a.yaml\n')).toEqual([['kubectl', 'apply', '-f', '$WORKSHOP_HOME/istio-workshop-labs/a.yaml']]);
+    expect(words('$ kubectl apply \\\n>-f $WORKSHOP_HOME/istio-workshop-labs/a.yaml\n')).toEqual([['kubectl', 'apply', '-f', '$WORKSHOP_HOME/istio-workshop-labs/a.yaml']]);
+    expect(words('$ kubectl apply \\ \n> -f $WORKSHOP_HOME/istio-workshop-labs/a.yaml\n')).toEqual([['kubectl', 'apply', '-f', '$WORKSHOP_HOME/istio-workshop-labs/a.yaml']]);
+    expect(words('$ kubectl get pods \\\n-o yaml > out.yaml\n')).toEqual([['kubectl', 'get', 'pods', '-o', 'yaml'], ['out.yaml']]);
+    // Without `$ ` prompts a here-document's `> ` lines are its text as written.
+    expect(classify(chapter([1, 'kubectl apply -f - <<EOF\n> a: 1\nEOF\n']))[0]!.inline?.map((i) => i.heredoc.text)).toEqual(['> a: 1\n']);
+  });
+  test('placeholders: none in a text without them', () => {
+    expect(placeholdersIn('kubectl get pods -n default')).toEqual([]);
+    expect(placeholdersIn('ping REDIS_IP')).toEqual(['REDIS_IP']);
+    expect(placeholdersIn('cd $WORKSHOP_HOME')).toEqual(['$WORKSHOP_HOME']);
+  });
+  test('the outbound policy is set by helm and istioctl installs only; a cat with a here-document hands it on, other cats and one-word commands count', () => {
+    expect(commandPolicy([cmd(1, 'kubectl', 'upgrade', '--set', 'meshConfig.outboundTrafficPolicy.mode=REGISTRY_ONLY')]).policy).toBe('run');
+    const heredoc = { line: 2, text: 'a: 1\n' };
+    expect(commandPolicy([cmd(1, 'cat', 'notes.txt')]).reason).toContain('(cat)');
+    expect(commandPolicy([cmd(1, 'cat')]).reason).toContain('(cat)');
+    expect(commandPolicy([cmd(1, 'ls')]).reason).toContain('(ls)');
+    expect(commandPolicy([{ ...cmd(1, 'cat', '-n'), heredoc }]).reason).toContain('(cat)');
+    expect(commandPolicy([{ ...cmd(1, 'tee'), heredoc }]).reason).toContain('(tee)');
+    expect(commandPolicy([{ ...cmd(1, 'cat'), heredoc }, cmd(1, 'kubectl', 'apply', '-f', '-')]).policy).toBe('run');
+  });
+  test('a YAML block that does not parse says so', () => {
+    const [b] = classify(chapter([1, 'apiVersion: v1\nkind: A\nspec:\n  a: 1\n b: 2\n']));
+    expect(b!.reason).toBe('YAML that does not parse: nothing of it can be applied');
+  });
+  test('command or output: every word must be a tool or all assignments; every prompted line a command; a command that prints an outcome is still a command', () => {
+    expect(classify(chapter([1, 'frobnicate A=1\n']))[0]!.kind).toBe('output');
+    expect(classify(chapter([1, 'A=1 B=2\n']))[0]!.kind).toBe('command');
+    expect(classify(chapter([1, '$ kubectl get pods\n$ frobnicate\n']))[0]!.kind).toBe('output');
+    const [echo] = classify(chapter([1, '$ echo "Connected to x"\n']));
+    expect([echo!.kind, echo!.commands.map((c) => c.words)]).toEqual(['command', [['echo', 'Connected to x']]]);
+    expect(classify(chapter([1, '$ telnet x 1\necho Connected to x\n']))[0]!.kind).toBe('output');
+  });
+  test('the word after << is the delimiter only when it is a word: an operator there still splits', () => {
+    expect(parseCommandLine('cat <<; kubectl get pods', 1).map((c) => c.words)).toEqual([['cat'], ['kubectl', 'get', 'pods']]);
+  });
+  test('a here-document goes inline only with -f -', () => {
+    const [b] = classify(chapter([1, 'kubectl apply -f ./local.yaml <<EOF\na: 1\nEOF\n']));
+    expect([b!.kind, b!.inline, b!.applies]).toEqual(['command', undefined, []]);
+  });
+  test('matched by kinds among manifests that all lack apiVersion: the nearest', () => {
+    const part = (name: string) => `kind: A\nmetadata:\n  name: ${name}\n`;
+    const blocks = classify(chapter([1, part('p1')], [8, part('p2')], [14, 'kubectl apply -f istio-workshop-labs/a.yaml']), () => [{ kind: 'A', metadata: { name: 'z' } }]);
+    expect(blocks.map((b) => b.shownFor)).toEqual([undefined, 'p#b3', undefined]);
+  });
+  test('a prompted comment heading output: a transcript of no words', () => {
+    expect(classify(chapter([1, '$ # note\nhello\n']))[0]!.commands.map((c) => [c.line, c.words])).toEqual([[2, []]]);
+  });
+  test('kubectl apply -f - without a here-document applies nothing inline', () => {
+    const [b] = classify(chapter([1, 'kubectl apply -f -\n']));
+    expect([b!.kind, b!.inline, b!.applies]).toEqual(['command', undefined, []]);
+  });
+  test('matching a manifest to a labs file: kinds compared in any order, whole names only; only manifests before the command, since the previous applying command', () => {
+    const y = (kind: string, name: string) => `apiVersion: v1\nkind: ${kind}\nmetadata:\n  name: ${name}\n`;
+    const docsOf = (files: Record<string, unknown[]>) => (p: string) => files[p];
+    // Renamed on one side: matched by kinds, in any order.
+    const reordered = classify(chapter([1, `${y('A', 'x')}---\n${y('BC', 'y')}`], [20, 'kubectl apply -f istio-workshop-labs/a.yaml']),
+      docsOf({ 'a.yaml': [{ kind: 'BC', metadata: { name: 'y2' } }, { kind: 'A', metadata: { name: 'x2' } }] }));
+    expect(reordered[0]!.shownFor).toBe('p#b2');
+    // A,BC is not AB,C.
+    const joined = classify(chapter([1, `${y('A', 'x')}---\n${y('BC', 'y')}`], [20, 'kubectl apply -f istio-workshop-labs/a.yaml']),
+      docsOf({ 'a.yaml': [{ kind: 'AB', metadata: { name: 'x2' } }, { kind: 'C', metadata: { name: 'y2' } }] }));
+    expect(joined[0]!.shownFor).toBeUndefined();
+    // A manifest after the command is not what it applies.
+    const after = classify(chapter([1, 'kubectl apply -f istio-workshop-labs/a.yaml'], [4, y('A', 'x')]), docsOf({ 'a.yaml': [{ kind: 'A', metadata: { name: 'x' } }] }));
+    expect(after[1]!.shownFor).toBeUndefined();
+    // Before the previous applying command: not a candidate for the next one.
+    const earlier = classify(chapter([1, y('A', 'x')], [8, 'kubectl apply -f istio-workshop-labs/g.yaml'], [11, 'kubectl apply -f istio-workshop-labs/a.yaml']),
+      docsOf({ 'g.yaml': [{ kind: 'G', metadata: { name: 'g' } }], 'a.yaml': [{ kind: 'A', metadata: { name: 'x' } }] }));
+    expect(earlier[0]!.shownFor).toBeUndefined();
+    // A fragment is never the file.
+    const fragment = classify(chapter([1, 'spec:\n  a: 1\n'], [5, 'kubectl apply -f istio-workshop-labs/a.yaml']), docsOf({ 'a.yaml': [{ spec: { a: 1 } }] }));
+    expect([fragment[0]!.manifest, fragment[0]!.shownFor]).toEqual([false, undefined]);
+    // Two files of one command with the same objects: the first one takes the block.
+    const twice = classify(chapter([1, y('A', 'x')], [8, 'kubectl apply -f istio-workshop-labs/a.yaml -f istio-workshop-labs/b.yaml']),
+      docsOf({ 'a.yaml': [{ kind: 'A', metadata: { name: 'x' } }], 'b.yaml': [{ kind: 'A', metadata: { name: 'x' } }] }));
+    expect([twice[0]!.shownFor, twice[0]!.reason]).toEqual(['p#b2', 'shown to the reader; p#b2 applies istio-workshop-labs/a.yaml, checked equal to it']);
+  });
+  test('matched by kinds: a whole manifest before one that lacks apiVersion, whichever is nearer', () => {
+    const whole = 'apiVersion: v1\nkind: A\nmetadata:\n  name: w\n';
+    const part = 'kind: A\nmetadata:\n  name: p\n';
+    const docs = () => [{ kind: 'A', metadata: { name: 'z' } }];
+    const nearFirst = classify(chapter([1, whole], [8, part], [14, 'kubectl apply -f istio-workshop-labs/a.yaml']), docs);
+    expect(nearFirst.map((b) => b.shownFor)).toEqual(['p#b3', undefined, undefined]);
+    const farFirst = classify(chapter([1, part], [8, whole], [14, 'kubectl apply -f istio-workshop-labs/a.yaml']), docs);
+    expect(farFirst.map((b) => b.shownFor)).toEqual([undefined, 'p#b3', undefined]);
   });
 });

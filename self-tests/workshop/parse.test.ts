@@ -193,3 +193,34 @@ describe('parse: input that is not a chapter (issue 23)', () => {
     expect(parseChapter('# t\n', 'p.md').notText).toBeUndefined();
   });
 });
+
+describe('parse: fences and pages, edge by edge (mutation survivors)', () => {
+  test('an opening fence starts its line, after spaces or quote markers with any spacing', () => {
+    expect(openingFence('see ```')).toBeUndefined();
+    expect(openingFence('>  ```yaml')).toBe('```');
+    expect(openingFence('> > ```')).toBe('```');
+    expect(openingFence('>```')).toBe('```');
+    expect(openingFence('- ```')).toBeUndefined();
+  });
+  test('a closing fence: the whole line, after quote markers, at least as long as the opening one', () => {
+    expect(closesFence('text ```', '```')).toBe(false);
+    expect(closesFence('>  ```', '```')).toBe(true);
+    expect(closesFence('> ```', '```')).toBe(true);
+    expect(closesFence('>```', '```')).toBe(true);
+    expect(closesFence('```', '````')).toBe(false);
+    expect(closesFence('````', '````')).toBe(true);
+  });
+  test('a page that is not text: exactly the empty chapter, marked', () => {
+    expect(parseChapter('a\u0000b', 'content/x.md')).toEqual({ file: 'content/x.md', title: '', page: 'x', blocks: [], commented: [], notText: true });
+  });
+  test('a fence opened on a list bullet: the default fence, closed by a backtick fence, unclosed when none follows', () => {
+    const closed = parseChapter('- ```\n  kubectl get pods\n  ```\n', 'p.md');
+    expect(closed.blocks.map((b) => [b.line, b.endLine, b.text, b.unclosed])).toEqual([[1, 3, 'kubectl get pods\n', undefined]]);
+    const open = parseChapter('- ```\n  kubectl get pods\n', 'p.md');
+    expect(open.blocks.map((b) => [b.line, b.unclosed])).toEqual([[1, { fence: '```' }]]);
+  });
+  test('a fence on the last line opens an empty block that no fence closes', () => {
+    const c = parseChapter('para\n\n```', 'p.md');
+    expect(c.blocks.map((b) => [b.line, b.endLine, b.text, b.unclosed])).toEqual([[3, 3, '', { fence: '```' }]]);
+  });
+});
