@@ -10,7 +10,7 @@
  */
 import { CartCallError, grpcStatus, readStoredCart } from '../helpers/external/cart.ts';
 import { cartDrainDeadlineMs } from '../helpers/mesh/drain.ts';
-import { proxyClusters, proxyStats, tcpConnectionsTo, upstreamConnections } from '../helpers/mesh/envoy-admin.ts';
+import { blackHoleConnections, proxyClusters, proxyStats, upstreamConnections } from '../helpers/mesh/envoy-admin.ts';
 import { readMeshDrain } from '../helpers/mesh/mesh-config.ts';
 import { pollTimed, RetryableError } from '../helpers/run/poll.ts';
 import { log, seconds } from '../helpers/run/progress.ts';
@@ -46,15 +46,15 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       const meshed = await probes.meshed();
       expect(meshed.outcome, `from inside the mesh: ${JSON.stringify(meshed)}`).toBe('closed');
 
-      const before = tcpConnectionsTo(await proxyStats(kube, CART.namespace, await workloads.cartPod()), 'BlackHoleCluster');
+      const before = blackHoleConnections(await proxyStats(kube, CART.namespace, await workloads.cartPod()));
       await expectCartStorageFailure(cart.addItem(`${RUN}-blocked`, ITEM));
       // The cart's own sidecar sent its Redis connection to BlackHoleCluster.
       const rose = await pollTimed('BlackHoleCluster TCP connections to rise in the cart sidecar', 30_000, async () => {
-        const now = tcpConnectionsTo(await proxyStats(kube, CART.namespace, await workloads.cartPod()), 'BlackHoleCluster');
-        if (now.closed <= before.closed) throw new RetryableError(`before ${JSON.stringify(before)}, now ${JSON.stringify(now)}`);
+        const now = blackHoleConnections(await proxyStats(kube, CART.namespace, await workloads.cartPod()));
+        if (now.count <= before.count) throw new RetryableError(`before ${before.count}, now ${now.count} (counted by: ${now.counted.join(', ') || 'no BlackHoleCluster stat in this proxy'})`);
         return now;
       });
-      log(`BlackHoleCluster TCP connections in the cart sidecar: ${before.closed} -> ${rose.value.closed}`);
+      log(`BlackHoleCluster TCP connections in the cart sidecar: ${before.count} -> ${rose.value.count} (${rose.value.counted.join(' + ')})`);
 
       // And at the same time Redis itself is fine: the mesh is what blocks.
       expect((await probes.outside()).outcome).toBe('answered');

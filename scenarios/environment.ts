@@ -8,12 +8,14 @@
  *   CLUSTER=existing  the current context of your kubeconfig, only if ALLOW_CONTEXT names it;
  *                     Istio installed only with INSTALL_ISTIO; REGISTRY_ONLY checked either way
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { partitionByPresence } from '../helpers/run/docker.ts';
 import { Gcloud, Memorystore } from '../helpers/external/gcp.ts';
 import { checkMeshConfig, readMeshConfigMap } from '../helpers/mesh/mesh-config.ts';
-import { install as installIstio, ISTIO_NAMESPACE } from '../helpers/mesh/istio-install.ts';
+import { install as installIstio, ISTIO_NAMESPACE, UPSTREAM_ENVOY_TELEMETRY_FILE } from '../helpers/mesh/istio-install.ts';
+import { adaptToHost, isPrivilegedRefusal, kindConfigFor, PrivilegedRefusedError } from '../helpers/cluster/kind-node-host.ts';
+import { istioImages, LOCAL_IMAGES, localImageDeviations } from '../helpers/run/local-images.ts';
 import { KindCluster, kindNetwork, loadFailureWarning, type StartedKindCluster } from '../helpers/cluster/kind.ts';
 import { Kube } from '../helpers/cluster/kube.ts';
 import { guardExistingContext } from '../helpers/cluster/context-guard.ts';
@@ -77,10 +79,20 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   for (const w of tools.hostWarnings) log(`WARNING: ${w}`);
   if (existingContext) return prepareExisting(s, timings, cleanup, tools, existingContext, timingsFile);
 
+  // How this run differs from a laptop run: said now, and again in the report at the end.
+  if (s.images === 'local') for (const d of localImageDeviations(s)) timings.deviate(d);
+  // The engine under the node (cgroup v1, privileged containers refused): what kind must do for it.
+  const ownNodeImage = s.kindNodeImage === LOCAL_IMAGES.kindNode;
+  const node = await timings.phase('node host', () => adaptToHost(s.kindNodeImage, ownNodeImage));
+  for (const d of node.deviations) timings.deviate(d);
+  for (const d of timings.deviations) log(`NOT A LAPTOP RUN: ${d}`);
+  const configPath = await kindConfigFile(s, node.kubeadmConfigPatches, ownNodeImage);
+
   // 2. The cluster, with a kubeconfig of its own under ARTIFACTS_DIR.
   const kind = new KindCluster(tools.kind!.path)
     .withName(s.clusterName)
-    .withConfig(join(ROOT_DIR, 'kind-config.yaml'))
+    .withConfig(configPath)
+    .withEnv(node.kindEnv)
     .withNodeImage(s.kindNodeImage)
     .withKubeconfig(kubeconfigPathFor(s))
     .withWait('180s')
@@ -89,7 +101,12 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   // Registered before `kind create` starts (kind has no signal handler): a Ctrl-C during the
   // create ends it and deletes the nodes (whatever KEEP_CLUSTER says: a half-created cluster is
   // of no use); a create refused as "already exist" deletes nothing; a kept one stays.
-  const cluster = await timings.phase('cluster', () => kind.start((c) => cleanup.add(`kind cluster ${s.clusterName}`, () => c.stop())));
+  const cluster = await timings.phase('cluster', () => kind.start((c) => cleanup.add(`kind cluster ${s.clusterName}`, () => c.stop())))
+    .catch((e: unknown) => {
+      // An engine refusing privileged containers, seen only now (the node image had to be pulled).
+      if (isPrivilegedRefusal(e instanceof Error ? e.message : String(e))) throw new PrivilegedRefusedError(s.kindNodeImage, []);
+      throw e;
+    });
   try {
     return await prepareKind(s, timings, cleanup, cluster, tools.istioctl!.path, timingsFile);
   } catch (e) {
@@ -100,6 +117,19 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
     );
     throw e;
   }
+}
+
+/**
+ * The kind config for this run: the project's kind-config.yaml as it is, or, when the host or the
+ * node image needs changes (helpers/cluster/kind-node-host.ts), a copy with them under ARTIFACTS_DIR.
+ */
+async function kindConfigFile(s: Settings, kubeadmConfigPatches: readonly string[], ownCni: boolean): Promise<string> {
+  const base = join(ROOT_DIR, 'kind-config.yaml');
+  if (kubeadmConfigPatches.length === 0 && !ownCni) return base;
+  const path = join(s.artifactsDir, 'kind-config.yaml');
+  await writeFile(path, `# kind-config.yaml with this host's changes (egress-verify)\n${kindConfigFor(await readFile(base, 'utf8'), { kubeadmConfigPatches, ownCni })}`);
+  log(`kind config with this host's changes: ${path}`);
+  return path;
 }
 
 /** Removes what the scenario files create: the test namespaces and the gateway policy. */
@@ -173,9 +203,18 @@ async function prepareKind(
         return;
       }
     }
+    const local = s.images === 'local' ? istioImages(LOCAL_IMAGES.istioHub, s.istioVersion) : undefined;
+    if (local) {
+      // Nothing can pull them: in the node before istioctl creates the pods that run them.
+      log(`kind load docker-image ${local.pilot} ${local.proxy}`);
+      const { failed } = await cluster.loadImages([local.pilot, local.proxy]);
+      if (failed.length > 0) throw new Error(`kind could not load Istio's images built here: ${failed.map((f) => `${f.image}: ${f.reason}`).join('; ')}`);
+    }
     await installIstio(istioctl, {
       kubeconfigPath: cluster.kubeconfigPath, context: cluster.context, readinessTimeoutMs: s.readyTimeoutMs,
+      upstreamEnvoyImages: local ? { hub: LOCAL_IMAGES.istioHub, tag: s.istioVersion } : undefined,
     });
+    if (local) await kube.apply(render(UPSTREAM_ENVOY_TELEMETRY_FILE, {}));
     await kube.waitForDeployment(ISTIO_NAMESPACE, 'istiod', s.readyTimeoutMs);
     await meshConfigCheck(kube);
   });

@@ -80,6 +80,8 @@ export interface KindOptions {
   wait: string;
   reuse: boolean;
   keep: boolean;
+  /** Added to kind's environment (a `docker` of our own first on PATH: kind-node-host.ts); none by default. */
+  env?: Readonly<Record<string, string>> | undefined;
 }
 
 export function createClusterArgs(o: KindOptions): string[] {
@@ -116,13 +118,15 @@ export class KindCluster {
   /** Use a cluster of this name if one exists (it is then never deleted). */
   reuseExisting(reuse: boolean): this { this.#o.reuse = reuse; return this; }
   keep(keep: boolean): this { this.#o.keep = keep; return this; }
+  /** Environment for every kind command of this cluster (added to this process's). */
+  withEnv(env: Readonly<Record<string, string>> | undefined): this { this.#o.env = env; return this; }
 
   get options(): Readonly<KindOptions> {
     return this.#o;
   }
 
   async exists(): Promise<boolean> {
-    const { stdout } = await execa(this.#kind, ['get', 'clusters']);
+    const { stdout } = await execa(this.#kind, ['get', 'clusters'], { env: this.#o.env });
     return stdout.split('\n').map((l) => l.trim()).includes(this.#o.name);
   }
 
@@ -141,7 +145,7 @@ export class KindCluster {
       }
       log(`reusing kind cluster "${o.name}"`);
       // Export its kubeconfig into our own file; `get kubeconfig` prints it and touches nothing.
-      const { stdout } = await execa(this.#kind, ['get', 'kubeconfig', '--name', o.name]);
+      const { stdout } = await execa(this.#kind, ['get', 'kubeconfig', '--name', o.name], { env: o.env });
       await mkdir(dirname(o.kubeconfigPath), { recursive: true });
       await writeFile(o.kubeconfigPath, stdout, { mode: 0o600 });
       const reused = new StartedKindCluster(this.#kind, o, 'reused');
@@ -150,7 +154,7 @@ export class KindCluster {
     }
     const cluster = new StartedKindCluster(this.#kind, o, 'creating');
     register?.(cluster);
-    const child = execa(this.#kind, createClusterArgs(o), { all: true });
+    const child = execa(this.#kind, createClusterArgs(o), { all: true, env: o.env });
     cluster.creating(child);
     // kind logs its steps ("✓ Preparing nodes", …) on stderr: pass them on as progress.
     // Stryker disable next-line OptionalChaining: with `all: true` execa always gives the process an `all` stream
@@ -246,7 +250,7 @@ export class StartedKindCluster {
   async loadImages(images: readonly string[]): Promise<ImageLoadResult> {
     const result: ImageLoadResult = { loaded: [], failed: [] };
     for (const image of images) {
-      const r = await execa(this.#kind, ['load', 'docker-image', image, '--name', this.name], { reject: false, all: true });
+      const r = await execa(this.#kind, ['load', 'docker-image', image, '--name', this.name], { reject: false, all: true, env: this.options.env });
       if (r.exitCode === 0) {
         result.loaded.push(image);
         continue;
@@ -271,7 +275,7 @@ export class StartedKindCluster {
       const save = await execa('docker', ['save', '--platform', platform, '-o', archive, image], { reject: false, all: true });
       // Stryker disable next-line StringLiteral: the `?? ''` fallback is never used (`all: true` always gives `all`); the reason text itself is asserted in kind-decisions.test.ts
       if (save.exitCode !== 0) return `docker save --platform ${platform}: ${loadFailureReason(save.all ?? '', save.exitCode, save.signal)}`;
-      const load = await execa(this.#kind, ['load', 'image-archive', archive, '--name', this.name], { reject: false, all: true });
+      const load = await execa(this.#kind, ['load', 'image-archive', archive, '--name', this.name], { reject: false, all: true, env: this.options.env });
       // Stryker disable next-line StringLiteral: the `?? ''` fallback is never used (`all: true` always gives `all`); the reason text itself is asserted in kind-decisions.test.ts
       if (load.exitCode !== 0) return `kind load image-archive: ${loadFailureReason(load.all ?? '', load.exitCode, load.signal)}`;
       log(`kind load docker-image ${image} failed; loaded it as a ${platform} archive instead (kind issues #3795, #4224)`);
@@ -283,7 +287,7 @@ export class StartedKindCluster {
   }
 
   async exportLogs(dir: string): Promise<void> {
-    await execa(this.#kind, ['export', 'logs', dir, '--name', this.name]);
+    await execa(this.#kind, ['export', 'logs', dir, '--name', this.name], { env: this.options.env });
   }
 
   /** Deletes the cluster if this run created it (or was creating it); once, however often called. */
@@ -328,6 +332,6 @@ export class StartedKindCluster {
         break;
     }
     this.#state = 'removed';
-    await execa(this.#kind, deleteClusterArgs(this.options));
+    await execa(this.#kind, deleteClusterArgs(this.options), { env: this.options.env });
   }
 }

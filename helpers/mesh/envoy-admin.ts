@@ -8,6 +8,13 @@
  * - A TCP connection sent to BlackHoleCluster is counted in istio_tcp_connections_opened_total
  *   and ..._closed_total with destination_service_name="BlackHoleCluster" (istio/proxy
  *   istio_stats.cc; asserted by tests/integration/telemetry/policy/traffic_registry_only_test.go).
+ * - Without Istio's stats plugin (upstream Envoy: IMAGES=local), the same connection is counted
+ *   by the tcp_proxy filter of the BlackHoleCluster filter chain, stat prefix "BlackHoleCluster":
+ *   `tcp.BlackHoleCluster.downstream_cx_total`, on stats/prometheus
+ *   `envoy_tcp_downstream_cx_total{tcp_prefix="BlackHoleCluster"}` (the tag name is Istio's: its
+ *   bootstrap template's stats_tags, `tcp_prefix` for `^tcp\.((.*?)\.)\w+?$`; seen on a kind run),
+ *   kept only when ProxyConfig's proxyStatsMatcher includes it. The cluster's own
+ *   upstream_cx_total does not move: a cluster without hosts counts upstream_cx_none_healthy.
  */
 import type { Kube } from '../cluster/kube.ts';
 
@@ -55,6 +62,23 @@ export function tcpConnectionsTo(samples: readonly PromSample[], destinationServ
     opened: sumMetric(samples, 'istio_tcp_connections_opened_total', where),
     closed: sumMetric(samples, 'istio_tcp_connections_closed_total', where),
   };
+}
+
+/**
+ * Connections this sidecar sent into the blackhole, whichever proxy counted them: Istio's stats
+ * plugin (connections closed, as the source) plus tcp_proxy's own counter. A proxy has one or the
+ * other (upstream Envoy has no plugin; Istio's bootstrap drops the tcp_proxy stat), so the sum is
+ * the one that exists; `counted` names it.
+ */
+export function blackHoleConnections(samples: readonly PromSample[]): { count: number; counted: string[] } {
+  const plugin = tcpConnectionsTo(samples, 'BlackHoleCluster').closed;
+  const tcpProxy = sumMetric(samples, 'envoy_tcp_downstream_cx_total', { tcp_prefix: 'BlackHoleCluster' });
+  const present = (name: string) => samples.some((x) => x.name === name);
+  const counted = [
+    ...(present('istio_tcp_connections_closed_total') ? ['istio_tcp_connections_closed_total'] : []),
+    ...(present('envoy_tcp_downstream_cx_total') ? ['envoy_tcp_downstream_cx_total'] : []),
+  ];
+  return { count: plugin + tcpProxy, counted };
 }
 
 /** The pilot-agent command that prints a proxy's Envoy admin endpoint. */

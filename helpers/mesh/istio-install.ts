@@ -13,18 +13,31 @@ import { UserFacingError } from '../run/user-facing.ts';
 
 export const ISTIO_NAMESPACE = 'istio-system';
 export const ISTIO_OPERATOR_FILE = join(FIXTURES_DIR, 'istio-operator.yaml');
+/** Laid over the operator file for Istio's images built here, whose Envoy is upstream's (helpers/run/local-images.ts). */
+export const UPSTREAM_ENVOY_OPERATOR_FILE = join(FIXTURES_DIR, 'istio-operator.upstream-envoy.yaml');
+/** Applied once Istio's CRDs exist, for the same images: upstream Envoy has no `istio.stats` filter. */
+export const UPSTREAM_ENVOY_TELEMETRY_FILE = 'fixtures/upstream-envoy-telemetry.yaml';
 
 export interface InstallTarget {
   /** Absent: istioctl's default (KUBECONFIG or ~/.kube/config), for CLUSTER=existing. */
   kubeconfigPath: string | undefined;
   context: string;
   readinessTimeoutMs: number;
+  /**
+   * Istio's images from `<hub>/pilot:<tag>` and `<hub>/proxyv2:<tag>` with upstream Envoy in
+   * them: UPSTREAM_ENVOY_OPERATOR_FILE is laid over the operator file. Absent: istioctl's own
+   * hub and tag (the published images of its version).
+   */
+  upstreamEnvoyImages?: { hub: string; tag: string } | undefined;
 }
 
 export function installArgs(t: InstallTarget, operatorFile = ISTIO_OPERATOR_FILE): string[] {
   return [
     'install', '-y',
     '-f', operatorFile,
+    ...(t.upstreamEnvoyImages
+      ? ['-f', UPSTREAM_ENVOY_OPERATOR_FILE, '--set', `hub=${t.upstreamEnvoyImages.hub}`, '--set', `tag=${t.upstreamEnvoyImages.tag}`]
+      : []),
     ...(t.kubeconfigPath ? ['--kubeconfig', t.kubeconfigPath] : []),
     '--context', t.context,
     '--readiness-timeout', `${Math.ceil(t.readinessTimeoutMs / 1000)}s`,

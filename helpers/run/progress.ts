@@ -36,6 +36,8 @@ export function seconds(ms: number): string {
 
 export class Timings {
   readonly records: PhaseRecord[] = [];
+  /** How this run differs from a laptop run on the published images (the run's report lists them). */
+  readonly deviations: string[] = [];
   readonly #signal: AbortSignal | undefined;
   readonly #notes = new Map<string, string>();
 
@@ -73,6 +75,11 @@ export class Timings {
     this.#notes.set(name, note);
   }
 
+  /** Records a way this run differs from a laptop run, once. */
+  deviate(text: string): void {
+    if (!this.deviations.includes(text)) this.deviations.push(text);
+  }
+
   record(r: PhaseRecord): void {
     const note = r.note ?? this.#notes.get(r.name);
     this.#notes.delete(r.name);
@@ -83,17 +90,19 @@ export class Timings {
     const width = Math.max(10, ...this.records.map((r) => r.name.length));
     const lines = this.records.map((r) =>
       `${r.ok ? '✔' : '✘'} ${r.name.padEnd(width)} ${seconds(r.ms).padStart(8)}${r.note ? `  ${r.note}` : ''}`);
-    return [title, ...lines].join('\n');
+    const deviations = this.deviations.length > 0 ? ['', 'Not a laptop run:', ...this.deviations.map((d) => `  - ${d}`)] : [];
+    return [title, ...lines, ...deviations].join('\n');
   }
 
   /** For a CI job summary (GitHub Actions: $GITHUB_STEP_SUMMARY). */
   markdown(title = 'egress-verify timings'): string {
     const rows = this.records.map((r) => `| ${r.ok ? '✅' : '❌'} | ${r.name} | ${seconds(r.ms)} |${r.note ? ` ${r.note}` : ''}`);
-    return [`### ${title}`, '', '| | phase | duration |', '|---|---|---|', ...rows, ''].join('\n');
+    const deviations = this.deviations.length > 0 ? ['', '**Not a laptop run:**', '', ...this.deviations.map((d) => `- ${d}`), ''] : [];
+    return [`### ${title}`, '', '| | phase | duration |', '|---|---|---|', ...rows, '', ...deviations].join('\n');
   }
 
   async write(path: string): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, `${JSON.stringify({ phases: this.records }, null, 2)}\n`);
+    await writeFile(path, `${JSON.stringify({ phases: this.records, ...(this.deviations.length > 0 ? { deviations: this.deviations } : {}) }, null, 2)}\n`);
   }
 }

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { compatibilityProblem, compatibleNodeImage } from './compat.ts';
 import { kindNetwork } from '../cluster/kind.ts';
+import { LOCAL_IMAGES, LOCAL_ISTIO_VERSION } from './local-images.ts';
 import { pins } from './pins.ts';
 import { formatDuration } from './progress.ts';
 import { userPath } from './paths.ts';
@@ -19,8 +20,10 @@ export { formatDuration };
 export type RedisBackend = 'container' | 'memorystore';
 export type ClusterMode = 'kind' | 'existing';
 export type LoadImages = 'present' | 'never';
+export type ImageSource = 'published' | 'local';
 
 export interface Settings {
+  images: ImageSource;
   istioVersion: string;
   kindNodeImage: string;
   clusterName: string;
@@ -214,6 +217,7 @@ export const cartImageDefault = `us-central1-docker.pkg.dev/online-boutique-ci/m
 
 // The order here is the order of the README table.
 const SETTINGS: { [K in keyof Settings]: SettingSpec<K> } = {
+  images: choice('IMAGES', 'images', `published: the images upstream publishes (kindest/node, Istio's, the .NET cartservice), pulled as needed. local: the images \`npm run images:build -- --kind\` builds on this machine from Debian packages, Go modules and PyPI's Envoy, for hosts without a container registry; it runs Istio ${LOCAL_ISTIO_VERSION} with upstream Envoy and a cart stand-in, and the run lists how that differs from a laptop run. The image settings below still win when set.`, ['published', 'local']),
   istioVersion: pattern('ISTIO_VERSION', 'istioVersion', 'Istio release to install; istioctl of exactly this version is used.', ISTIO_VERSION, pins.istio, 'a release version x.y.z (e.g. 1.30.4, 1.31.0-beta.1)'),
   kindNodeImage: pattern('KIND_NODE_IMAGE', 'kindNodeImage', 'kind node image (Kubernetes version), pinned by digest. Unset: the newest pinned image ISTIO_VERSION supports. A tag without a digest is accepted with a warning: the run is then not reproducible.', IMAGE, pins.kindNodeImage, 'an image reference, e.g. kindest/node:v1.36.1@sha256:<64 hex>'),
   clusterName: pattern('CLUSTER_NAME', 'clusterName', 'Name of the kind cluster the suite creates (or reuses).', CLUSTER_NAME, 'egress-verify', 'lower-case letters, digits and "-", at most 32 characters'),
@@ -323,10 +327,11 @@ function crossChecks(s: Settings, env: Env): string[] {
       'REDIS_BACKEND=memorystore needs CLUSTER=existing: Memorystore is reachable only from inside its VPC, not from a kind cluster on this machine',
     );
   }
+  if (s.images === 'local') problems.push(...useLocalImages(s, env));
   if (s.cluster === 'kind') {
     s.installIstio = true;
     // The default node image follows ISTIO_VERSION; an explicit one must be supported by it.
-    if (!env.KIND_NODE_IMAGE?.trim()) s.kindNodeImage = compatibleNodeImage(s.istioVersion) ?? s.kindNodeImage;
+    if (!env.KIND_NODE_IMAGE?.trim() && s.images === 'published') s.kindNodeImage = compatibleNodeImage(s.istioVersion) ?? s.kindNodeImage;
     const problem = compatibilityProblem(s.istioVersion, s.kindNodeImage);
     if (problem) problems.push(problem);
   }
@@ -335,6 +340,27 @@ function crossChecks(s: Settings, env: Env): string[] {
   }
   if (s.memorystoreCreate && s.redisBackend !== 'memorystore') {
     problems.push('MEMORYSTORE_CREATE is set but REDIS_BACKEND is not memorystore; valid values for REDIS_BACKEND here: memorystore');
+  }
+  return problems;
+}
+
+/**
+ * IMAGES=local: the images built here are the defaults of the image settings a user left unset;
+ * the one Istio they were built for is the only one they can run.
+ */
+function useLocalImages(s: Settings, env: Env): string[] {
+  const unset = (name: string) => !env[name]?.trim();
+  if (unset('KIND_NODE_IMAGE')) s.kindNodeImage = LOCAL_IMAGES.kindNode;
+  if (unset('CART_IMAGE')) s.cartImage = LOCAL_IMAGES.cart;
+  if (unset('PROBE_IMAGE')) s.probeImage = LOCAL_IMAGES.probe;
+  if (unset('REDIS_IMAGE')) s.redisImage = LOCAL_IMAGES.redis;
+  if (unset('ISTIO_VERSION')) s.istioVersion = LOCAL_ISTIO_VERSION;
+  const problems: string[] = [];
+  if (s.istioVersion !== LOCAL_ISTIO_VERSION) {
+    problems.push(`ISTIO_VERSION=${s.istioVersion} with IMAGES=local: the Istio images built here are ${LOCAL_ISTIO_VERSION} only (the one release the Go module proxy serves); unset ISTIO_VERSION or set it to ${LOCAL_ISTIO_VERSION}`);
+  }
+  if (s.cluster !== 'kind') {
+    problems.push('IMAGES=local needs CLUSTER=kind: the images built here are loaded into the kind cluster the suite creates; valid values for CLUSTER here: kind');
   }
   return problems;
 }

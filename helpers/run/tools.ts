@@ -13,6 +13,8 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { DownloadError, downloadVerified } from './download.ts';
 import { checkHost, type HostFindings } from '../cluster/host.ts';
+import { partitionByPresence } from './docker.ts';
+import { istioImages, LOCAL_IMAGES } from './local-images.ts';
 import { pins } from './pins.ts';
 import type { Settings } from './settings.ts';
 import { UserFacingError } from './user-facing.ts';
@@ -228,6 +230,8 @@ export async function checkPrerequisites(s: Settings): Promise<Tools> {
     ? engine.then(() => checkHost(s), (): HostFindings => ({ problems: [], warnings: [] }))
       .catch((e: unknown): HostFindings => ({ problems: [`the host could not be checked: ${e instanceof Error ? e.message : String(e)}`], warnings: [] }))
     : Promise.resolve({ problems: [], warnings: [] });
+  // IMAGES=local: every image built here that this run uses must be present (nothing can be pulled).
+  const localImages = s.images === 'local' ? engine.then(() => localImagesProblem(s), () => undefined) : Promise.resolve(undefined);
   const results = await Promise.allSettled([
     engine,
     kind!.needed ? resolveTool(kind!, s) : Promise.resolve(undefined),
@@ -235,6 +239,8 @@ export async function checkPrerequisites(s: Settings): Promise<Tools> {
     s.redisBackend === 'memorystore' ? gcloudPath() : Promise.resolve(undefined),
   ]);
   const findings = await host;
+  const localProblem = await localImages.catch((e: unknown) => `the local images could not be checked: ${e instanceof Error ? e.message : String(e)}`);
+  if (localProblem) findings.problems.push(localProblem);
   const problems = [...results.flatMap((r) =>
     r.status === 'rejected'
       ? r.reason instanceof PrerequisitesError ? [...r.reason.problems] : [String(r.reason)]
@@ -249,6 +255,19 @@ export async function checkPrerequisites(s: Settings): Promise<Tools> {
     gcloud: gcloud as string | undefined,
     hostWarnings: findings.warnings,
   };
+}
+
+/** The images of IMAGES=local this run uses (those of `images:build -- --kind`), and which are missing. */
+export function localImagesWanted(s: Pick<Settings, 'kindNodeImage' | 'istioVersion' | 'cartImage' | 'probeImage' | 'redisImage'>): string[] {
+  const { pilot, proxy } = istioImages(LOCAL_IMAGES.istioHub, s.istioVersion);
+  const built = new Set<string>([...Object.values(LOCAL_IMAGES), pilot, proxy]);
+  return [s.kindNodeImage, pilot, proxy, s.cartImage, s.probeImage, s.redisImage].filter((i) => built.has(i));
+}
+
+async function localImagesProblem(s: Settings): Promise<string | undefined> {
+  const { absent } = await partitionByPresence(localImagesWanted(s));
+  if (absent.length === 0) return undefined;
+  return `IMAGES=local: not built on this machine: ${absent.join(', ')}; build them with \`npm run images:build -- --kind\` (cached: seconds when nothing changed)`;
 }
 
 export { needs as toolNeeds };

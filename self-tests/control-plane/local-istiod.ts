@@ -57,9 +57,10 @@ import { ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { pollTimed, RetryableError } from '../../helpers/run/poll.ts';
 import { formatDuration } from '../../helpers/run/progress.ts';
 import { freePort } from './local-control-plane.ts';
+import { LOCAL_ISTIO_VERSION } from '../../helpers/run/local-images.ts';
 
 /** The Istio built from istio.io/istio for the local control plane (`.tools/istio/<version>/bin`). */
-export const LOCAL_ISTIO_VERSION = '1.31.0';
+export { LOCAL_ISTIO_VERSION };
 export const ISTIOD_NAMESPACE = 'istio-system';
 export const ISTIOD_REVISION = 'default';
 export const ISTIOD_BINARIES = ['istioctl', 'pilot-discovery'] as const;

@@ -9,7 +9,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   accessLogLinesTo, parseClusterHostStats, parsePrometheus, parseTextStats, proxyAdmin, proxyClusters, proxyStats, rbacCount, sumMetric,
-  tcpConnectionsTo, upstreamConnections,
+  tcpConnectionsTo, upstreamConnections, blackHoleConnections,
 } from '../../helpers/mesh/envoy-admin.ts';
 import type { Kube } from '../../helpers/cluster/kube.ts';
 
@@ -201,6 +201,29 @@ describe('Prometheus text as istio/proxy writes it: the TCP evidence', () => {
     expect(tcpConnectionsTo(samples, 'BlackHoleCluster')).toEqual({ opened: 7, closed: 7 });
     expect(tcpConnectionsTo(samples, 'redis.memorystore.internal')).toEqual({ opened: 2, closed: 0 });
     expect(tcpConnectionsTo(samples, 'PassthroughCluster')).toEqual({ opened: 0, closed: 0 });
+  });
+});
+
+describe('BlackHoleCluster connections: the stats plugin\'s count or tcp_proxy\'s, whichever the proxy has', () => {
+  const plugin = (closed: number, reporter = 'source') => `istio_tcp_connections_closed_total{reporter="${reporter}",destination_service_name="BlackHoleCluster"} ${closed}`;
+  const tcpProxy = (prefix: string, n: number) => `envoy_tcp_downstream_cx_total{tcp_prefix="${prefix}"} ${n}`;
+
+  test('Istio\'s proxy: connections closed as the source, named by the plugin', () => {
+    expect(blackHoleConnections(parsePrometheus([plugin(4), plugin(50, 'destination')].join('\n'))))
+      .toEqual({ count: 4, counted: ['istio_tcp_connections_closed_total'] });
+  });
+
+  test('upstream Envoy: tcp_proxy\'s counter of the BlackHoleCluster chain only', () => {
+    expect(blackHoleConnections(parsePrometheus([tcpProxy('BlackHoleCluster', 3), tcpProxy('PassthroughCluster', 9), tcpProxy('outbound|6379||redis', 2)].join('\n'))))
+      .toEqual({ count: 3, counted: ['envoy_tcp_downstream_cx_total'] });
+  });
+
+  test('the tag name is Istio\'s (tcp_prefix), not Envoy\'s default (envoy_tcp_prefix)', () => {
+    expect(blackHoleConnections(parsePrometheus('envoy_tcp_downstream_cx_total{envoy_tcp_prefix="BlackHoleCluster"} 5')).count).toBe(0);
+  });
+
+  test('neither stat: zero, and nothing named as counted', () => {
+    expect(blackHoleConnections(parsePrometheus('envoy_server_live 1'))).toEqual({ count: 0, counted: [] });
   });
 });
 

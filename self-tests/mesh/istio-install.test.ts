@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
-import { install, installArgs, installFailureLines, IstioInstallError, ISTIO_OPERATOR_FILE } from '../../helpers/mesh/istio-install.ts';
+import { install, installArgs, installFailureLines, IstioInstallError, ISTIO_OPERATOR_FILE, UPSTREAM_ENVOY_OPERATOR_FILE } from '../../helpers/mesh/istio-install.ts';
 import { ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { tempFolder } from '../plumbing/temp-folder.ts';
 
@@ -25,6 +25,14 @@ describe('istioctl install arguments: kubeconfig only when given, timeout rounde
     ]);
     expect(installArgs({ kubeconfigPath: '', context: 'c', readinessTimeoutMs: 1000 }, '/x.yaml')).toEqual([
       'install', '-y', '-f', '/x.yaml', '--context', 'c', '--readiness-timeout', '1s',
+    ]);
+  });
+
+  test('Istio\'s images built here: the upstream-Envoy overlay after the operator file, then their hub and tag', () => {
+    expect(UPSTREAM_ENVOY_OPERATOR_FILE).toBe(join(ROOT_DIR, 'fixtures/istio-operator.upstream-envoy.yaml'));
+    expect(installArgs({ kubeconfigPath: '/k', context: 'c', readinessTimeoutMs: 1000, upstreamEnvoyImages: { hub: 'egress-verify', tag: '1.31.0' } })).toEqual([
+      'install', '-y', '-f', ISTIO_OPERATOR_FILE, '-f', UPSTREAM_ENVOY_OPERATOR_FILE, '--set', 'hub=egress-verify', '--set', 'tag=1.31.0',
+      '--kubeconfig', '/k', '--context', 'c', '--readiness-timeout', '1s',
     ]);
   });
 });

@@ -81,6 +81,24 @@ describe('phases and their timings', () => {
   });
 
   const dir = tempFolder('timings');
+  test('deviations from a laptop run: once each, after the phases in the summary, the CI summary and the JSON file', async () => {
+    const t = new Timings();
+    t.record({ name: 'cluster', ms: 1000, ok: true });
+    t.deviate('upstream Envoy');
+    t.deviate('cgroup v1');
+    t.deviate('upstream Envoy');
+    expect(t.deviations).toEqual(['upstream Envoy', 'cgroup v1']);
+    expect(t.summary()).toBe('Timings\n✔ cluster        1.0s\n\nNot a laptop run:\n  - upstream Envoy\n  - cgroup v1');
+    expect(t.markdown()).toBe([
+      '### egress-verify timings', '', '| | phase | duration |', '|---|---|---|', '| ✅ | cluster | 1.0s |', '',
+      '', '**Not a laptop run:**', '', '- upstream Envoy', '- cgroup v1', '',
+    ].join('\n'));
+    const file = join(dir.path, 'deviations.json');
+    await t.write(file);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ phases: [{ name: 'cluster', ms: 1000, ok: true }], deviations: ['upstream Envoy', 'cgroup v1'] });
+  });
+
+
   test('write: the phases as JSON, into a folder made for it', async () => {
     const t = new Timings();
     t.record({ name: 'cluster', ms: 10, ok: true });

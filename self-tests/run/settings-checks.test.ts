@@ -8,6 +8,7 @@
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { LOCAL_IMAGES, LOCAL_ISTIO_VERSION } from '../../helpers/run/local-images.ts';
 import { pins } from '../../helpers/run/pins.ts';
 import {
   cartImageDefault, describeSettings, editDistance, loadSettings, MAX_DURATION_MS, MEMORYSTORE_REDIS_VERSIONS, parseDuration, probableSetting,
@@ -24,6 +25,7 @@ type Env = Record<string, string | undefined>;
 const named = (problems: readonly string[]) => problems.map((p) => /^([A-Z_]+)=/.exec(p)?.[1] ?? p);
 
 const defaults: Settings = {
+  images: 'published',
   istioVersion: pins.istio,
   kindNodeImage: pins.kindNodeImage,
   clusterName: 'egress-verify',
@@ -64,7 +66,7 @@ describe('settings values: the whole object', () => {
 
   test('every setting given: every key takes it (trimmed, paths absolute)', () => {
     const env: Env = {
-      ISTIO_VERSION: ' 1.29.8 ', KIND_NODE_IMAGE: pins.kindNodeImages[1], CLUSTER_NAME: 'ci-1', CLUSTER: 'existing',
+      IMAGES: ' published ', ISTIO_VERSION: ' 1.29.8 ', KIND_NODE_IMAGE: pins.kindNodeImages[1], CLUSTER_NAME: 'ci-1', CLUSTER: 'existing',
       KEEP_CLUSTER: 'on', REUSE_CLUSTER: 'off', ALLOW_CONTEXT: ' ctx ', INSTALL_ISTIO: 'yes', REDIS_BACKEND: 'memorystore',
       REDIS_IMAGE: 'r:1', CART_IMAGE: 'c:2', PROBE_IMAGE: 'p:3', LOAD_IMAGES: 'never', ARTIFACTS_DIR: 'rel/a',
       TOOLS_CACHE_DIR: '/c', DOWNLOAD_MIRROR: 'https://m.local/x/', KIND_BIN: '/k', ISTIOCTL_BIN: '/i',
@@ -73,7 +75,7 @@ describe('settings values: the whole object', () => {
       WORKSHOP_REPO: 'ws', WORKSHOP_LABS: '/labs', WORKSHOP_CHAPTER: ' content/x.md ',
     };
     expect(loadSettings(env)).toStrictEqual({
-      istioVersion: '1.29.8', kindNodeImage: pins.kindNodeImages[1], clusterName: 'ci-1', cluster: 'existing',
+      images: 'published', istioVersion: '1.29.8', kindNodeImage: pins.kindNodeImages[1], clusterName: 'ci-1', cluster: 'existing',
       keepCluster: true, reuseCluster: false, allowContext: 'ctx', installIstio: true, redisBackend: 'memorystore',
       redisImage: 'r:1', cartImage: 'c:2', probeImage: 'p:3', loadImages: 'never', artifactsDir: resolve('rel/a'),
       toolsCacheDir: '/c', downloadMirror: 'https://m.local/x', kindBin: '/k', istioctlBin: '/i',
@@ -85,7 +87,7 @@ describe('settings values: the whole object', () => {
 
   test('describeSettings of the defaults: every variable, durations as written, unset as null', () => {
     expect(describeSettings(loadSettings({ HOME: '/home/m' }))).toStrictEqual({
-      ISTIO_VERSION: pins.istio, KIND_NODE_IMAGE: pins.kindNodeImage, CLUSTER_NAME: 'egress-verify', CLUSTER: 'kind',
+      IMAGES: 'published', ISTIO_VERSION: pins.istio, KIND_NODE_IMAGE: pins.kindNodeImage, CLUSTER_NAME: 'egress-verify', CLUSTER: 'kind',
       KEEP_CLUSTER: false, REUSE_CLUSTER: false, ALLOW_CONTEXT: null, INSTALL_ISTIO: true, REDIS_BACKEND: 'container',
       REDIS_IMAGE: pins.redisImage, CART_IMAGE: defaults.cartImage, PROBE_IMAGE: pins.probeImage, LOAD_IMAGES: 'present',
       ARTIFACTS_DIR: resolve('artifacts'), TOOLS_CACHE_DIR: '/home/m/.cache/egress-verify', DOWNLOAD_MIRROR: null,
@@ -100,6 +102,7 @@ describe('settings values: the whole object', () => {
     const bool = 'true, false, 1, 0, yes, no, on, off (any case); empty is false';
     const duration = 'a duration up to 24h: 90, 90s, 5m, 2m30s, 1h, 500ms';
     expect(settingDocs().map(({ env, defaultText, valid }) => [env, defaultText, valid])).toEqual([
+      ['IMAGES', 'published', 'published, local'],
       ['ISTIO_VERSION', pins.istio, 'a release version x.y.z (e.g. 1.30.4, 1.31.0-beta.1)'],
       ['KIND_NODE_IMAGE', pins.kindNodeImage, 'an image reference, e.g. kindest/node:v1.36.1@sha256:<64 hex>'],
       ['CLUSTER_NAME', 'egress-verify', 'lower-case letters, digits and "-", at most 32 characters'],
@@ -160,6 +163,22 @@ describe('settings values: the whole object', () => {
     // An Istio minor newer than the table: no compatible image known, the default stays.
     expect(loadSettings({ ISTIO_VERSION: '1.99.0' }).kindNodeImage).toBe(pins.kindNodeImage);
     expect(loadSettings({ CLUSTER: 'existing', ISTIO_VERSION: '1.29.8' }).kindNodeImage).toBe(pins.kindNodeImage);
+  });
+
+  test('IMAGES=local: the images built here and their Istio are the defaults; a setting given still wins', () => {
+    expect(loadSettings({ IMAGES: 'local' })).toMatchObject({
+      images: 'local', istioVersion: LOCAL_ISTIO_VERSION, kindNodeImage: LOCAL_IMAGES.kindNode,
+      cartImage: LOCAL_IMAGES.cart, probeImage: LOCAL_IMAGES.probe, redisImage: LOCAL_IMAGES.redis, installIstio: true,
+    });
+    expect(loadSettings({ IMAGES: 'local', CART_IMAGE: 'c:1', PROBE_IMAGE: 'p:2', REDIS_IMAGE: 'r:3', KIND_NODE_IMAGE: 'n:v1.35.0' }))
+      .toMatchObject({ cartImage: 'c:1', probeImage: 'p:2', redisImage: 'r:3', kindNodeImage: 'n:v1.35.0' });
+    expect(loadSettings({ IMAGES: 'local', ISTIO_VERSION: ` ${LOCAL_ISTIO_VERSION} ` }).istioVersion).toBe(LOCAL_ISTIO_VERSION);
+    // The published images stay the defaults otherwise.
+    expect(loadSettings({ IMAGES: 'published' })).toMatchObject({ kindNodeImage: pins.kindNodeImage, cartImage: cartImageDefault, istioVersion: pins.istio });
+    // Another Istio, or a cluster the suite does not create: refused, named.
+    expect(named(problemsOf({ IMAGES: 'local', ISTIO_VERSION: '1.30.5' }))).toEqual(['ISTIO_VERSION']);
+    expect(problemsOf({ IMAGES: 'local', CLUSTER: 'existing' })).toEqual([expect.stringMatching(/^IMAGES=local needs CLUSTER=kind/)]);
+    expect(named(problemsOf({ IMAGES: 'lokal' }))).toEqual(['IMAGES']);
   });
 });
 

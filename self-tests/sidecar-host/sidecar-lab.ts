@@ -27,20 +27,16 @@ import { parseProbeOutput, PROBE_SCRIPT_PATH, type ProbeResult } from '../../hel
 import { Kube } from '../../helpers/cluster/kube.ts';
 import { MESH_NS } from '../../scenarios/chapter.ts';
 import { EGRESS_GATEWAY } from '../../helpers/mesh/egress-evidence.ts';
+import { UPSTREAM_ENVOY_TELEMETRY_FILE } from '../../helpers/mesh/istio-install.ts';
 import { RedisStandIn, type StartedRedisStandIn } from '../../helpers/external/redis.ts';
 import { type KubeObject, render, ROOT_DIR } from '../../helpers/run/manifests.ts';
 import { formatDuration } from '../../helpers/run/progress.ts';
 import { LocalControlPlane, missingBinaries, type StartedControlPlane, toolsBinDir } from '../control-plane/local-control-plane.ts';
-import { ISTIOD_NAMESPACE, LOCAL_ISTIO_VERSION, LocalIstiod, missingIstioBinaries, type StartedIstiod } from '../control-plane/local-istiod.ts';
+import { LOCAL_ISTIO_VERSION, LocalIstiod, missingIstioBinaries, type StartedIstiod } from '../control-plane/local-istiod.ts';
 import { dockerAvailable, needTools, REDIS_IMAGE } from '../plumbing/support.ts';
 import { runTag } from './sweep.ts';
 import { BOOTSTRAP_TEMPLATE, type EnvoyInstall, installedEnvoy, LocalSidecar, type StartedSidecar } from './local-sidecar.ts';
 import { DockerNetwork, namespaceProblem, NAMESPACE_PREFIX, NetworkNamespace, startedOrStopped, type StartedDockerNetwork, type StartedNetworkNamespace } from './network-namespace.ts';
-
-export const NO_STATS_PLUGIN: KubeObject = {
-  apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', metadata: { name: 'upstream-envoy-no-stats-plugin', namespace: ISTIOD_NAMESPACE },
-  spec: { metrics: [{ providers: [{ name: 'prometheus' }], overrides: [{ match: { metric: 'ALL_METRICS', mode: 'CLIENT_AND_SERVER' }, disabled: true }] }] },
-};
 
 /** The gateway's Service as the chart renders it for the port the chapter uses (443 -> 8443). */
 const GATEWAY_SERVICE: KubeObject = {
@@ -103,7 +99,7 @@ export class StartedSidecarLab {
     this.istiod = await new LocalIstiod(this.cp).withXdsListenHost('0.0.0.0').start();
     this.#undo.push(() => this.istiod.stop());
     this.kube = Kube.fromFile(this.cp.kubeconfigPath, this.cp.context);
-    await this.kube.apply([NO_STATS_PLUGIN, ...render('fixtures/namespaces.yaml', {})]);
+    await this.kube.apply([...render(UPSTREAM_ENVOY_TELEMETRY_FILE, {}), ...render('fixtures/namespaces.yaml', {})]);
     this.network = await new DockerNetwork(`${NAMESPACE_PREFIX}${this.id}`).start();
     this.#undo.push(() => this.network.stop());
     this.redis = await new RedisStandIn(redisImage).onNetwork(this.network.name).start();

@@ -10,12 +10,22 @@
  * - AddItem adds the quantity to an existing item of the same product, else appends it;
  *   EmptyCart stores an empty cart (cartstore/RedisCartStore.cs);
  * - when Redis cannot be reached, every call fails with FAILED_PRECONDITION and a message
- *   starting "Can't access cart storage".
+ *   starting "Can't access cart storage";
+ * - the Redis address comes from REDIS_ADDR (host:port), as fixtures/cartservice.yaml sets it;
+ * - grpc.health.v1.Health/Check, which the Deployment's gRPC probes call, answers SERVING
+ *   whatever Redis does (health.proto here): for the service "" and hipstershop.CartService;
+ *   any other name gets NOT_FOUND, as the gRPC health protocol has it.
  *
- * CLI: node cartservice.ts --redis HOST:PORT [--listen HOST:PORT]   (default listen 0.0.0.0:7070)
- * Prints one line `listening <host:port>` when it serves; exits on SIGTERM.
+ * CLI: node cartservice.ts [--redis HOST:PORT] [--listen HOST:PORT]   (default listen 0.0.0.0:7070)
+ * Without --redis the address is taken from REDIS_ADDR. Prints one line `listening <host:port>`
+ * when it serves; exits on SIGTERM.
+ *
+ * It also runs as a container image for a cluster (images/cartservice-stand-in/build.ts bundles
+ * it into one file, kept beside health.proto, with fixtures/cart.proto at the same relative path).
  */
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { Redis } from 'ioredis';
 import { type Cart, CART_PORT, cartServiceDefinition, decodeCart, encodeCart } from '../../helpers/external/cart.ts';
 
@@ -25,13 +35,13 @@ function option(name: string, fallback?: string): string {
   const i = process.argv.indexOf(name);
   const value = i >= 0 ? process.argv[i + 1] : fallback;
   if (!value) {
-    process.stderr.write(`usage: node cartservice.ts --redis HOST:PORT [--listen HOST:PORT]\n`);
+    process.stderr.write(`usage: node cartservice.ts [--redis HOST:PORT] [--listen HOST:PORT] (without --redis: env REDIS_ADDR=HOST:PORT)\n`);
     process.exit(2);
   }
   return value;
 }
 
-const [redisHost, redisPort] = option('--redis').split(':');
+const [redisHost, redisPort] = option('--redis', process.env.REDIS_ADDR).split(':');
 const listen = option('--listen', `0.0.0.0:${CART_PORT}`);
 
 // One connection for the life of the process, as StackExchange.Redis's multiplexer keeps; a
@@ -83,6 +93,19 @@ server.addService(cartServiceDefinition(), {
     await store({ userId: req.userId, items: [] });
     return {};
   }),
+});
+
+// Health: SERVING for the whole server ("") and for the cart service, never tied to Redis (a
+// probe that passes says nothing about storage, as with upstream's cart).
+const HEALTHY = new Set(['', 'hipstershop.CartService']);
+const health = grpc.loadPackageDefinition(loadSync(join(import.meta.dirname, 'health.proto'), { enums: String, defaults: true })) as unknown as {
+  grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+};
+server.addService(health.grpc.health.v1.Health.service, {
+  Check: (call: Call<{ service: string }>, done: Done) => {
+    if (HEALTHY.has(call.request.service)) done(null, { status: 'SERVING' });
+    else done({ code: grpc.status.NOT_FOUND, details: `unknown service ${call.request.service}` });
+  },
 });
 
 server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (e, port) => {
