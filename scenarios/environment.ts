@@ -73,6 +73,8 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
   }
   await mkdir(s.artifactsDir, { recursive: true });
   const timingsFile = join(s.artifactsDir, 'timings.steps.jsonl');
+  // This run's steps only: the file of an earlier run in the same folder would be summed in again.
+  await writeFile(timingsFile, '');
 
   // Host problems (engine architecture and size, the stand-in's network) already stopped the
   // run in checkPrerequisites, before anything was created; what is left only warns.

@@ -131,3 +131,17 @@ export function needTools(ctx: TestContext, problem: string | undefined): void {
   if (process.env.REQUIRE_TOOLS === '1') throw new Error(`REQUIRE_TOOLS=1 but ${problem}`);
   ctx.skip(problem);
 }
+
+/** A command's output inside an image (no network), for checks of what an image holds. */
+export async function inImage(image: string, entrypoint: string, ...args: string[]): Promise<string> {
+  const r = await execa('docker', ['run', '--rm', '--network', 'none', '--entrypoint', entrypoint, image, ...args], { all: true });
+  return r.all ?? '';
+}
+
+/** Skips (or, under REQUIRE_TOOLS=1, fails) unless Docker answers and these images built here are present. */
+export async function needBuiltImages(ctx: TestContext, ...images: string[]): Promise<void> {
+  await needDocker(ctx);
+  const missing: string[] = [];
+  for (const i of images) if (!(await imagePresent(i))) missing.push(i);
+  needTools(ctx, missing.length > 0 ? `not built: ${missing.join(', ')} (npm run images:build -- --kind)` : undefined);
+}
