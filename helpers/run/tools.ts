@@ -25,7 +25,7 @@ export interface ResolvedTool {
   name: ToolName;
   path: string;
   version: string;
-  source: 'setting' | 'PATH' | 'cache' | 'download';
+  source: 'setting' | 'PATH' | 'cache' | 'built' | 'download';
   warning?: string;
 }
 
@@ -163,6 +163,9 @@ export async function resolveTool(need: ToolNeed, s: Settings, platform = curren
   }
   const cached = cachePath(s.toolsCacheDir, need.name, need.version);
   if (await isExecutable(cached)) return checkFound(need, cached, 'cache');
+  // IMAGES=local (no registry, so likely no release downloads either): the ones `npm run tools:build` built.
+  const built = s.images === 'local' ? builtToolPath(need.name, need.version) : undefined;
+  if (built && (await isExecutable(built))) return checkFound(need, built, 'built');
 
   const asset = releaseAsset(need.name, need.version, platform, s.downloadMirror);
   const alternatives =
@@ -193,6 +196,11 @@ export async function resolveTool(need: ToolNeed, s: Settings, platform = curren
   }
   process.stderr.write(`[tools] ${need.name} ${need.version} verified and cached at ${cached} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   return checkFound(need, cached, 'download');
+}
+
+/** Where `npm run tools:build` puts kind and istioctl (images/tools/build-tools.ts). */
+export function builtToolPath(tool: ToolName, version: string, root = join(import.meta.dirname, '..', '..')): string {
+  return tool === 'kind' ? join(root, '.tools', 'bin', 'kind') : join(root, '.tools', 'istio', version, 'bin', 'istioctl');
 }
 
 /** `docker version`: the engine answers, not only the CLI. */

@@ -7,16 +7,18 @@
  * "client version: 1.30.5").
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { create as tarCreate } from 'tar';
 import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { LOCAL_ISTIO_VERSION } from '../../helpers/run/local-images.ts';
 import { pins } from '../../helpers/run/pins.ts';
 import { loadSettings } from '../../helpers/run/settings.ts';
 import {
-  cachePath, checkPrerequisites, currentPlatform, PrerequisitesError, releaseAsset, resolveTool, toolNeeds,
+  builtToolPath, cachePath, checkPrerequisites, currentPlatform, PrerequisitesError, releaseAsset, resolveTool, toolNeeds,
 } from '../../helpers/run/tools.ts';
 import { loopbackMirror } from '../plumbing/loopback.ts';
 import { tempFolder } from '../plumbing/temp-folder.ts';
@@ -200,6 +202,22 @@ describe('tools from PATH or a setting: version checks', () => {
     const s = settings({ KIND_BIN: join(other, 'kind') });
     const [strict] = toolNeeds(s, { CI: 'true' });
     await expect(resolveTool(strict!, s, platform)).rejects.toThrow(`kind at ${join(other, 'kind')} (setting) is 0.31.0, expected ${pins.kind}; point KIND_BIN at kind ${pins.kind}`);
+  });
+
+  test('IMAGES=local: after the cache, the ones tools:build built, before any download; never otherwise', async () => {
+    expect(builtToolPath('kind', 'v0.32.0', '/p')).toBe('/p/.tools/bin/kind');
+    expect(builtToolPath('istioctl', '1.31.0', '/p')).toBe('/p/.tools/istio/1.31.0/bin/istioctl');
+    const saved = process.env.PATH;
+    process.env.PATH = await pathWith({});
+    try {
+      const local = settings({ IMAGES: 'local', ISTIO_VERSION: LOCAL_ISTIO_VERSION });
+      const [need] = toolNeeds(local);
+      const built = builtToolPath('kind', need!.version, join(import.meta.dirname, '..', '..'));
+      if (existsSync(built)) expect(await resolveTool(need!, local, platform)).toMatchObject({ source: 'built', path: built });
+      expect(await resolveTool(kindNeed!, settings(), platform)).toMatchObject({ source: 'download' });
+    } finally {
+      process.env.PATH = saved;
+    }
   });
 
   test('KIND_BIN that is not executable is reported', async () => {
