@@ -10,7 +10,8 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { partitionByPresence } from '../helpers/run/docker.ts';
+import { partitionByPresence, removeNetworkIfUnused } from '../helpers/run/docker.ts';
+import { dockerNetworkExists } from '../helpers/cluster/host.ts';
 import { Gcloud, Memorystore } from '../helpers/external/gcp.ts';
 import { checkMeshConfig, readMeshConfigMap } from '../helpers/mesh/mesh-config.ts';
 import { install as installIstio, ISTIO_NAMESPACE, UPSTREAM_ENVOY_TELEMETRY_FILE } from '../helpers/mesh/istio-install.ts';
@@ -100,6 +101,12 @@ export async function startEnvironment(s: Settings, timings: Timings, cleanup: C
     .withWait('180s')
     .reuseExisting(s.reuseCluster)
     .keep(keepsEverything(s)); // REUSE_CLUSTER keeps too, even a cluster it had to create
+  // kind makes its Docker network on a first create and never removes it: a network this run
+  // made goes at the end, after the nodes (cleanup runs in reverse), unless something else uses it.
+  const network = kindNetwork();
+  if (!keepsEverything(s) && !(await dockerNetworkExists(network))) {
+    cleanup.add(`docker network ${network}`, async () => log(await removeNetworkIfUnused(network)));
+  }
   // Registered before `kind create` starts (kind has no signal handler): a Ctrl-C during the
   // create ends it and deletes the nodes (whatever KEEP_CLUSTER says: a half-created cluster is
   // of no use); a create refused as "already exist" deletes nothing; a kept one stays.

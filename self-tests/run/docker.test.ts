@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { imagePresent, partitionByPresence } from '../../helpers/run/docker.ts';
+import { execa } from 'execa';
+import { imagePresent, partitionByPresence, removeNetworkIfUnused } from '../../helpers/run/docker.ts';
+import { runLabels } from '../plumbing/run-label.ts';
 import { needDocker, REDIS_IMAGE, standInCommand, standInFirst, usePath } from '../plumbing/support.ts';
 
 describe('against a docker stand-in: `docker image inspect`, present exactly when it exits 0', () => {
@@ -46,5 +48,23 @@ describe('against the local engine', () => {
     expect(await imagePresent(REDIS_IMAGE)).toBe(true);
     expect(await imagePresent(never)).toBe(false);
     expect(await partitionByPresence([never, REDIS_IMAGE])).toEqual({ present: [REDIS_IMAGE], absent: [never] });
+  });
+
+  test('a network nothing uses is removed; one in use is left and said so; a missing one is already gone', async (ctx) => {
+    await needDocker(ctx, REDIS_IMAGE);
+    const name = `egress-verify-net-test-${process.pid}`;
+    const container = `${name}-c`;
+    const labels = Object.entries(runLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    await execa('docker', ['network', 'create', ...labels, name]);
+    try {
+      await execa('docker', ['run', '-d', '--name', container, ...labels, '--network', name, REDIS_IMAGE]);
+      expect(await removeNetworkIfUnused(name)).toBe(`the Docker network ${name} is still in use by other containers: left`);
+      await execa('docker', ['rm', '-f', container]);
+      expect(await removeNetworkIfUnused(name)).toBe(`removed the Docker network ${name}`);
+      expect(await removeNetworkIfUnused(name)).toBe(`the Docker network ${name} was already gone`);
+    } finally {
+      await execa('docker', ['rm', '-f', container], { reject: false });
+      await execa('docker', ['network', 'rm', name], { reject: false });
+    }
   });
 });
