@@ -76,7 +76,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
     await step(chapter.route, async () => {
       await workloads.run(chapter.route);
       const ok = await probes.meshedUntil('answered', 'the meshed probe to be answered through the gateway');
-      await note('propagation: gateway routing applied -> Redis reachable', ok.elapsedMs);
+      await note('propagation: gateway routing applied -> Redis reachable', ok);
       // Envoy logs a TCP connection when it closes: the probe's connections are closed, so the
       // gateway's access log must name the upstream it opened for them, the Redis endpoint,
       // through the ServiceEntry's cluster. (The cart's connection stays open: it is judged by
@@ -101,7 +101,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       }, env.settings.propagationTimeoutMs, 'the gateway routing');
       const before = await read(kube, cartPod, gateway);
       const added = await cart.addItemUntil('accepted', `${RUN}-through`, ITEM, env.settings.propagationTimeoutMs);
-      await note('cart reconnected through the gateway', added.elapsedMs);
+      await note('cart reconnected through the gateway', added);
       const user = added.value.userId;
       expect((await cart.getCart(user)).items).toEqual([ITEM]);
       expect(readStoredCart(await redis.hgetall(user)).cart.items).toEqual([ITEM]);
@@ -137,7 +137,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       // The probe runs as service account `probe`: once the policy is in force it is denied
       // (accepted by the gateway, then closed), three times in a row.
       const denied = await probes.meshedUntil('closed', 'the probe (another service account) to be denied at the gateway');
-      await note('propagation: AuthorizationPolicy applied -> other workload denied', denied.elapsedMs);
+      await note('propagation: AuthorizationPolicy applied -> other workload denied', denied);
       const afterDeny = await rbac();
       log(`gateway RBAC: ${JSON.stringify(before)} -> ${JSON.stringify(afterDeny)}`);
       expect(afterDeny.denied).toBeGreaterThan(before.denied);
@@ -146,7 +146,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       // opens), so restart the cart: its new connection must pass the policy on its identity.
       await kube.restartPods(CART.namespace, CART.selector, 'cartservice', env.settings.readyTimeoutMs);
       const added = await cart.addItemUntil('accepted', `${RUN}-authz`, ITEM, env.settings.propagationTimeoutMs);
-      await note('restarted cart allowed through the gateway', added.elapsedMs);
+      await note('restarted cart allowed through the gateway', added);
       expect((await cart.getCart(added.value.userId)).items).toEqual([ITEM]);
       const afterCart = await rbac();
       expect(afterCart.allowed, 'the gateway allowed no new connection for the cart').toBeGreaterThan(afterDeny.allowed);
@@ -172,7 +172,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
         },
         gateway: { gone: [serviceEntryCluster(env.redis)] },
       }, env.settings.propagationTimeoutMs, 'the workshop\'s routing');
-      await note('propagation: workshop manifests applied -> old routing gone from the proxies', landed.elapsedMs);
+      await note('propagation: workshop manifests applied -> old routing gone from the proxies', landed);
       const before = await read(kube, cartPod, gateway);
       // The cart's connection through the gateway predates the change and lasts until the
       // sidecar has drained the listener it came through (drainDuration); then the cart opens
@@ -194,7 +194,7 @@ describe('Egress Gateway: Redis leaves the mesh through istio-egressgateway, for
       }, undefined, { intervalMs: 2000 });
       const e = judged.value;
       log(`drain: the cart's new connection appeared ${seconds(judged.elapsedMs)} after the old routing was gone`);
-      await note('drain: workshop manifests applied -> the cart\'s old connection drained, new one judged', judged.elapsedMs);
+      await note('drain: workshop manifests applied -> the cart\'s old connection drained, new one judged', judged);
       log(`workshop shape: ${egressVerdict(e)}: ${show(e)}`);
       expect(egressVerdict(e), 'the suite must report that the workshop\'s step bypasses the gateway').toBe('bypassed');
       expect(e.opened.gatewayToRedis + e.open.gatewayToRedis).toBe(0);

@@ -67,8 +67,10 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       // Propagation: istiod pushes the new listener to the sidecars. Retry every second until
       // the probe is answered three times in a row (the istio/istio echo-check convention).
       const allowed = await probes.meshedUntil('answered', 'the meshed probe to be answered by Redis');
-      log(`ServiceEntry propagated to the sidecar in ${seconds(allowed.elapsedMs)} (${allowed.attempts} probes)`);
-      await note('propagation: ServiceEntry applied -> Redis reachable', allowed.elapsedMs);
+      log(allowed.elapsedMs > 0
+        ? `ServiceEntry propagated to the sidecar in ${seconds(allowed.elapsedMs)} (${allowed.attempts} probes)`
+        : `ServiceEntry propagated to the sidecar before the first probe answered, within ${seconds(allowed.heldByMs)} (${allowed.attempts} probes)`);
+      await note('propagation: ServiceEntry applied -> Redis reachable', allowed);
       expect(allowed.value.reply).toBe('+PONG');
     });
   });
@@ -78,7 +80,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       // The cart's Redis client reconnects on its own schedule after the failures: retry the
       // first call until it succeeds, within the propagation deadline.
       const added = await cart.addItemUntil('accepted', `${RUN}-allowed`, ITEM, env.settings.propagationTimeoutMs);
-      await note('cart reconnected to Redis after the ServiceEntry', added.elapsedMs);
+      await note('cart reconnected to Redis after the ServiceEntry', added);
       const user = added.value.userId;
 
       // Exactly the one accepted write: the user is fresh, no other call wrote to it.
@@ -102,7 +104,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
     await step(chapter.removed, async () => {
       await workloads.run(chapter.removed);
       const blocked = await probes.meshedUntil('closed', 'the meshed probe to be closed again');
-      await note('propagation: ServiceEntry deleted -> Redis blocked', blocked.elapsedMs);
+      await note('propagation: ServiceEntry deleted -> Redis blocked', blocked);
       // The cart's already-open Redis connection ends only when the sidecar has drained the
       // removed listener (the mesh's drainDuration); then the cart reconnects, into the
       // blackhole, and every call fails again. That wait is bounded by the drain, not by
@@ -112,7 +114,7 @@ describe('Egress Gateway: the cart reaches its external Redis only through a dec
       log(`drain: waiting up to ${seconds(deadline)} for the cart's open Redis connection to be drained (drainDuration ${seconds(drain.ms)}, ${drain.source})`);
       const failing = await cart.addItemUntil('rejected', `${RUN}-removed`, ITEM, deadline);
       log(`drain: the cart fails again ${seconds(failing.elapsedMs)} after Redis was blocked for new connections`);
-      await note('drain: ServiceEntry deleted -> the cart\'s open connection drained, cart failing again', failing.elapsedMs);
+      await note('drain: ServiceEntry deleted -> the cart\'s open connection drained, cart failing again', failing);
       await expectCartStorageFailure(Promise.reject(failing.value));
       expect((await probes.outside()).outcome).toBe('answered');
     });

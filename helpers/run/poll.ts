@@ -16,8 +16,13 @@ export class PollTimeoutError extends Error {
 
 export interface Polled<T> {
   value: T;
-  /** How long the condition took to hold. */
+  /** How long the condition took to hold: to the start of the check that began the final streak. */
   elapsedMs: number;
+  /**
+   * To the end of that check: when the condition was first seen holding. When the very first check
+   * held (elapsedMs 0), this is the only figure that says anything: the wait took at most this.
+   */
+  heldByMs: number;
   attempts: number;
 }
 
@@ -48,6 +53,7 @@ export async function pollTimed<T>(
   let streak = 0;
   let last: unknown;
   let firstOfStreak = 0;
+  let firstHeld = 0;
   let finalAttempt = false;
   for (;;) {
     attempts++;
@@ -61,9 +67,12 @@ export async function pollTimed<T>(
       last = e.message;
     }
     if (value !== undefined) {
-      if (streak === 0) firstOfStreak = attemptAt;
+      if (streak === 0) {
+        firstOfStreak = attemptAt;
+        firstHeld = performance.now();
+      }
       streak++;
-      if (streak >= needed) return { value, elapsedMs: Math.round(firstOfStreak - started), attempts };
+      if (streak >= needed) return { value, elapsedMs: Math.round(firstOfStreak - started), heldByMs: Math.round(firstHeld - started), attempts };
     } else {
       streak = 0;
     }

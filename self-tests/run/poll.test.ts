@@ -69,14 +69,27 @@ describe('poll: consecutive successes', () => {
   test('elapsed is measured to the first success of the final streak, not to its end (fake clock)', () => onFakeClock(async () => {
     const always = pollTimed('steady', 5000, async () => 'ok', undefined, { intervalMs: 150, consecutive: 3 });
     await vi.advanceTimersByTimeAsync(300);
-    expect(await always).toEqual({ value: 'ok', attempts: 3, elapsedMs: 0 });
+    expect(await always).toEqual({ value: 'ok', attempts: 3, elapsedMs: 0, heldByMs: 0 });
     // Attempts at 0, 300, 600 and 900 ms: the streak began with the third (600), not the fourth.
     const { check, calls } = scripted<string>([undefined, undefined, 'ok', 'ok']);
     const late = pollTimed('late', 5000, check, undefined, { intervalMs: 300, consecutive: 2 });
     await vi.advanceTimersByTimeAsync(899);
     expect(calls()).toBe(3);
     await vi.advanceTimersByTimeAsync(1);
-    expect(await late).toEqual({ value: 'ok', attempts: 4, elapsedMs: 600 });
+    expect(await late).toEqual({ value: 'ok', attempts: 4, elapsedMs: 600, heldByMs: 600 });
+  }));
+
+  test('heldBy is the end of the check that began the streak: with slow checks that held at once, the only bound (fake clock)', () => onFakeClock(async () => {
+    // Each check takes 250 ms (a probe's exec round trip); the first one already holds.
+    const slow = () => new Promise<string>((resolve) => setTimeout(() => resolve('ok'), 250));
+    const atOnce = pollTimed('slow', 5000, slow, undefined, { intervalMs: 100, consecutive: 3 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await atOnce).toEqual({ value: 'ok', attempts: 3, elapsedMs: 0, heldByMs: 250 });
+    // Not at once: a failed check (250 ms), a pause (100), then the streak's first check (250).
+    let n = 0;
+    const later = pollTimed('slow, later', 5000, async () => { await new Promise((r) => setTimeout(r, 250)); n++; return n >= 2 ? 'ok' : undefined; }, undefined, { intervalMs: 100 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await later).toEqual({ value: 'ok', attempts: 2, elapsedMs: 350, heldByMs: 600 });
   }));
 
   test('by default one success is enough, and attempts are a second apart (fake clock)', () => onFakeClock(async () => {
@@ -86,7 +99,7 @@ describe('poll: consecutive successes', () => {
     await vi.advanceTimersByTimeAsync(999);
     expect([calls(), settled]).toEqual([1, false]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(await r).toEqual({ value: 'ok', attempts: 2, elapsedMs: 1000 });
+    expect(await r).toEqual({ value: 'ok', attempts: 2, elapsedMs: 1000, heldByMs: 1000 });
   }));
 });
 
