@@ -63,6 +63,8 @@ export const decisionModules = [
   'helpers/run/strict-fields.ts',
   'helpers/run/settings-checks.ts',
   'workshop/check.ts',
+  'helpers/cluster/kind-node-host.ts',
+  'helpers/run/local-images.ts',
 ];
 
 /**

@@ -51,6 +51,8 @@ export const mutationTestFiles = [
   'self-tests/workshop/parse.test.ts',
   'self-tests/workshop/classify.test.ts',
   'self-tests/workshop/check.test.ts',
+  'self-tests/cluster/kind-node-host.test.ts',
+  'self-tests/run/local-images.test.ts',
 ];
 
 export default defineConfig({

@@ -4,14 +4,16 @@
  * runs in front of an engine refusing --privileged (run here against a STAND-IN docker that
  * prints the arguments it was given).
  */
-import { writeFile, chmod } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import {
-  adaptationFor, CAPABILITIES, isPrivilegedRefusal, kindConfigFor, missingCapabilities, PrivilegedRefusedError, UNPRIVILEGED_DOCKER_DIR,
+  adaptationFor, adaptToHost, CAPABILITIES, isPrivilegedRefusal, kindConfigFor, missingCapabilities, privilegedRefused, PrivilegedRefusedError,
+  readCgroupVersion, UNPRIVILEGED_DOCKER_DIR,
 } from '../../helpers/cluster/kind-node-host.ts';
+import { standInCommand, standInFirst } from '../plumbing/support.ts';
 import { tempFolder } from '../plumbing/temp-folder.ts';
 
 describe('capabilities missing from a bounding set', () => {
@@ -25,6 +27,8 @@ describe('capabilities missing from a bounding set', () => {
     expect(missingCapabilities('000001ffffffffff', 40)).toEqual([]);
     expect(missingCapabilities('0000000000000000', 2)).toEqual(['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH']);
     expect(missingCapabilities(' 000000fffeffffff\n', 40)).toEqual(['SYS_RESOURCE', 'CHECKPOINT_RESTORE']);
+    // A kernel knowing more capabilities than the table: only the named ones, never a gap.
+    expect(missingCapabilities('0', 63)).toEqual([...CAPABILITIES]);
   });
 
   test('runc\'s refusal is recognised, other failures are not', () => {
@@ -46,15 +50,22 @@ describe('what the run changes for the host', () => {
   });
 
   test('privileged refused: our docker first on kind\'s PATH, told the real one and what to drop; a line naming the capability', () => {
-    const a = adaptationFor({ cgroupVersion: '2', unprivileged: { dropCapabilities: ['SYS_RESOURCE'] } }, '/usr/bin/docker', '/usr/bin:/bin');
+    const a = adaptationFor({ cgroupVersion: '2', unprivileged: { dropCapabilities: ['SYS_RESOURCE', 'BPF'] } }, '/usr/bin/docker', '/usr/bin:/bin');
     expect(a.kubeadmConfigPatches).toEqual([]);
-    expect(a.kindEnv).toEqual({ PATH: `${UNPRIVILEGED_DOCKER_DIR}:/usr/bin:/bin`, EGRESS_VERIFY_REAL_DOCKER: '/usr/bin/docker', EGRESS_VERIFY_CAP_DROP: 'SYS_RESOURCE' });
-    expect(a.deviations).toEqual([expect.stringMatching(/refuses privileged containers \(its capability bounding set lacks SYS_RESOURCE\)/)]);
+    expect(a.kindEnv).toEqual({ PATH: `${UNPRIVILEGED_DOCKER_DIR}:/usr/bin:/bin`, EGRESS_VERIFY_REAL_DOCKER: '/usr/bin/docker', EGRESS_VERIFY_CAP_DROP: 'SYS_RESOURCE BPF' });
+    expect(a.deviations).toEqual(['the Docker engine refuses privileged containers (its capability bounding set lacks SYS_RESOURCE, BPF): '
+      + 'the kind node runs with every other capability instead (helpers/cluster/unprivileged-docker), and its containerd keeps pods\' oom_score_adj at 0 or above']);
+    expect(adaptationFor({ cgroupVersion: '2', unprivileged: { dropCapabilities: [] } }, 'd', '').deviations[0]).toMatch(/lacks a capability runc asks for\)/);
   });
 
   test('a published node image on such an engine: a block naming the fix', () => {
-    const e = new PrivilegedRefusedError('kindest/node:v1.36.1', ['SYS_RESOURCE']);
-    expect(e.problems).toEqual([expect.stringContaining('lacks SYS_RESOURCE'), expect.stringContaining('npm run images:build -- --kind, then run with IMAGES=local')]);
+    const e = new PrivilegedRefusedError('kindest/node:v1.36.1', ['SYS_RESOURCE', 'BPF']);
+    expect([e.name, e.headline]).toEqual(['PrivilegedRefusedError', 'this Docker engine refuses privileged containers']);
+    expect(e.problems).toEqual([
+      'docker run --privileged kindest/node:v1.36.1 fails: runc cannot grant every capability (the host\'s bounding set lacks SYS_RESOURCE, BPF)',
+      'kind\'s published node images need privileged containers. Build the images that do not: npm run images:build -- --kind, then run with IMAGES=local',
+    ]);
+    expect(new PrivilegedRefusedError('i', []).problems[0]).toMatch(/lacks one\)$/);
   });
 });
 
@@ -99,5 +110,66 @@ describe('the docker kind runs on an engine refusing --privileged (against a STA
     expect(await run(['exec', '--privileged', '-i', 'n', 'ctr', 'version'])).toEqual(['exec', '-i', 'n', 'ctr', 'version']);
     expect(await run(['inspect', '--privileged'])).toEqual(['inspect', '--privileged']);
     expect(await run(['run', '--privileged', 'img'], 'SYS_RESOURCE BPF')).toEqual(expect.arrayContaining(['--cap-drop=SYS_RESOURCE', '--cap-drop=BPF']));
+  });
+});
+
+describe('measuring the engine (against a STAND-IN docker)', () => {
+  // Its answers come from files beside it: cgroup (CgroupVersion), present (the node image is
+  // there), refuse (docker run fails with runc's refusal) or fail (fails otherwise).
+  const docker = standInCommand('docker', `#!/bin/sh
+d="$(dirname "$0")"
+echo "$*" >> "$d/calls"
+case "$1" in
+  info) cat "$d/cgroup" ;;
+  image) [ -e "$d/present" ] || { echo "Error: No such image" >&2; exit 1; }; echo sha256:1 ;;
+  run) [ -e "$d/refuse" ] && { echo 'docker: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: unable to apply caps: operation not permitted: unknown' >&2; exit 125; }
+       [ -e "$d/fail" ] && { echo 'docker: Error response from daemon: no space left on device' >&2; exit 125; }
+       exit 0 ;;
+esac
+`);
+  const set = async (files: Record<string, string | undefined>) => {
+    for (const [name, content] of Object.entries(files)) {
+      const path = join(docker.dir, name);
+      if (content === undefined) await execa('rm', ['-f', path]);
+      else await writeFile(path, content);
+    }
+  };
+
+  test('CgroupVersion: "1" is v1, anything else v2', async () => {
+    standInFirst(docker);
+    await set({ cgroup: '1\n' });
+    expect(await readCgroupVersion()).toBe('1');
+    await set({ cgroup: '2\n' });
+    expect(await readCgroupVersion()).toBe('2');
+  });
+
+  test('privileged: unknown without the image; refused only on runc\'s refusal', async () => {
+    standInFirst(docker);
+    await set({ present: undefined, refuse: undefined, fail: undefined });
+    expect(await privilegedRefused('n:1')).toBeUndefined();
+    await set({ present: '' });
+    expect(await privilegedRefused('n:1')).toBe(false);
+    await set({ fail: '' });
+    expect(await privilegedRefused('n:1')).toBe(false);
+    await set({ fail: undefined, refuse: '' });
+    expect(await privilegedRefused('n:1')).toBe(true);
+    // The exact commands: the image's own `true`, no network, removed after.
+    const calls = (await readFile(join(docker.dir, 'calls'), 'utf8')).split('\n');
+    expect(calls).toContain('image inspect --format {{.Id}} n:1');
+    expect(calls).toContain('run --rm --privileged --network none --entrypoint true n:1');
+    expect(calls).toContain('info --format {{.CgroupVersion}}');
+  });
+
+  test('adaptToHost: refused with a published image stops the run; with the image built here, kind goes through our docker', async () => {
+    standInFirst(docker);
+    await set({ cgroup: '1\n', present: '', refuse: '', fail: undefined });
+    await expect(adaptToHost('kindest/node:v1.36.1', false)).rejects.toBeInstanceOf(PrivilegedRefusedError);
+    const a = await adaptToHost('egress-verify/kind-node:v1.36.1', true);
+    expect(a.kubeadmConfigPatches).toHaveLength(1);
+    expect(a.kindEnv?.PATH?.startsWith(`${UNPRIVILEGED_DOCKER_DIR}:`)).toBe(true);
+    expect(a.kindEnv?.EGRESS_VERIFY_REAL_DOCKER).toBe(join(docker.dir, 'docker'));
+    expect(a.deviations).toHaveLength(2);
+    await set({ cgroup: '2\n', refuse: undefined });
+    expect(await adaptToHost('kindest/node:v1.36.1', false)).toEqual({ kubeadmConfigPatches: [], kindEnv: undefined, deviations: [] });
   });
 });
