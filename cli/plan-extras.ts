@@ -7,7 +7,7 @@ import { createArgs, deleteArgs, describeArgs } from '../helpers/external/gcp.ts
 import { HOST_MINIMUM } from '../helpers/cluster/host.ts';
 import { KIND_NETWORK, kindNetwork, kubeconfigPathFor } from '../helpers/cluster/kind.ts';
 import { cartImageDefault, type Settings } from '../helpers/run/settings.ts';
-import { cachePath, currentPlatform, dockerServerVersion, releaseAsset, type ToolNeed, toolNeeds } from '../helpers/run/tools.ts';
+import { builtToolPath, cachePath, currentPlatform, dockerServerVersion, releaseAsset, type ToolNeed, toolNeeds } from '../helpers/run/tools.ts';
 
 function gcloudPlan(s: Settings): string[] {
   const t = {
@@ -31,7 +31,9 @@ export function planExtras(s: Settings): { cluster: string[]; tools: string[]; g
   const tool = ({ name, version, setting, configured }: ToolNeed) => {
     if (configured) return `${name} ${version}: ${setting}=${configured}`;
     const asset = releaseAsset(name, version, platform, s.downloadMirror);
-    return `${name} ${version}: PATH, else ${cachePath(s.toolsCacheDir, name, version)}, else ${asset.url} (verified against ${asset.checksumUrl.split('/').pop()})`;
+    // The same order as resolveTool (helpers/run/tools.ts): the built one only with IMAGES=local.
+    const built = s.images === 'local' ? `, else ${builtToolPath(name, version)} (npm run tools:build)` : '';
+    return `${name} ${version}: PATH, else ${cachePath(s.toolsCacheDir, name, version)}${built}, else ${asset.url} (verified against ${asset.checksumUrl.split('/').pop()})`;
   };
   // kind's node network, read as kind reads it (kind.ts, kindNetwork); the stand-in joins it.
   const network = kindNetwork();

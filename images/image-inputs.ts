@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { $ } from 'zx';
+import { toolsBinDir } from '../helpers/run/tools.ts';
 
 export const INPUTS_LABEL = 'egress-verify.inputs';
 
@@ -43,4 +44,13 @@ export async function setLabel(image: string, hash: string): Promise<void> {
 export async function fresh(images: readonly string[], hash: string): Promise<boolean> {
   const labels = await Promise.all(images.map(labelOf));
   return labels.every((l) => l === hash);
+}
+
+/** The build stamp `npm run tools:build` wrote for a tool (the hash of its inputs), as an image input. */
+export async function toolStamp(name: string): Promise<string> {
+  try {
+    return (await readFile(join(toolsBinDir(), `${name}.stamp`), 'utf8')).trim();
+  } catch {
+    throw new Error(`${join(toolsBinDir(), `${name}.stamp`)} is missing: build the tools first (npm run tools:build)`);
+  }
 }

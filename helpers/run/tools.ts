@@ -9,7 +9,7 @@
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { DownloadError, downloadVerified } from './download.ts';
 import { checkHost, type HostFindings } from '../cluster/host.ts';
@@ -198,9 +198,19 @@ export async function resolveTool(need: ToolNeed, s: Settings, platform = curren
   return checkFound(need, cached, 'download');
 }
 
-/** Where `npm run tools:build` puts kind and istioctl (images/tools/build-tools.ts). */
-export function builtToolPath(tool: ToolName, version: string, root = join(import.meta.dirname, '..', '..')): string {
-  return tool === 'kind' ? join(root, '.tools', 'bin', 'kind') : join(root, '.tools', 'istio', version, 'bin', 'istioctl');
+/** Where `npm run tools:build` puts its binaries (TOOLS_DIR overrides; images/tools/build-tools.ts). */
+export function toolsBinDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.TOOLS_DIR?.trim() || join(import.meta.dirname, '..', '..', '.tools', 'bin'));
+}
+
+/** Where `npm run tools:build` puts the Istio binaries it builds (istioctl, pilot-discovery, pilot-agent). */
+export function istioBinDir(env: NodeJS.ProcessEnv = process.env, version: string = pins.istioBuild.version): string {
+  return join(toolsBinDir(env), '..', 'istio', version, 'bin');
+}
+
+/** The kind or istioctl `npm run tools:build` built. */
+export function builtToolPath(tool: ToolName, version: string, env: NodeJS.ProcessEnv = process.env): string {
+  return tool === 'kind' ? join(toolsBinDir(env), 'kind') : join(istioBinDir(env, version), 'istioctl');
 }
 
 /** `docker version`: the engine answers, not only the CLI. */

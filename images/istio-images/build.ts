@@ -19,13 +19,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { istioImages, LOCAL_ENVOY_VERSION, LOCAL_IMAGES, LOCAL_ISTIO_VERSION } from '../../helpers/run/local-images.ts';
 import { build, type Built } from '../build-local-images.ts';
-import { fresh, inputsHash, setLabel } from '../image-inputs.ts';
+import { fresh, inputsHash, setLabel, toolStamp } from '../image-inputs.ts';
+import { istioBinDir, toolsBinDir } from '../../helpers/run/tools.ts';
 import { BASE_ROOTFS_IMAGE, buildBaseRootfs } from '../kind-node/build.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const ISTIO_BIN = join(ROOT, '.tools', 'istio', LOCAL_ISTIO_VERSION, 'bin');
+const ISTIO_BIN = istioBinDir();
 const ENVOY_RECORD = join(ROOT, '.tools', 'envoy', 'envoy.json');
-const BOOTSTRAP_TEMPLATE = join(ROOT, '.tools', 'bin', 'envoy_bootstrap_tmpl.json');
+const BOOTSTRAP_TEMPLATE = join(toolsBinDir(), 'envoy_bootstrap_tmpl.json');
 
 const USER = 'RUN groupadd -g 1337 istio-proxy && useradd -u 1337 -g 1337 -M -d /home/istio-proxy -s /usr/sbin/nologin istio-proxy';
 
@@ -66,8 +67,7 @@ export async function buildIstioImages(log: (line: string) => void): Promise<Ist
   const { pilot, proxy } = istioImages(LOCAL_IMAGES.istioHub, LOCAL_ISTIO_VERSION);
   const envoy = await envoyBinary();
   const files = { 'pilot-discovery': join(ISTIO_BIN, 'pilot-discovery'), 'pilot-agent': join(ISTIO_BIN, 'pilot-agent'), envoy, 'envoy_bootstrap_tmpl.json': BOOTSTRAP_TEMPLATE };
-  const stamps = await Promise.all(['pilot-discovery', 'pilot-agent'].map((b) => readFile(join(ROOT, '.tools', 'bin', `${b}.stamp`), 'utf8')
-    .catch(() => { throw new Error(`.tools/bin/${b}.stamp is missing: build Istio ${LOCAL_ISTIO_VERSION} first (npm run tools:build)`); })));
+  const stamps = await Promise.all(['pilot-discovery', 'pilot-agent'].map(toolStamp));
   const hash = await inputsHash(ROOT, ['images/istio-images/build.ts'], [base.hash, ...stamps, LOCAL_ENVOY_VERSION, await readFile(BOOTSTRAP_TEMPLATE, 'utf8')]);
   if (await fresh([pilot, proxy], hash)) return { images: [pilot, proxy], seconds: 0, cached: true, built: [] };
 

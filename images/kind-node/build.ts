@@ -9,11 +9,11 @@
  * Cached: each image carries the hash of its inputs (image-inputs.ts) and is rebuilt only when
  * they change. The Debian base is also the base of Istio's images built here (images/istio-images).
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LOCAL_IMAGES, LOCAL_KUBERNETES_VERSION } from '../../helpers/run/local-images.ts';
-import { fresh, inputsHash, setLabel } from '../image-inputs.ts';
+import { fresh, inputsHash, setLabel, toolStamp } from '../image-inputs.ts';
 
 const HERE = import.meta.dirname;
 const ROOT = resolve(HERE, '..', '..');
@@ -43,14 +43,6 @@ async function script(name: string, args: string[], env: Record<string, string>,
   if (done.exitCode !== 0) throw new Error(`${name} failed (exit ${done.exitCode ?? done.signal}):\n${tail.join('\n')}`);
 }
 
-async function stampOf(name: string): Promise<string> {
-  try {
-    return (await readFile(join(ROOT, '.tools', 'bin', `${name}.stamp`), 'utf8')).trim();
-  } catch {
-    throw new Error(`.tools/bin/${name}.stamp is missing: build the Kubernetes tools first (npm run tools:build)`);
-  }
-}
-
 /** The Debian base: rebuilt when build-rootfs.sh changes. */
 export async function buildBaseRootfs(log: (line: string) => void): Promise<StepResult & { hash: string }> {
   const started = performance.now();
@@ -68,13 +60,13 @@ export async function buildBaseRootfs(log: (line: string) => void): Promise<Step
 }
 
 /** The node image: rebuilt when this folder, the base, or the control plane and etcd binaries change. */
-export async function buildKindNode(log: (line: string) => void): Promise<StepResult[]> {
+export async function buildKindNode(log: (line: string) => void): Promise<{ base: StepResult; node: StepResult }> {
   const base = await buildBaseRootfs(log);
   const started = performance.now();
   const image = LOCAL_IMAGES.kindNode;
   const hash = await inputsHash(HERE, ['build-kube-node.sh', 'build-images.sh', 'build-node.sh', 'files', 'kube-node', 'coredns'],
-    [base.hash, await stampOf('kube'), await stampOf('etcd'), LOCAL_KUBERNETES_VERSION]);
-  if (await fresh([image], hash)) return [base, { image, seconds: 0, cached: true }];
+    [base.hash, await toolStamp('kube'), await toolStamp('etcd'), LOCAL_KUBERNETES_VERSION]);
+  if (await fresh([image], hash)) return { base, node: { image, seconds: 0, cached: true } };
   const bin = join(WORK, 'bin');
   const env = { KUBE_NODE_BIN: bin, BASE_ROOTFS_IMAGE, NODE_IMAGE: image };
   // coredns is rebuilt only when missing (build-images.sh): a changed coredns/ must rebuild it.
@@ -83,5 +75,5 @@ export async function buildKindNode(log: (line: string) => void): Promise<StepRe
   await script('build-images.sh', [], env, log);
   await script('build-node.sh', [], env, log);
   await setLabel(image, hash);
-  return [base, { image, seconds: (performance.now() - started) / 1000, cached: false }];
+  return { base, node: { image, seconds: (performance.now() - started) / 1000, cached: false } };
 }

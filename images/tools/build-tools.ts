@@ -15,6 +15,7 @@
 import { chmod, lstat, mkdir, readdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { toolsBinDir } from '../../helpers/run/tools.ts';
 import {
   computeStamp, GO_BUILD_ENV, GO_HINT, goBuildArgs, goVersionProblem, infoFile, isStampedFile, moduleDir, parseArgs,
   parseModuleOrigin, requiredVersion, shellQuote, stampedArgs, tail, TOOL_NAMES, TOOLS, USAGE, versionLine,
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const go = await goVersion();
-  const toolsDir = resolve(process.env.TOOLS_DIR?.trim() || join(ROOT, '.tools', 'bin'));
+  const toolsDir = toolsBinDir();
   await mkdir(toolsDir, { recursive: true });
   const manifestPath = join(toolsDir, 'tools.json');
   const manifest = await previousManifest(manifestPath);

@@ -29,23 +29,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { ROOT_DIR } from '../../helpers/run/manifests.ts';
-import { pins } from '../../helpers/run/pins.ts';
 import { pollTimed, RetryableError } from '../../helpers/run/poll.ts';
 import { formatDuration } from '../../helpers/run/progress.ts';
 import { type Certificates, makeCertificates } from './certificates.ts';
 
-/** Where `npm run tools:build` puts the binaries (TOOLS_DIR overrides). */
-export function toolsBinDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.TOOLS_DIR?.trim() || join(ROOT_DIR, '.tools', 'bin'));
-}
-
-/** Where `npm run tools:build` puts the Istio binaries it builds (istioctl, pilot-discovery, pilot-agent). */
-export function istioBinDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(toolsBinDir(env), '..', 'istio', pins.istioBuild.version, 'bin');
-}
+// Where `npm run tools:build` puts the binaries: the product's own lookup (helpers/run/tools.ts).
+export { istioBinDir, toolsBinDir } from '../../helpers/run/tools.ts';
+import { toolsBinDir } from '../../helpers/run/tools.ts';
 
 export const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 /** kwok's stages, written by `npm run tools:build` beside the binaries. */

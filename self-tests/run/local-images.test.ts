@@ -3,10 +3,18 @@
  * and what the run reports about them.
  */
 import { describe, expect, test } from 'vitest';
-import { istioImages, LOCAL_IMAGES, LOCAL_ISTIO_VERSION, localImageDeviations } from '../../helpers/run/local-images.ts';
+import { istioImages, LOCAL_ENVOY_VERSION, LOCAL_IMAGES, LOCAL_ISTIO_VERSION, localImageDeviations } from '../../helpers/run/local-images.ts';
+import { pins } from '../../helpers/run/pins.ts';
+import { envoyForIstio, type EnvoyVersions } from '../../images/envoy/envoy-versions.ts';
+import versions from '../../images/envoy/versions.json' with { type: 'json' };
 import { localImagesWanted } from '../../helpers/run/tools.ts';
 
 describe('the images built here', () => {
+  test('the Istio and Envoy built here are the pinned build and its wheel (pins.istioBuild, images/envoy/versions.json)', () => {
+    expect(LOCAL_ISTIO_VERSION).toBe(pins.istioBuild.version);
+    expect(LOCAL_ENVOY_VERSION).toBe(envoyForIstio(LOCAL_ISTIO_VERSION, versions as EnvoyVersions));
+  });
+
   test('Istio\'s images follow istioctl\'s hub/pilot:tag and hub/proxyv2:tag', () => {
     expect(istioImages('egress-verify', '1.31.0')).toEqual({ pilot: 'egress-verify/pilot:1.31.0', proxy: 'egress-verify/proxyv2:1.31.0' });
   });

@@ -205,14 +205,14 @@ describe('tools from PATH or a setting: version checks', () => {
   });
 
   test('IMAGES=local: after the cache, the ones tools:build built, before any download; never otherwise', async () => {
-    expect(builtToolPath('kind', 'v0.32.0', '/p')).toBe('/p/.tools/bin/kind');
-    expect(builtToolPath('istioctl', '1.31.0', '/p')).toBe('/p/.tools/istio/1.31.0/bin/istioctl');
+    expect(builtToolPath('kind', 'v0.32.0', { TOOLS_DIR: '/p/.tools/bin' })).toBe('/p/.tools/bin/kind');
+    expect(builtToolPath('istioctl', '1.31.0', { TOOLS_DIR: '/p/.tools/bin' })).toBe('/p/.tools/istio/1.31.0/bin/istioctl');
     const saved = process.env.PATH;
     process.env.PATH = await pathWith({});
     try {
       const local = settings({ IMAGES: 'local', ISTIO_VERSION: LOCAL_ISTIO_VERSION });
       const [need] = toolNeeds(local);
-      const built = builtToolPath('kind', need!.version, join(import.meta.dirname, '..', '..'));
+      const built = builtToolPath('kind', need!.version);
       if (existsSync(built)) expect(await resolveTool(need!, local, platform)).toMatchObject({ source: 'built', path: built });
       expect(await resolveTool(kindNeed!, settings(), platform)).toMatchObject({ source: 'download' });
     } finally {
